@@ -1,0 +1,68 @@
+# The README's two commands. Both install what is missing (Debian packages, a .venv, the
+# package) and are safe to re-run: a second run installs nothing.
+#   make demo   the live visualizer on the bundled demo track (headless -> demo.mp4)
+#   make test   the whole test suite
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Debian packages: PortAudio headers (pyaudio builds against them), ALSA's pulse plugin and a
+# PulseAudio daemon (live audio, tests), Xvfb and Mesa EGL/GL (windows and headless GL),
+# ffmpeg (ffprobe checks recordings in tests), xdotool (window tests send keys), compilers for
+# aubio/pyaudio, and venv.
+APT_PACKAGES := portaudio19-dev libasound2-plugins pulseaudio pulseaudio-utils xvfb xdotool \
+	libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 ffmpeg build-essential python3-dev python3-venv
+# Only `make bench` needs these: fluidsynth renders the benchmark's music from MIDI.
+BENCH_APT_PACKAGES := fluidsynth fluid-soundfont-gm
+
+# Machines without an NVIDIA GPU (CI, laptops) take the CPU build of torch: from the wheel on
+# disk when there is one, else from PyTorch's CPU index. GPU machines get the normal CUDA build.
+ifeq ($(shell command -v nvidia-smi),)
+PIP_TORCH := -c constraints-cpu.txt $(if $(wildcard /opt/wheels/torch-*),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
+endif
+
+.PHONY: demo test bench system-packages bench-packages clean
+
+demo: $(STAMP)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(BIN)/gansmania live; \
+	else \
+		$(BIN)/gansmania devices && $(BIN)/gansmania config show; \
+	fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP) bench-packages
+	$(BIN)/gansmania bench --json bench/results/latest.json
+
+system-packages:
+	@$(call apt_install,$(APT_PACKAGES))
+
+bench-packages:
+	@$(call apt_install,$(BENCH_APT_PACKAGES))
+
+$(STAMP): pyproject.toml constraints-cpu.txt | system-packages
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install $(PIP_TORCH) -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Install the Debian packages in $(1) that are not installed yet; nothing when all are there.
+define apt_install
+	if ! command -v dpkg-query >/dev/null; then \
+		echo "not a Debian system: make sure these are installed: $(1)"; exit 0; fi; \
+	missing=$$(for p in $(1); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		echo "installing Debian packages:" $$missing; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef

@@ -1,0 +1,1 @@
+"""ONNX export of the generator, TensorRT engine builds, and the engine cache."""

@@ -1,0 +1,1 @@
+"""Open-collection sources, the polite crawler, the manifest, dedupe and dataset preparation."""

@@ -1,0 +1,4 @@
+"""The training package's subcommands (registered by visualizer.cli). Heavy imports stay inside the
+command functions so `gansmania --help` stays fast."""
+
+COMMANDS: tuple = ()

@@ -1,0 +1,1 @@
+"""Audio sources (live device, file in real time) and the streaming feature extractor."""

@@ -1,0 +1,49 @@
+"""Enumerating monitors through glfw (needs a display: X11 or Wayland)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Monitor:
+    index: int  # what `--monitor N` takes
+    name: str
+    width: int  # current video mode, pixels
+    height: int
+    refresh_hz: int
+    primary: bool
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def list_monitors() -> list[Monitor] | None:
+    """The connected monitors at their current mode, or None when there is no display."""
+    if not has_display():
+        return None
+    import glfw
+
+    glfw.ERROR_REPORTING = "log"  # a missing display is an answer here, not an exception
+    if not glfw.init():
+        log.debug("glfw could not initialise on display %s", os.environ.get("DISPLAY"))
+        return None
+    try:
+        primary = glfw.get_primary_monitor()
+        monitors = []
+        for index, handle in enumerate(glfw.get_monitors() or []):
+            mode = glfw.get_video_mode(handle)
+            name = glfw.get_monitor_name(handle)
+            monitors.append(Monitor(
+                index=index,
+                name=name.decode() if isinstance(name, bytes) else str(name),
+                width=mode.size.width, height=mode.size.height, refresh_hz=mode.refresh_rate,
+                primary=bool(primary) and glfw.get_monitor_name(primary) == name))
+        return monitors
+    finally:
+        glfw.terminate()
