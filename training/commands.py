@@ -1,4 +1,85 @@
 """The training package's subcommands (registered by visualizer.cli). Heavy imports stay inside the
 command functions so `gansmania --help` stays fast."""
 
-COMMANDS: tuple = ()
+from pathlib import Path
+
+import click
+
+from training.train_commands import synth_dataset, train
+
+
+@click.command()
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Checkpoint (.safetensors) or NVlabs pickle (.pkl); default: the bundled model.")
+@click.option("--seeds", default="0-15", show_default=True,
+              help="Seeds: a range 0-15, a list 1,5,9, or both 0-3,10.")
+@click.option("--trunc", "truncation_psi", type=click.FloatRange(0.0, 2.0), default=1.0,
+              show_default=True, help="Truncation psi: 1 = none, 0.5-0.8 = more typical images.")
+@click.option("--trunc-cutoff", type=click.IntRange(min=1), default=None,
+              help="Truncate only the first N w layers (coarse structure); default all.")
+@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const",
+              show_default=True, help="Per-layer noise: stored, random (seeded per image) or none.")
+@click.option("--class", "class_idx", type=click.IntRange(min=0), default=None,
+              help="Class label for conditional models.")
+@click.option("--grid", is_flag=True, help="Also write grid.png with all seeds.")
+@click.option("--non-fused", is_flag=True,
+              help="Use the non-fused modulated conv (the ONNX/TensorRT form; same images).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Torch device.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (created).")
+def generate(model: Path | None, seeds: str, truncation_psi: float, trunc_cutoff: int | None,
+             noise_mode: str, class_idx: int | None, grid: bool, non_fused: bool, device: str,
+             out_dir: Path) -> None:
+    """Generate images from seeds: one PNG per seed (seedNNNN.png), optionally a grid.
+
+    The same seed gives the same image on every run and machine (z from NumPy's seeded
+    generator, as NVlabs' generate.py). The settings used go to OUT/generate.json.
+
+    \b
+    Example:
+      gansmania generate --seeds 0-15 --trunc 0.7 --grid --out out/seeds
+      gansmania generate --model network-snapshot.pkl --seeds 1,5,9 --out out/pkl
+    """
+    from training.generate import GenerateSettings, generate as run_generate, resolve_model_path
+    from training.latents import parse_seeds
+
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    settings = GenerateSettings(
+        model=str(resolve_model_path(model)), seeds=tuple(parse_seeds(seeds)),
+        truncation_psi=truncation_psi, truncation_cutoff=trunc_cutoff, noise_mode=noise_mode,
+        class_idx=class_idx, fused_modconv=not non_fused, device=device, grid=grid)
+    written = run_generate(settings, out_dir)
+    click.echo(f"wrote {len(written)} images to {out_dir}")
+
+
+@click.command("import-pkl")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "destination", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Checkpoint to write (.safetensors).")
+@click.option("--network", default="G_ema", show_default=True,
+              help="Which network of the snapshot to import.")
+def import_pkl(source: Path, destination: Path, network: str) -> None:
+    """Convert an NVlabs stylegan2-ada-pytorch pickle into a gansmania checkpoint.
+
+    Nothing from the pickle is executed: a restricted unpickler reads only tensors and plain
+    data (torch_utils and dnnlib are not needed). StyleGAN3 pickles are refused for now.
+
+    \b
+    Example:
+      gansmania import-pkl network-snapshot-000800.pkl --out models/abstract.safetensors
+    """
+    from training.checkpoint import load_generator
+    from training.nvlabs_import import import_pickle
+
+    path = import_pickle(source, destination, key=network)
+    config = load_generator(path).config
+    label = f", {config.c_dim} classes" if config.c_dim else ""
+    click.echo(f"wrote {path}: {config.img_resolution}x{config.img_resolution}, z {config.z_dim}, "
+               f"w {config.w_dim}, channels {config.channel_base}/{config.channel_max}{label}")
+
+
+COMMANDS: tuple = (train, synth_dataset, generate, import_pkl)

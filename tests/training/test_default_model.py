@@ -1,0 +1,67 @@
+"""The bundled default model: exported from a run as G_ema only with a card and a grid, and (once
+committed) diverse: no mode collapse across 64 fixed seeds."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from tests.training.training_runs import procedural_data, train_args
+from training.checkpoint import load_checkpoint, load_generator
+from training.default_model import CARD_SEEDS, export_default, sample
+from training.procedural import render
+from visualizer.cli import main
+from visualizer.core.errors import GansmaniaError
+from visualizer.core.paths import data_dir
+
+
+def mean_pairwise_distance(images: np.ndarray) -> float:
+    """Mean absolute pixel difference over all pairs of images [N, ...] (0..255 scale)."""
+    flat = images.reshape(len(images), -1).astype(np.float32)
+    return float(np.mean([np.abs(a - b).mean() for a, b in itertools.combinations(flat, 2)]))
+
+
+def test_mean_pairwise_distance_known_values():
+    images = np.stack([np.zeros((2, 2)), np.full((2, 2), 10.0), np.full((2, 2), 30.0)])
+    assert mean_pairwise_distance(images) == pytest.approx((10 + 30 + 20) / 3)
+
+
+def test_export_writes_g_ema_only_with_card_and_grid(tmp_path):
+    data = procedural_data(tmp_path / "data")
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(train_args(data, run, ticks=1))
+    assert exit_info.value.code == 0
+    out = export_default(run / "network-snapshot-000000-000001.safetensors",
+                         tmp_path / "models" / "default.safetensors")
+    assert set(load_checkpoint(out).groups) == {"G_ema"}
+    card = out.with_suffix(".md").read_text()
+    assert "gansmania train" in card and "kimg: 0.016" in card
+    assert '"generator": "training.procedural"' in card  # the dataset recipe
+    assert out.with_suffix(".png").is_file()
+
+
+def _committed_model():
+    try:
+        path = data_dir("models") / "default.safetensors"
+    except GansmaniaError:
+        path = None
+    if path is None or not path.is_file():
+        pytest.skip("models/default.safetensors is not committed yet (the lead exports it from "
+                    "the background run with `python -m training.default_model SNAPSHOT`)")
+    return path
+
+
+@pytest.mark.slow
+def test_default_model_samples_are_as_diverse_as_half_the_dataset():
+    path = _committed_model()
+    generator = load_generator(path)
+    samples = sample(generator, CARD_SEEDS)
+    recipe = load_checkpoint(path, groups=["G_ema"]).provenance.get("dataset_recipe", {})
+    dataset = np.stack([render(seed=recipe.get("seed", 0), index=i,
+                               resolution=generator.img_resolution).transpose(2, 0, 1)
+                        for i in range(64)])
+    generated, real = mean_pairwise_distance(samples), mean_pairwise_distance(dataset)
+    assert generated >= 0.5 * real, f"generated {generated:.1f} vs dataset {real:.1f}"

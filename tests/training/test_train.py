@@ -1,0 +1,162 @@
+"""`gansmania train`: tiny CPU runs that snapshot, resume exactly, adapt ADA's p, skip broken
+images, refuse empty datasets, and run under torchrun with two processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from tests.training.training_runs import gansmania, procedural_data, train_args
+from training.checkpoint import load_checkpoint, load_generator
+from visualizer.cli import main
+
+
+def run(args: list[str]) -> None:
+    """Run the CLI in this process (fast); a failure raises."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return procedural_data(tmp_path_factory.mktemp("data"))
+
+
+def test_two_tick_run_writes_a_checkpoint_that_generate_loads(data, tmp_path):
+    out = tmp_path / "run"
+    run(train_args(data, out, ticks=2))
+    snapshots = sorted(out.glob("network-snapshot-*.safetensors"))
+    assert [p.name for p in snapshots] == ["network-snapshot-000000-000001.safetensors",
+                                           "network-snapshot-000000-000002.safetensors"]
+    assert (out / "config.toml").is_file() and list(out.glob("events.out.tfevents.*"))
+    assert len(list(out.glob("fakes-*.png"))) == 2 and (out / "reals.png").is_file()
+    header = load_checkpoint(snapshots[-1]).training
+    assert header["kimg"] == pytest.approx(0.032) and header["tick"] == 2
+
+    result = gansmania("generate", "--model", str(snapshots[-1]), "--seeds", "0-1",
+                       "--out", str(tmp_path / "gen"))
+    assert result.returncode == 0, result.stderr
+    image = Image.open(tmp_path / "gen" / "seed0001.png")
+    assert image.size == (16, 16)
+
+
+def test_two_one_tick_runs_with_resume_equal_one_two_tick_run(data, tmp_path):
+    straight, halves = tmp_path / "straight", tmp_path / "halves"
+    run(train_args(data, straight, ticks=2))
+    run(train_args(data, halves, ticks=1))
+    assert not list(halves.glob("*-000002.safetensors"))
+    run(train_args(data, halves, ticks=2, extra=["--resume", "auto"]))
+    name = "training-state-000000-000002.safetensors"
+    a, b = load_checkpoint(straight / name), load_checkpoint(halves / name)
+    for group in ("G", "D", "G_ema", "opt_G", "opt_D", "state"):
+        tensors_a, tensors_b = a.groups[group].tensors, b.groups[group].tensors
+        assert tensors_a.keys() == tensors_b.keys()
+        for key in tensors_a:
+            assert torch.equal(tensors_a[key], tensors_b[key]), f"{group}.{key} differs"
+    # and the run was really training: the weights moved away from the first snapshot
+    first = load_checkpoint(straight / "network-snapshot-000000-000001.safetensors")
+    assert not torch.equal(first.groups["G_ema"].tensors["synthesis.b16.torgb.weight"],
+                           a.groups["G_ema"].tensors["synthesis.b16.torgb.weight"])
+
+
+def test_ada_p_rises_when_d_overfits_a_16_image_dataset(data, tmp_path):
+    # G barely learns (lr 1e-7) and D is unregularised with a high lr: D soon tells the 16 reals
+    # from the fakes, mean sign(D(real)) stays above the 0.3 target, so p must climb from 0 by
+    # the controller's step (batch * interval / (speed_kimg * 1000) = 0.04 per iteration).
+    out = tmp_path / "ada"
+    run(train_args(data, out, ticks=12, sets=(
+        "augment.target=0.3", "augment.speed_kimg=0.2", "augment.interval=1", "optim.g_lr=1e-7",
+        "optim.d_lr=0.01", "loss.r1_gamma=0")))
+    state = load_checkpoint(sorted(out.glob("training-state-*.safetensors"))[-1])
+    assert float(state.groups["state"].tensors["augment_p"]) >= 0.2
+
+
+def test_a_corrupt_image_is_reported_by_name_and_skipped(data, tmp_path, capfd):
+    broken = tmp_path / "data"
+    shutil.copytree(data, broken)
+    (broken / "00000" / "img00000003.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    out = tmp_path / "run"
+    run(train_args(broken, out, ticks=1))
+    err = capfd.readouterr().err
+    assert "skipping unreadable image" in err and "img00000003.png" in err
+    assert "(15 images)" in err
+    assert list(out.glob("network-snapshot-*.safetensors"))
+
+
+def test_an_empty_dataset_is_a_one_line_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = gansmania(*train_args(tmp_path / "empty", tmp_path / "run", ticks=1))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no images found" in result.stderr and str(tmp_path / "empty") in result.stderr
+
+
+def test_an_existing_run_is_not_overwritten_without_resume(data, tmp_path):
+    out = tmp_path / "run"
+    run(train_args(data, out, ticks=1))
+    result = gansmania(*train_args(data, out, ticks=1))
+    assert result.returncode == 2 and "--resume auto" in result.stderr
+
+
+def test_transfer_starts_from_a_checkpoint_s_generator(data, tmp_path):
+    source = tmp_path / "source"
+    run(train_args(data, source, ticks=1))
+    checkpoint = source / "network-snapshot-000000-000001.safetensors"
+    out = tmp_path / "transfer"
+    # the run's own settings say 64 channels; the checkpoint's architecture (32) wins
+    run(train_args(data, out, ticks=1, extra=["--transfer", str(checkpoint)],
+                   sets=("generator.channel_max=64",)))
+    config = load_generator(out / "network-snapshot-000000-000001.safetensors").config
+    assert config.channel_max == 32
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes_complete_a_tick(data, tmp_path):
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "visualizer.cli", *train_args(data, out, ticks=1)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("run folder:") == 1  # only rank 0 reports
+    state = load_checkpoint(out / "training-state-000000-000001.safetensors")
+    assert state.groups["state"].tensors["rng"].shape[0] == 2  # both ranks' RNG, for resume
+    assert json.loads(json.dumps(state.training))["tick"] == 1
+
+
+def test_conditional_run_learns_a_label_per_class(data, tmp_path):
+    labelled = tmp_path / "data"
+    shutil.copytree(data, labelled)
+    meta = json.loads((labelled / "dataset.json").read_text())
+    names = sorted(p.relative_to(labelled).as_posix() for p in labelled.rglob("*.png"))
+    meta["labels"] = [[name, i % 2] for i, name in enumerate(names)]
+    (labelled / "dataset.json").write_text(json.dumps(meta))
+    out = tmp_path / "run"
+    run(train_args(labelled, out, ticks=1, extra=["--cond"]))
+    snapshot = out / "network-snapshot-000000-000001.safetensors"
+    assert load_generator(snapshot).config.c_dim == 2
+    result = gansmania("generate", "--model", str(snapshot), "--seeds", "0", "--class", "1",
+                       "--out", str(tmp_path / "gen"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_fid_and_kid_are_logged_at_snapshots_with_local_feature_weights(data, tmp_path, capfd):
+    from tests.training.test_metrics import TinyFeatures
+
+    weights = tmp_path / "features.pt2"
+    example = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    torch.export.save(torch.export.export(TinyFeatures(), (example,), dynamic_shapes=({0: batch},)),
+                      str(weights))
+    out = tmp_path / "run"
+    run(train_args(data, out, ticks=1, extra=["--metrics-weights", str(weights)],
+                   sets=("metrics.images=16",)))
+    err = capfd.readouterr().err
+    assert "FID" in err and "KID" in err
+    assert list(out.glob("real-features-*.npy"))

@@ -1,0 +1,110 @@
+"""What a training snapshot writes besides the training state: the generator checkpoint (G_ema,
+in our checkpoint format, what `gansmania generate` loads), a sample grid from fixed seeds; and
+what a run starts from: the newest state (``--resume auto``) or a transfer checkpoint."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from training import run_state
+from training.configs import GeneratorConfig
+
+log = logging.getLogger(__name__)
+
+GRID_SEEDS = 32  # fixed z seeds 0..31 of the sample grid: the same images at every snapshot
+GRID_COLUMNS = 8
+
+
+def latest_state(run_dir: Path) -> Path | None:
+    """The newest training state in ``run_dir`` (None when there is none)."""
+    states = run_state.list_states(run_dir)
+    return states[-1] if states else None
+
+
+def grid_latents(config: GeneratorConfig, dataset, *, device: torch.device,
+                 count: int = GRID_SEEDS) -> tuple[torch.Tensor, torch.Tensor]:
+    """z [count, z_dim] from seeds 0..count-1 (as `generate --seeds` would) and labels cycling
+    through the dataset's classes."""
+    z = np.stack([np.random.RandomState(seed).randn(config.z_dim) for seed in range(count)])
+    if dataset.c_dim:
+        classes = np.unique(dataset.labels, axis=0)
+        c = classes[np.arange(count) % len(classes)]
+    else:
+        c = np.zeros((count, 0), np.float32)
+    return (torch.from_numpy(z).float().to(device), torch.from_numpy(c).float().to(device))
+
+
+@torch.no_grad()
+def sample_grid(g_ema: nn.Module, z: torch.Tensor, c: torch.Tensor, *, batch: int = 8) -> np.ndarray:
+    """G_ema's images for ``z``/``c`` with constant noise: uint8 [N, C, R, R]."""
+    images = []
+    for start in range(0, len(z), batch):
+        img = g_ema(z[start:start + batch], c[start:start + batch], noise_mode="const")
+        images.append((img * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy())
+    return np.concatenate(images)
+
+
+def grid_image(images: np.ndarray, *, columns: int = GRID_COLUMNS) -> Image.Image:
+    """uint8 [N, C, R, R] -> one PIL image, ``columns`` wide (last row padded black)."""
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    canvas = np.zeros((rows * h, columns * w, c), np.uint8)
+    for i, img in enumerate(images):
+        r, col = divmod(i, columns)
+        canvas[r * h:(r + 1) * h, col * w:(col + 1) * w] = img.transpose(1, 2, 0)
+    return Image.fromarray(canvas[..., 0] if c == 1 else canvas)
+
+
+def save_grid(path: Path, images: np.ndarray) -> Path:
+    grid_image(images).save(path)
+    return path
+
+
+def save_network(path: Path, *, g_ema: nn.Module, d: nn.Module | None, summary: dict[str, Any],
+                 provenance: dict[str, Any] | None = None) -> Path:
+    """G_ema (and D, for later transfer learning) as a checkpoint in our format."""
+    from training.checkpoint import save_generator
+
+    return save_generator(path, g_ema, discriminator=d, training=summary, provenance=provenance)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A checkpoint to start training from: its generator config and weights (and D if any)."""
+
+    path: Path
+    config: GeneratorConfig
+    generator_state: dict[str, torch.Tensor]
+    discriminator_state: dict[str, torch.Tensor] | None
+
+    def apply(self, g: nn.Module, d: nn.Module) -> None:
+        """Load the weights; a D of other widths than this run's is left freshly initialised."""
+        g.load_state_dict(self.generator_state)
+        if self.discriminator_state is None:
+            log.info("%s has no discriminator: D starts from scratch", self.path)
+            return
+        try:
+            d.load_state_dict(self.discriminator_state)
+        except RuntimeError as exc:
+            log.warning("%s: its discriminator does not fit this run (%s); D starts from scratch",
+                        self.path, str(exc).splitlines()[0])
+
+
+def load_transfer(path: Path) -> Transfer:
+    """G_ema (a training state's G if present, as it is what was being trained) and D of ``path``."""
+    from training.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    group = "G" if "G" in checkpoint.groups and checkpoint.groups["G"].kind == "generator" else "G_ema"
+    d = checkpoint.groups.get("D")
+    return Transfer(path=Path(path), config=checkpoint.generator_config(group),
+                    generator_state=dict(checkpoint.group(group).tensors),
+                    discriminator_state=dict(d.tensors) if d is not None else None)

@@ -1,0 +1,119 @@
+"""`gansmania train` and `gansmania synth-dataset`. Only click is imported at module level so
+`gansmania --help` stays fast; torch and the training code load inside the commands."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("synth-dataset")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--count", type=click.IntRange(1), default=5000, show_default=True,
+              help="Number of images.")
+@click.option("--res", "resolution", type=click.IntRange(8, 4096), default=256, show_default=True,
+              help="Image size in pixels (square).")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Dataset seed: the same seed paints the same images.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes painting in parallel.")
+def synth_dataset(out: Path, count: int, resolution: int, seed: int, workers: int) -> None:
+    """Paint a dataset of procedural abstract images (colour fields, gradients, circles, lines,
+    blots, brush strokes, noise textures in many palettes).
+
+    Writes OUT/00000/img00000000.png ... plus dataset.json and ATTRIBUTION.md, the layout
+    `gansmania train` reads. Image i depends only on (seed, i): reruns are identical.
+
+    \b
+    Example:
+      gansmania synth-dataset data/abstract --count 5000 --res 256 --seed 0
+      gansmania train data/abstract --out runs/abstract --config cpu
+    """
+    from rich.progress import Progress
+
+    from training.procedural import write_dataset
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("painting", total=count)
+        write_dataset(out, count=count, resolution=resolution, seed=seed, workers=workers,
+                      progress=lambda done: bar.update(task, completed=done))
+    click.echo(f"wrote {count} images ({resolution}x{resolution}) to {out}")
+
+
+@click.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder: snapshots, sample grids, TensorBoard logs, config.toml.")
+@click.option("--config", "preset", default="cpu", show_default=True,
+              help="Networks and recipe: cpu, 256, 512 or 1024.")
+@click.option("--kimg", type=float, help="Train until this many thousand images were shown.")
+@click.option("--batch", type=int, help="Total batch size (over all GPUs).")
+@click.option("--gamma", type=float, help="R1 regularisation weight.")
+@click.option("--aug", type=click.Choice(["ada", "fixed", "none"]), help="Augmentation mode.")
+@click.option("--target", type=float, help="ADA target for E[sign(D(real))] (default 0.6).")
+@click.option("--mirror/--no-mirror", default=None, help="Also train on x-flipped images.")
+@click.option("--cond/--no-cond", default=None, help="Conditional on dataset.json labels.")
+@click.option("--resume", help="'auto' = newest training state in --out, or a state file.")
+@click.option("--transfer", type=click.Path(dir_okay=False, path_type=Path),
+              help="Start from this checkpoint (ours or an imported NVlabs model).")
+@click.option("--snap", type=int, help="Ticks between snapshots.")
+@click.option("--tick", "tick_kimg", type=float, help="Thousand images per tick.")
+@click.option("--seed", type=int, help="Random seed.")
+@click.option("--metrics-weights", type=click.Path(dir_okay=False, path_type=Path),
+              help="Local TorchScript feature network (e.g. Inception) for FID/KID at snapshots.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
+@click.option("--threads", type=int, help="CPU threads for torch (0 = default).")
+@click.option("--compile/--no-compile", "use_compile", default=None, help="torch.compile the main passes.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override any config key, e.g. --set loss.pl_weight=0 (repeatable).")
+@click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, mirror, cond, resume,
+          transfer, snap, tick_kimg, seed, metrics_weights, device, threads, use_compile,
+          assignments: tuple[str, ...], print_config: bool) -> None:
+    """Train a StyleGAN2-ADA generator on a folder or zip of images.
+
+    Every --snap ticks it writes network-snapshot-*.safetensors (G_ema, for `gansmania generate`
+    and `live --model`), a resumable training-state-*.safetensors, fakes-*.png from fixed seeds
+    and TensorBoard scalars (`tensorboard --logdir OUT`). Several GPUs: run it under
+    `torchrun --nproc_per_node=N -m visualizer.cli train ...`.
+
+    \b
+    Example:
+      gansmania train data/abstract --out runs/abstract --config cpu --kimg 200
+      gansmania train data/abstract --out runs/abstract --resume auto
+      gansmania train data/art.zip --out runs/art --config 256 --mirror --transfer base.safetensors
+    """
+    from training.loop import train as run_training
+    from training.train_config import recipe
+    from visualizer.core.config import override, parse_assignment, to_toml
+
+    config = recipe(preset)
+    options = {
+        "data.path": str(data), "out": str(out), "schedule.kimg": kimg, "schedule.batch": batch,
+        "loss.r1_gamma": gamma, "augment.mode": aug, "augment.target": target,
+        "data.mirror": mirror, "data.labels": cond, "resume": resume,
+        "transfer": str(transfer) if transfer else None, "schedule.snap": snap,
+        "schedule.tick_kimg": tick_kimg, "schedule.seed": seed,
+        "metrics.weights": str(metrics_weights) if metrics_weights else None,
+        "runtime.device": device, "runtime.threads": threads, "runtime.compile": use_compile,
+    }
+    for key, value in options.items():
+        if value is not None:
+            config = override(config, key, value, origin=f"--{key.split('.')[-1]}")
+    for text in assignments:
+        key, value = parse_assignment(text)
+        config = override(config, key, value, origin="--set")
+    if print_config:
+        click.echo(to_toml(config), nl=False)
+        return
+    if os.environ.get("RANK", "0") == "0":  # the model card quotes every session's command
+        config.out.mkdir(parents=True, exist_ok=True)
+        with (config.out / "commands.txt").open("a", encoding="utf-8") as log_file:
+            log_file.write(" ".join(shlex.quote(a) for a in ["gansmania", *sys.argv[1:]]) + "\n")
+    run_dir = run_training(config)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process says it
+        click.echo(f"run folder: {run_dir}")
