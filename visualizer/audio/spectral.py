@@ -1,0 +1,186 @@
+"""Streaming spectra for the feature extractor: everything preallocated, one call per sub-hop.
+
+`OnsetSpectrum` is the fast path: a short analysis window whose newest edge has only a short
+taper, so a new attack shows up in the spectrum within ~``taper`` samples instead of half a
+window (what a symmetric Hann window costs). From it come the onset detection function (log-band
+spectral flux), the three bands and the flux the visuals see. `ChromaSpectrum` is the slow path:
+a long Hann window for pitch resolution, recomputed every few hops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+HIGH_BAND_HZ = 2000.0  # flux above this is mostly percussion: it marks where beats fall
+BANDS_HZ = (("bass", 20.0, 250.0), ("mid", 250.0, 4000.0), ("high", 4000.0, 16000.0))
+
+
+def fft_size_for(sr: int, *, at_48k: int) -> int:
+    """The power of two nearest ``at_48k * sr / 48000``: windows last as long at any rate."""
+    return 1 << max(5, round(math.log2(at_48k * sr / 48000)))
+
+
+class SampleWindow:
+    """The newest ``size`` samples, always contiguous, updated with one copy per block.
+
+    A mirrored ring: every sample is stored twice, ``size`` apart, so the last ``size``
+    samples are one slice and no per-block shifting or allocation is needed.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data = np.zeros(2 * size, dtype=np.float32)
+        self._pos = 0
+
+    def push(self, block: np.ndarray) -> None:
+        n, size, pos = block.shape[0], self.size, self._pos
+        if n >= size:
+            self._data[:size] = block[n - size:]
+            self._data[size:] = block[n - size:]
+            self._pos = 0
+            return
+        first = min(n, size - pos)
+        self._data[pos:pos + first] = block[:first]
+        self._data[pos + size:pos + size + first] = block[:first]
+        if first < n:
+            self._data[:n - first] = block[first:]
+            self._data[size:size + n - first] = block[first:]
+        self._pos = (pos + n) % size
+
+    @property
+    def view(self) -> np.ndarray:
+        """Shape (size,), oldest first; valid until the next `push`."""
+        return self._data[self._pos:self._pos + self.size]
+
+    def clear(self) -> None:
+        self._data.fill(0.0)
+
+
+def fast_attack_window(size: int, *, taper: int) -> np.ndarray:
+    """A window rising over ``size - taper`` old samples and falling over the newest ``taper``.
+
+    Shape (size,), float32, peak 1. The short newest taper is what keeps onset latency low.
+    """
+    window = np.zeros(size, dtype=np.float64)
+    rise = size - taper
+    window[:rise] = np.hanning(2 * rise)[:rise]
+    window[rise:] = np.hanning(2 * taper)[taper:]
+    return window.astype(np.float32)
+
+
+def band_matrix(*, sr: int, n_fft: int, n_bands: int, fmin_hz: float,
+                fmax_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mel-spaced triangular bands, each row summing to 1: shape (n_bands, n_fft // 2 + 1).
+
+    Returns the matrix and the band centre frequencies (Hz), shape (n_bands,).
+    """
+    import librosa
+
+    fmax_hz = min(fmax_hz, sr / 2)
+    weights = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_bands, fmin=fmin_hz,
+                                  fmax=fmax_hz, norm=None)
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    centres = librosa.mel_frequencies(n_bands + 2, fmin=fmin_hz, fmax=fmax_hz)[1:-1]
+    return weights.astype(np.float32), centres
+
+
+class OnsetSpectrum:
+    """Log-band spectral flux of the newest ``n_fft`` samples under a fast-attack window.
+
+    Call `step` once per sub-hop with that sub-hop's samples; it returns the onset detection
+    function: the mean over bands of the rise of log band energy since ``flux_lag`` steps
+    ago (half-wave rectified), for all bands and for the bands above HIGH_BAND_HZ.
+    ``power`` (shape (n_fft // 2 + 1,)) holds the newest power spectrum, in amplitude^2 units
+    (a full-scale sine peaks near 1).
+    """
+
+    def __init__(self, *, sr: int, n_fft: int, taper: int, n_bands: int = 40,
+                 floor_db: float = -80.0, flux_lag: int = 2) -> None:
+        self.sr, self.n_fft, self.taper, self.flux_lag = sr, n_fft, taper, flux_lag
+        self._samples = SampleWindow(n_fft)
+        self._window = fast_attack_window(n_fft, taper=taper)
+        self._bands, centres = band_matrix(sr=sr, n_fft=n_fft, n_bands=n_bands, fmin_hz=30.0,
+                                           fmax_hz=16000.0)
+        # Band centres rise with the index, so the high bands are the tail from _high_start.
+        self._high_start = int(np.searchsorted(centres, HIGH_BAND_HZ))
+        self._inv_bands = 1.0 / n_bands
+        self._inv_high = 1.0 / max(n_bands - self._high_start, 1)
+        # log1p(gain * energy): about log(energy) above the floor and ~0 below it, so the flux
+        # does not depend on the input gain and ignores changes in the noise floor.
+        self._gain = float(10.0 ** (-floor_db / 10.0))
+        self._scale = np.float32(2.0 / self._window.sum())  # amplitude units
+        self._frame = np.zeros(n_fft, dtype=np.float32)
+        self._spectrum = np.zeros(n_fft // 2 + 1, dtype=np.complex64)
+        self._magnitude = np.zeros(n_fft // 2 + 1, dtype=np.float32)
+        self.power = np.zeros(n_fft // 2 + 1, dtype=np.float32)
+        self._energy = np.zeros(n_bands, dtype=np.float32)
+        self._history = np.zeros((flux_lag + 1, n_bands), dtype=np.float32)  # log band energy
+        self._rise = np.zeros(n_bands, dtype=np.float32)
+        self._step = 0
+
+    def step(self, block: np.ndarray) -> tuple[float, float]:
+        """Push one sub-hop (shape (n,)); returns (flux over all bands, flux over high bands)."""
+        self._samples.push(block)
+        np.multiply(self._samples.view, self._window, out=self._frame)
+        np.fft.rfft(self._frame, out=self._spectrum)
+        np.abs(self._spectrum, out=self._magnitude)
+        self._magnitude *= self._scale
+        np.multiply(self._magnitude, self._magnitude, out=self.power)
+        np.matmul(self._bands, self.power, out=self._energy)
+        self._energy *= self._gain
+        newest = self._history[self._step % (self.flux_lag + 1)]
+        np.log1p(self._energy, out=newest)
+        oldest = self._history[(self._step + 1) % (self.flux_lag + 1)]
+        self._step += 1
+        np.subtract(newest, oldest, out=self._rise)
+        np.maximum(self._rise, 0.0, out=self._rise)
+        full = float(self._rise.sum()) * self._inv_bands
+        high = float(self._rise[self._high_start:].sum()) * self._inv_high
+        return full, high
+
+    def reset(self) -> None:
+        self._samples.clear()
+        self._history.fill(0.0)
+
+
+class ChromaSpectrum:
+    """12 pitch-class energies of the newest ``n_fft`` samples (Hann window).
+
+    The chroma filter bank comes from librosa and is built once. `update` takes the samples
+    pushed since the last call; `compute` evaluates (costly: call it every few hops).
+    """
+
+    def __init__(self, *, sr: int, n_fft: int) -> None:
+        import librosa
+
+        self.n_fft = n_fft
+        self._samples = SampleWindow(n_fft)
+        self._window = np.hanning(n_fft).astype(np.float32)
+        self._filters = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0).astype(np.float32)
+        self._frame = np.zeros(n_fft, dtype=np.float32)
+        self._spectrum = np.zeros(n_fft // 2 + 1, dtype=np.complex64)
+        self._power = np.zeros(n_fft // 2 + 1, dtype=np.float32)
+        self.chroma = np.zeros(12, dtype=np.float32)  # max-normalised, 0-1
+
+    def update(self, block: np.ndarray) -> None:
+        self._samples.push(block)
+
+    def compute(self) -> np.ndarray:
+        """Recompute and return ``chroma`` (shape (12,), index 0 = C, max 1; zeros if silent)."""
+        np.multiply(self._samples.view, self._window, out=self._frame)
+        np.fft.rfft(self._frame, out=self._spectrum)
+        np.abs(self._spectrum, out=self._power)
+        np.multiply(self._power, self._power, out=self._power)
+        np.matmul(self._filters, self._power, out=self.chroma)
+        peak = float(self.chroma.max())
+        if peak > 0.0:
+            self.chroma /= peak
+        else:
+            self.chroma.fill(0.0)
+        return self.chroma
+
+    def reset(self) -> None:
+        self._samples.clear()
+        self.chroma.fill(0.0)

@@ -1,0 +1,530 @@
+"""Beat and tempo: a causal, predictive beat tracker, plus plain aubio for comparison.
+
+`PredictiveBeatTracker` (the default) keeps the last few seconds of the onset detection
+function (ODF) and, ten times a second:
+
+1. estimates the beat period from the ODF's autocorrelation, summed over multiples of each
+   candidate period (which rules out periods 1.5 beats long);
+2. resolves the metrical level (the classic octave error, 174 BPM read as 87): it splits the
+   period down to the tatum (the fastest regular pulse) while the parts of the ODF folded at
+   that period look alike, then climbs to the slowest power-of-two multiple in range and
+   halves it while its two halves look alike (kick and snare alternating are both beats);
+3. refines the period from the autocorrelation peaks at 1, 2, 3... periods (the first peak
+   alone quantises the period to one ODF frame, 1-2 % of the tempo);
+4. finds the beat phase by folding a percussion-weighted ODF at that period, recent beats
+   weighted most, and steers a beat oscillator towards it (a phase-locked loop). A large
+   phase error (half a beat, say) is only followed after it has persisted *and* the
+   evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats.
+
+Beats are emitted when the oscillator's predicted beat time is reached, not after the beat's
+onset has been detected, so the beat flag is not late. Tap tempo and a manual BPM override
+replace steps 1-3; the phase still follows the audio.
+
+`AubioBeatTracker` wraps ``aubio.tempo`` with its default settings (the benchmark's baseline).
+Both implement `BeatTracker` and are chosen by name from `BEAT_TRACKERS`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from visualizer.audio.spectral import SampleWindow
+
+_DONE = object()
+TEMPO_SWITCH = 0.04  # estimates that differ by more than this fraction are a different tempo
+
+
+@dataclass(frozen=True)
+class TempoSettings:
+    min_bpm: float = 60.0  # slowest tempo reported
+    max_bpm: float = 190.0  # fastest tempo reported
+    window_s: float = 6.0  # ODF history the tempo is estimated from
+    update_s: float = 0.1  # how often tempo and phase are re-estimated
+    octave_similarity: float = 0.52  # halve the period while the folded halves are this alike
+    refine_fraction: float = 0.03  # period refinement looks for peaks within +-this fraction
+    phase_memory_s: float = 3.0  # recency time constant of the phase estimate
+    phase_gain: float = 0.3  # fraction of a small phase error corrected per update
+    phase_jump_s: float = 2.0  # a large phase error must persist this long to be followed
+    hold_ratio: float = 0.7  # ...with evidence at least this fraction of the recent strongest
+    evidence_memory_s: float = 60.0  # how long "the recent strongest evidence" is remembered
+    switch_confirm_s: float = 0.5  # a new tempo must persist this long to replace the old
+    idle_s: float = 1.5  # no beat events after this long without an onset (silence)
+    tap_timeout_s: float = 2.0  # a longer gap between taps starts a new tap sequence
+
+
+@dataclass(frozen=True)
+class TempoState:
+    """The tracker's answer for one hop. Sample indices count from the stream's start."""
+
+    beat: bool  # a beat falls in this hop
+    bpm: float  # 0.0 while unknown
+    confidence: float  # 0-1
+    phase: float  # [0, 1): position in the current beat at the hop's last sample
+    next_beat_n: float  # sample index of the next predicted beat; nan while unknown
+    beat_n: float  # sample index of the beat flagged in this hop; nan when none
+
+
+UNKNOWN = TempoState(beat=False, bpm=0.0, confidence=0.0, phase=0.0, next_beat_n=math.nan,
+                     beat_n=math.nan)
+
+
+class BeatTracker(Protocol):
+    def step(self, *, block: np.ndarray, n_end: int, flux: float, flux_high: float,
+            onset: bool) -> TempoState:
+        """One hop: its samples, the stream index after its last sample, the sums of its
+        sub-hop ODF values (all bands, high bands) and whether an onset was detected."""
+
+    def tap(self, n: float) -> None:
+        """A tap (sample index): two or more taps set the tempo and the phase."""
+
+    def set_bpm(self, bpm: float | None) -> None:
+        """Fix the tempo (the phase still follows the audio); None returns to automatic."""
+
+    def reset(self) -> None: ...
+
+
+def _wrap(error: float, period: float) -> float:
+    """``error`` folded into [-period/2, period/2)."""
+    return (error + period / 2) % period - period / 2
+
+
+class PredictiveBeatTracker:
+    """See the module docstring. ``frame`` samples of ODF make one tempo frame."""
+
+    def __init__(self, settings: TempoSettings, *, sr: int, hop: int, frame: int,
+                 odf_delay_samples: float) -> None:
+        if frame % hop:
+            raise ValueError(f"tempo frame ({frame}) must be a multiple of the hop ({hop})")
+        self.settings = settings
+        self.sr, self.hop, self.frame = sr, hop, frame
+        self.fr = sr / frame  # tempo frames per second
+        self.odf_delay = odf_delay_samples
+        self.n_frames = int(settings.window_s * self.fr)
+        self._update_every = max(1, round(settings.update_s * self.fr))
+        self._lag_min = 60.0 * self.fr / settings.max_bpm
+        self._lag_max = 60.0 * self.fr / settings.min_bpm
+        self._nfft = 1 << math.ceil(math.log2(2 * self.n_frames))
+        self._acf_spectrum = np.zeros(self._nfft // 2 + 1, dtype=np.complex128)
+        self._acf = np.zeros(self._nfft, dtype=np.float64)
+        self._centred = np.zeros(self.n_frames, dtype=np.float64)
+        self._unbias = 1.0 / (self.n_frames - np.arange(self.n_frames, dtype=np.float64))
+        ages = np.arange(self.n_frames - 1, -1, -1, dtype=np.float64)  # oldest first
+        self._recency = np.exp(-ages / (settings.phase_memory_s * self.fr))
+        self._frame_numbers = np.arange(self.n_frames, dtype=np.float64)
+        self._fold_phase = np.zeros(self.n_frames, dtype=np.float64)
+        self._fold_index = np.zeros(self.n_frames, dtype=np.intp)
+        self._positive = np.zeros(self.n_frames, dtype=np.float64)
+        self._weighted = np.zeros(self.n_frames, dtype=np.float64)
+        self._kernel_bins, self._kernel_spectrum = 0, np.zeros(0)
+        self._full = SampleWindow(self.n_frames)
+        self._perc = SampleWindow(self.n_frames)
+        self.reset()
+
+    def reset(self) -> None:
+        self._full.clear()
+        self._perc.clear()
+        self._frames = 0  # tempo frames pushed
+        self._acc_full = self._acc_perc = 0.0
+        self._acc_hops = 0
+        self._update: Iterator[None] | None = None  # the update in progress, a slice per frame
+        self._n_end = 0
+        self._lag = math.nan  # the update's working period estimate, in frames
+        self.period = math.nan  # tempo frames per beat (the tracked tempo)
+        self._candidate = math.nan
+        self._candidate_count = 0
+        self._recent_periods: deque[float] = deque(maxlen=10)
+        self._next = math.nan  # sample index of the next beat
+        self._last_beat = -math.inf
+        self._disagree_s = 0.0
+        self._evidence = 0.0
+        self._evidence_ref = 0.0
+        self._last_onset = -math.inf
+        self._taps: deque[float] = deque(maxlen=8)
+        self._override_period = math.nan  # frames, from tap tempo or a manual BPM
+        self._pending_commands: deque[tuple[str, float | None]] = deque()
+
+    # ------------------------------------------------------------------ control (any thread)
+
+    def tap(self, n: float) -> None:
+        self._pending_commands.append(("tap", float(n)))
+
+    def set_bpm(self, bpm: float | None) -> None:
+        self._pending_commands.append(("bpm", None if bpm is None else float(bpm)))
+
+    def _apply_commands(self) -> None:
+        while self._pending_commands:
+            command, value = self._pending_commands.popleft()
+            if command == "bpm":
+                self._taps.clear()
+                if value is None:
+                    self._override_period = math.nan
+                else:
+                    self._override_period = 60.0 * self.fr / value
+                    self._set_period(self._override_period)
+            elif command == "tap" and value is not None:
+                if self._taps and value - self._taps[-1] > self.settings.tap_timeout_s * self.sr:
+                    self._taps.clear()
+                self._taps.append(value)
+                if len(self._taps) >= 2:
+                    taps = np.asarray(self._taps)
+                    period_samples = float(np.median(np.diff(taps)))
+                    self._override_period = period_samples / self.frame
+                    self._set_period(self._override_period)
+                    self._next = value + period_samples  # the tap is a beat
+                    self._disagree_s = 0.0
+
+    def _set_period(self, period: float) -> None:
+        self.period = period
+        self._recent_periods.clear()
+        self._candidate, self._candidate_count = math.nan, 0
+
+    # ------------------------------------------------------------------ per hop
+
+    def step(self, *, block: np.ndarray, n_end: int, flux: float, flux_high: float,
+            onset: bool) -> TempoState:
+        if self._pending_commands:
+            self._apply_commands()
+        if onset:
+            self._last_onset = n_end
+        self._acc_full += flux
+        self._acc_perc += flux + flux_high
+        self._acc_hops += 1
+        if self._acc_hops * self.hop >= self.frame:
+            self._push_frame(n_end)
+        return self._advance(n_end)
+
+    def _push_frame(self, n_end: int) -> None:
+        self._full.push(np.float32(self._acc_full).reshape(1))
+        self._perc.push(np.float32(self._acc_perc).reshape(1))
+        self._acc_full = self._acc_perc = 0.0
+        self._acc_hops = 0
+        self._frames += 1
+        self._n_end = n_end
+        if self._frames % self._update_every == 0 and self._frames >= 3 * self.fr:
+            self._update = self._update_steps()
+        # The update runs a slice per tempo frame, so no single hop carries all of it.
+        if self._update is not None and next(self._update, _DONE) is _DONE:
+            self._update = None
+
+    def _advance(self, n_end: int) -> TempoState:
+        if math.isnan(self.period) or math.isnan(self._next):
+            return UNKNOWN
+        period_n = self.period * self.frame
+        beat_n = math.nan
+        if self._next <= n_end:
+            if n_end - self._last_onset <= max(self.settings.idle_s * self.sr, 2.5 * period_n):
+                beat_n = self._next
+                self._last_beat = self._next
+            while self._next <= n_end:  # never more than one beat per hop
+                self._next += period_n
+        phase = 1.0 - (self._next - n_end) / period_n
+        phase = min(max(phase, 0.0), math.nextafter(1.0, 0.0))
+        return TempoState(beat=not math.isnan(beat_n), bpm=60.0 * self.sr / period_n,
+                          confidence=self._confidence(n_end), phase=phase,
+                          next_beat_n=self._next, beat_n=beat_n)
+
+    def _confidence(self, n_end: int) -> float:
+        if n_end - self._last_onset > self.settings.idle_s * self.sr:
+            return 0.0
+        if not math.isnan(self._override_period):
+            return 1.0
+        if not self._recent_periods:
+            return 0.0
+        agree = sum(abs(p / self.period - 1) < 0.02 for p in self._recent_periods)
+        strength = min(1.0, self._evidence / self._evidence_ref) if self._evidence_ref else 0.0
+        return agree / self._recent_periods.maxlen * strength
+
+    # ------------------------------------------------------------------ tempo stages
+
+    def _history(self, window: SampleWindow) -> np.ndarray:
+        """The valid part of an ODF history, oldest first."""
+        return window.view[self.n_frames - min(self._frames, self.n_frames):]
+
+    def _update_steps(self) -> Iterator[None]:
+        """One tempo/phase update, yielding between slices of work (see the module doc)."""
+        if math.isnan(self._override_period):  # a fixed tempo skips straight to the phase
+            if not self._autocorrelate():
+                return
+            yield
+            self._pick_lag()
+            yield
+            positive = self._positive_part(self._history(self._full), self._positive)
+            yield from self._metrical_level(positive)
+            lag = _harmonic_lag(self._acf[:positive.shape[0]], self._lag,
+                                self.settings.refine_fraction)
+            self._recent_periods.append(lag)
+            self._update_period(lag)
+            yield
+        if math.isnan(self.period):
+            return
+        folded = self._fold_percussion()
+        yield
+        self._track_phase(folded, self._n_end)
+
+    def _autocorrelate(self) -> bool:
+        odf = self._history(self._full)
+        m = odf.shape[0]
+        centred = self._centred[:m]
+        np.subtract(odf, odf.mean(), out=centred)
+        np.fft.rfft(centred, n=self._nfft, out=self._acf_spectrum)
+        np.multiply(self._acf_spectrum, self._acf_spectrum.conj(), out=self._acf_spectrum)
+        np.fft.irfft(self._acf_spectrum, n=self._nfft, out=self._acf)
+        acf = self._acf[:m]
+        # Unbiased: divide each lag by the number of products it sums, so long lags count fully.
+        acf *= self._unbias if m == self.n_frames else 1.0 / (m - np.arange(m))
+        return acf[0] > 0 and min(int(math.ceil(self._lag_max)), m // 2) > int(self._lag_min) + 1
+
+    def _pick_lag(self) -> None:
+        acf = self._acf[:min(self._frames, self.n_frames)]
+        lo = max(int(self._lag_min), 1)
+        hi = min(int(math.ceil(self._lag_max)), acf.shape[0] // 2)
+        i = int(np.argmax(_comb_salience(acf, lo, hi))) + lo
+        # The best lag sits within a frame of the salience peak: take the ACF's own peak there.
+        i = max(lo, min(hi, i - 1 + int(np.argmax(acf[max(i - 1, 0):i + 2]))))
+        self._lag = i + _parabolic_offset(acf, i)
+
+    def _metrical_level(self, odf: np.ndarray) -> Iterator[None]:
+        """Sets ``_lag`` to the beat period; yields after every fold (the costly part)."""
+        similar = self.settings.octave_similarity
+        # Down to the tatum, the fastest regular pulse: split the period in two or three
+        # while its parts look alike (a period 1.5 beats long splits into three eighths).
+        tatum = self._lag
+        while True:
+            folded = self._fold(odf, tatum)
+            yield
+            splits = [(_parts_alike(folded, parts), parts) for parts in (2, 3)
+                      if tatum / parts >= self._lag_min / 4]
+            if not splits or max(splits)[0] < similar:
+                break
+            tatum /= max(splits)[1]
+        # Up to the beat: the slowest power-of-two multiple of the tatum in range, halved while
+        # its two halves look alike (kick and snare alternating are both beats).
+        lag = tatum
+        while lag * 2 <= self._lag_max:
+            lag *= 2
+        while lag / 2 >= self._lag_min:
+            alike = _parts_alike(self._fold(odf, lag), 2)
+            yield
+            if alike < similar:
+                break
+            lag /= 2
+        self._lag = lag if lag >= self._lag_min else self._lag  # a tatum above max_bpm
+
+    def _fold(self, odf: np.ndarray, lag: float, bins: int = 24) -> np.ndarray:
+        """``odf`` summed into ``bins`` bins by position modulo ``lag`` frames (odf[0] at 0)."""
+        m = odf.shape[0]
+        phase, index = self._fold_phase[:m], self._fold_index[:m]
+        np.multiply(self._frame_numbers[:m], bins / lag, out=phase)
+        np.mod(phase, bins, out=phase)
+        np.copyto(index, phase, casting="unsafe")  # floor, as the values are positive
+        return np.bincount(index, weights=odf, minlength=bins)[:bins]
+
+    def _update_period(self, lag: float) -> None:
+        if math.isnan(self.period):
+            self.period = lag
+        elif abs(lag / self.period - 1) > TEMPO_SWITCH:
+            if not math.isnan(self._candidate) and abs(lag / self._candidate - 1) < TEMPO_SWITCH:
+                self._candidate_count += 1
+            else:
+                self._candidate, self._candidate_count = lag, 1
+            confirm = max(1, round(self.settings.switch_confirm_s / self.settings.update_s))
+            if self._candidate_count >= confirm:
+                self.period = lag
+                self._candidate, self._candidate_count = math.nan, 0
+                self._disagree_s = self.settings.phase_jump_s  # re-phase at once
+        else:
+            self.period += 0.25 * (lag - self.period)
+            self._candidate, self._candidate_count = math.nan, 0
+
+    def _fold_percussion(self) -> np.ndarray:
+        """The percussion-weighted ODF folded at the beat period, recent frames weighted most.
+
+        Bin k holds frames whose absolute number is k/bins of a period past a multiple of it.
+        """
+        odf = self._positive_part(self._history(self._perc), self._positive)
+        m = odf.shape[0]
+        weighted = self._weighted[:m]
+        np.multiply(odf, self._recency[self.n_frames - m:], out=weighted)
+        bins = max(8, int(round(self.period)))
+        phase, index = self._fold_phase[:m], self._fold_index[:m]
+        np.add(self._frame_numbers[:m], self._frames - m, out=phase)  # absolute frame numbers
+        np.multiply(phase, bins / self.period, out=phase)
+        np.mod(phase, bins, out=phase)
+        np.copyto(index, phase, casting="unsafe")
+        return np.bincount(index, weights=weighted, minlength=bins)[:bins]
+
+    def _track_phase(self, folded: np.ndarray, n_end: int) -> None:
+        bins = folded.shape[0]
+        if self._kernel_bins != bins:  # the smoothing kernel only changes with the tempo
+            width = max(0.015 * self.fr * bins / self.period, 0.3)  # 15 ms of timing spread
+            k = np.arange(bins)
+            kernel = np.exp(-0.5 * (np.minimum(k, bins - k) / width) ** 2)
+            self._kernel_spectrum, self._kernel_bins = np.fft.rfft(kernel), bins
+        smooth = np.fft.irfft(np.fft.rfft(folded) * self._kernel_spectrum, n=bins)
+        j = int(np.argmax(smooth))
+        phi = ((j + _parabolic_offset(smooth, j, circular=True)) / bins) % 1.0
+        evidence = float(smooth[j])
+        self._evidence = evidence
+        decay = math.exp(-self.settings.update_s / self.settings.evidence_memory_s)
+        self._evidence_ref = max(evidence, self._evidence_ref * decay)
+        strong = evidence >= self.settings.hold_ratio * self._evidence_ref
+
+        # An attack shows in the ODF of the frame ending about odf_delay samples after it.
+        period_n = self.period * self.frame
+        first_beat_n = phi * period_n + self.frame - self.odf_delay
+        predicted = first_beat_n + math.ceil((n_end - first_beat_n) / period_n) * period_n
+        if math.isnan(self._next):
+            self._next = predicted
+            return
+        error = _wrap(predicted - self._next, period_n)
+        if abs(error) < 0.2 * period_n:
+            self._next += self.settings.phase_gain * error
+            self._disagree_s = 0.0
+        elif strong and math.isnan(self._override_period):
+            self._disagree_s += self.settings.update_s
+            if self._disagree_s >= self.settings.phase_jump_s:
+                self._next += error
+                self._disagree_s = 0.0
+        # A correction must not bring the next beat back on top of the last one.
+        while self._next <= self._last_beat + 0.5 * period_n:
+            self._next += period_n
+
+    @staticmethod
+    def _positive_part(odf: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The ODF above its median (the steady floor carries no timing), into ``out``."""
+        result = out[:odf.shape[0]]
+        np.subtract(odf, np.median(odf), out=result)
+        np.maximum(result, 0.0, out=result)
+        return result
+
+
+def _parabolic_offset(values: np.ndarray, i: int, *, circular: bool = False) -> float:
+    """Sub-sample offset (-0.5..0.5) of the peak at ``i`` from a parabola through 3 points."""
+    n = values.shape[0]
+    if circular:
+        a, b, c = values[(i - 1) % n], values[i], values[(i + 1) % n]
+    elif 0 < i < n - 1:
+        a, b, c = values[i - 1], values[i], values[i + 1]
+    else:
+        return 0.0
+    denominator = a - 2 * b + c
+    if denominator >= 0:
+        return 0.0
+    return float(np.clip(0.5 * (a - c) / denominator, -0.5, 0.5))
+
+
+def _comb_salience(acf: np.ndarray, lo: int, hi: int, multiples: int = 4) -> np.ndarray:
+    """For each lag in [lo, hi], the autocorrelation summed over its first multiples.
+
+    A true beat period has peaks at every multiple; a period 1.5 beats long (the 3:2 error)
+    only at every other one, so the sum tells them apart. Each multiple takes the best of
+    the three nearest lags, as k * lag is rarely a whole frame. Shape (hi - lo + 1,).
+    """
+    limit = int(0.75 * acf.shape[0])
+    lags = np.arange(lo, hi + 1)
+    total = np.zeros(lags.shape[0], dtype=np.float64)
+    for k in range(1, multiples + 1):
+        at = k * lags
+        ok = at + 1 < limit
+        if not ok.any():
+            break
+        best = np.maximum(np.maximum(acf[at[ok] - 1], acf[at[ok]]), acf[at[ok] + 1])
+        total[ok] += best
+    return total
+
+
+def _harmonic_lag(acf: np.ndarray, lag: float, tolerance: float) -> float:
+    """The period refined from the autocorrelation peaks at 1, 2, 3... times ``lag``.
+
+    The k-th peak sits at k periods, so its position divided by k pins the period k times
+    more finely than the first peak alone (a least-squares line through the origin).
+    """
+    positions, multiples = 0.0, 0.0
+    k = 1
+    while (k * lag) * (1 + tolerance) + 2 < acf.shape[0] * 0.5:
+        lo = max(int(k * lag * (1 - tolerance)) - 1, 1)
+        hi = int(math.ceil(k * lag * (1 + tolerance))) + 1
+        i = int(np.argmax(acf[lo:hi + 1])) + lo
+        positions += k * (i + _parabolic_offset(acf, i))
+        multiples += k * k
+        k += 1
+    return positions / multiples if multiples else lag
+
+
+def _parts_alike(folded: np.ndarray, parts: int) -> float:
+    """How alike (0-1) the ``parts`` equal parts of a folded ODF (lightly smoothed) are."""
+    smooth = 0.25 * np.roll(folded, 1) + 0.5 * folded + 0.25 * np.roll(folded, -1)
+    split = smooth.reshape(parts, -1)
+    larger = split.max(axis=0).sum()
+    return float(split.min(axis=0).sum() / larger) if larger > 0 else 0.0
+
+
+class AubioBeatTracker:
+    """``aubio.tempo("default", 1024, 512)``: aubio's beat tracker with its default settings.
+
+    Beats are reported at the time aubio assigns them (``get_last``), which it only knows a
+    few hops later; the flag itself comes in the hop where aubio detects the beat.
+    """
+
+    BUF, HOP = 1024, 512
+
+    def __init__(self, settings: TempoSettings, *, sr: int, hop: int, frame: int,
+                 odf_delay_samples: float) -> None:
+        self.settings, self.sr = settings, sr
+        self.reset()
+
+    def reset(self) -> None:
+        import aubio
+
+        self._tempo = aubio.tempo("default", self.BUF, self.HOP, self.sr)
+        self._pending = np.zeros(self.HOP, dtype=np.float32)
+        self._filled = 0
+        self._seen = 0  # samples given to aubio
+        self._next = math.nan
+        self._override = math.nan
+
+    def tap(self, n: float) -> None:  # aubio has no tap tempo
+        return None
+
+    def set_bpm(self, bpm: float | None) -> None:
+        self._override = math.nan if bpm is None else float(bpm)
+
+    def step(self, *, block: np.ndarray, n_end: int, flux: float, flux_high: float,
+            onset: bool) -> TempoState:
+        beat_n = math.nan
+        offset = n_end - block.shape[0] - self._seen  # stream index of aubio's sample 0
+        done = 0
+        while done < block.shape[0]:
+            take = min(self.HOP - self._filled, block.shape[0] - done)
+            self._pending[self._filled:self._filled + take] = block[done:done + take]
+            self._filled += take
+            done += take
+            if self._filled == self.HOP:
+                self._filled = 0
+                if self._tempo(self._pending)[0]:
+                    beat_n = float(self._tempo.get_last() + offset)
+        self._seen += block.shape[0]
+        bpm = self._override if not math.isnan(self._override) else float(self._tempo.get_bpm())
+        if bpm <= 0:
+            return UNKNOWN
+        period_n = 60.0 * self.sr / bpm
+        if not math.isnan(beat_n):
+            self._next = beat_n + period_n
+        if math.isnan(self._next):
+            return TempoState(beat=False, bpm=bpm, confidence=0.0, phase=0.0,
+                              next_beat_n=math.nan, beat_n=math.nan)
+        while self._next <= n_end:
+            self._next += period_n
+        phase = min(max(1.0 - (self._next - n_end) / period_n, 0.0), math.nextafter(1.0, 0.0))
+        return TempoState(beat=not math.isnan(beat_n), bpm=bpm,
+                          confidence=float(min(1.0, self._tempo.get_confidence())),
+                          phase=phase, next_beat_n=self._next, beat_n=beat_n)
+
+
+BEAT_TRACKERS = {"predictive": PredictiveBeatTracker, "aubio": AubioBeatTracker}
