@@ -165,3 +165,28 @@ def test_config_round_trips_through_a_plain_dict():
         assert GeneratorConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="channel_max"):
         GeneratorConfig.from_dict({"channel_max": 0})
+
+
+def test_noise_gain_scales_the_learned_noise():
+    import torch
+
+    from training.configs import GeneratorConfig
+    from training.networks import Generator
+
+    torch.manual_seed(0)
+    G = Generator(GeneratorConfig(z_dim=8, w_dim=8, img_resolution=16, channel_base=64,
+                                  channel_max=16)).eval()
+    for name, p in G.named_parameters():
+        if name.endswith("noise_strength"):
+            p.data.fill_(0.5)
+    ws = G.mapping(torch.randn(2, 8), None)
+    with torch.no_grad():
+        plain = G.synthesis(ws, noise_mode="const")
+        same = G.synthesis(ws, noise_mode="const", noise_gain=1.0)
+        silent = G.synthesis(ws, noise_mode="none")
+        off = G.synthesis(ws, noise_mode="const", noise_gain=torch.zeros(2))
+        mixed = G.synthesis(ws, noise_mode="const", noise_gain=torch.tensor([0.0, 1.0]))
+    assert torch.equal(plain, same)
+    assert torch.allclose(off, silent, atol=1e-6)
+    assert not torch.allclose(plain, silent, atol=1e-3)
+    assert torch.allclose(mixed[0], silent[0], atol=1e-6) and torch.allclose(mixed[1], plain[1], atol=1e-6)

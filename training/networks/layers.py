@@ -126,7 +126,8 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels]))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, *, noise_mode: str = "random",
-                fused_modconv: bool = True, gain: float = 1.0) -> torch.Tensor:
+                fused_modconv: bool = True, gain: float = 1.0,
+                noise_gain: float | torch.Tensor = 1.0) -> torch.Tensor:
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode {noise_mode!r}; allowed: {', '.join(NOISE_MODES)}")
         styles = self.affine(w)
@@ -136,6 +137,10 @@ class SynthesisLayer(nn.Module):
                                 device=x.device) * self.noise_strength
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength
+        if noise is not None and not (isinstance(noise_gain, int | float) and noise_gain == 1):
+            # The live controller scales the learned noise (e.g. by bass); [N] gains per sample.
+            noise = noise * torch.as_tensor(noise_gain, dtype=x.dtype,
+                                            device=x.device).reshape(-1, 1, 1, 1)
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_taps, flip_weight=(self.up == 1),
                              fused=fused_modconv)

@@ -55,7 +55,8 @@ class SynthesisBlock(nn.Module):
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, *,
                 noise_mode: str = "random", fused_modconv: bool | None = None,
-                force_fp32: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+                force_fp32: bool = False, noise_gain: float | torch.Tensor = 1.0
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
         w_iter = iter(ws.unbind(dim=1))
         # fp16 only where it is fast and supported: CUDA. On the CPU everything runs in fp32.
         fp16 = self.use_fp16 and not force_fp32 and ws.device.type == "cuda"
@@ -69,7 +70,8 @@ class SynthesisBlock(nn.Module):
         else:
             x = x.to(dtype)
 
-        layer_kwargs = dict(noise_mode=noise_mode, fused_modconv=fused_modconv)
+        layer_kwargs = dict(noise_mode=noise_mode, fused_modconv=fused_modconv,
+                            noise_gain=noise_gain)
         if self.in_channels == 0:
             x = self.conv1(x, next(w_iter), **layer_kwargs)
         elif self.architecture == "resnet":
@@ -120,7 +122,9 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res}", block)
 
     def forward(self, ws: torch.Tensor, *, noise_mode: str = "random",
-                fused_modconv: bool | None = None, force_fp32: bool = False) -> torch.Tensor:
+                fused_modconv: bool | None = None, force_fp32: bool = False,
+                noise_gain: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """``noise_gain`` scales every layer's learned noise: a float, or [N] per sample."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], "
                              f"got {tuple(ws.shape)}")
@@ -132,5 +136,5 @@ class SynthesisNetwork(nn.Module):
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             w_idx += block.num_conv
             x, img = block(x, img, block_ws, noise_mode=noise_mode, fused_modconv=fused_modconv,
-                           force_fp32=force_fp32)
+                           force_fp32=force_fp32, noise_gain=noise_gain)
         return img

@@ -1,0 +1,41 @@
+"""The `Generator` protocol every backend implements, and what it returns.
+
+A backend wraps one synthesis network (torch module, ONNX Runtime session, TensorRT engine) and
+turns a :class:`LatentFrame` into an image. Backends are chosen from the explicit registry in
+``visualizer.backends.registry`` — never from dotted strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from visualizer.control.frames import LatentFrame
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedFrame:
+    """A generator result, stamped with the latent frame it came from."""
+
+    seq: int  # LatentFrame.seq
+    t_audio: float  # LatentFrame.t_audio: the audio capture time behind this image
+    image: Any  # uint8 numpy (H, W, 3), or a float [-1, 1] torch tensor [1, 3, H, W]
+    gen_ms: float  # wall time of synthesize(), milliseconds
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Paints one image per LatentFrame. Not thread-safe: one worker thread owns it."""
+
+    name: str  # e.g. "torch-cpu", "onnxruntime-cuda", "tensorrt-fp16": shown on the HUD/stats
+    resolution: int  # output size in pixels (square)
+    num_ws: int  # LatentFrame.ws rows expected
+    w_dim: int  # LatentFrame.ws columns expected
+
+    def synthesize(self, frame: LatentFrame) -> Any:
+        """The image for ``frame``: uint8 (H, W, 3) numpy or a float [-1, 1] [1, 3, H, W] tensor."""
+        ...
+
+    def close(self) -> None:
+        """Release sessions, engines and device memory."""
+        ...
