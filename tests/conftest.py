@@ -106,6 +106,16 @@ def xvfb_display() -> Iterator[str]:
             _stop(process)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """XDG_CACHE_HOME in a temporary folder for the whole run (subprocesses inherit it): the
+    engine cache (`--backend auto` exports ONNX graphs) never touches the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        cache = tmp_path_factory.mktemp("xdg-cache")
+        mp.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache
+
+
 @pytest.fixture
 def egl_context():
     """A headless moderngl context on EGL; released after the test."""

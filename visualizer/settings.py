@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from visualizer.control.settings import ControllerSettings
 from visualizer.core.config import section, setting
 
 
@@ -50,6 +51,13 @@ class ModelSettings:
     backend: str = setting("auto", doc="generator backend",
                            choices=("auto", "torch", "onnxruntime", "tensorrt"))
     device: str = setting("auto", doc="torch device", choices=("auto", "cpu", "cuda"))
+    precision: str = setting("auto", doc="auto: the checkpoint's fp16 layers on CUDA, fp32 on CPU; "
+                                         "fp32: always fp32", choices=("auto", "fp32"))
+    threads: int = setting(0, doc="CPU threads for the generator; 0 = auto (1 on a 2-core machine, "
+                                  "leaving a core for the display)", min=0, max=256)
+    max_fps: float = setting(0.0, doc="cap the generator's frame rate; 0 = auto: the display rate, "
+                                      "or 30 when it shares the CPU with a software rasteriser",
+                             min=0.0, max=1000.0)
 
 
 @dataclass(frozen=True)
@@ -61,14 +69,88 @@ class DisplaySettings:
     fps: float = setting(60.0, doc="target display rate when vsync is off or headless", min=1.0, max=480.0)
     hud: bool = setting(False, doc="show the HUD at start (toggle with H)")
     headless: bool = setting(False, doc="render offscreen through EGL (no window, no display needed)")
-    fx_scale: float = setting(1.0, doc="shader FX resolution as a fraction of the output size "
-                                       "(lower it when the GPU, or llvmpipe, cannot hold the rate)",
-                              min=0.25, max=1.0)
+    fx_scale: float = setting(0.0, doc="shader FX resolution as a fraction of the output size, "
+                                       "0.1..1; 0 = auto: 1 on a GPU, about the generator's "
+                                       "resolution on CPU-only llvmpipe", min=0.0, max=1.0)
     upscale: str = setting("auto", doc="filter that scales generator frames up to the FX size "
                                        "(auto: bicubic on a GPU, bilinear on CPU-only llvmpipe)",
                            choices=("auto", "bicubic", "bilinear"))
+    crossfade: float = setting(1.0, doc="cross-fade from one generator frame to the next over this "
+                                        "fraction of the generator's frame interval (0 = cut)",
+                               min=0.0, max=4.0)
     fit: str = setting("fill", doc="generator frame vs output aspect: crop to fill, letterbox, or stretch",
                        choices=("fill", "fit", "stretch"))
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    folder: Path | None = setting(None, doc="where R-key / OSC recordings go; unset = "
+                                             "~/Videos/gansmania")
+    fps: float = setting(30.0, doc="recording frame rate, fixed (frames are repeated or skipped "
+                                   "to hold it)", min=1.0, max=240.0)
+    encoder: str = setting("auto", doc="H.264 encoder (auto: a working hardware one, else libx264)",
+                           choices=("auto", "h264_nvenc", "h264_qsv", "h264_vaapi", "libx264"))
+    quality: int = setting(20, doc="constant quality (x264 CRF / NVENC CQ): lower = better, bigger",
+                           min=0, max=51)
+    preset: str = setting("veryfast", doc="libx264 speed preset (slower = smaller file, more CPU)",
+                          choices=("ultrafast", "superfast", "veryfast", "faster", "fast",
+                                   "medium", "slow"))
+    threads: int = setting(0, doc="libx264 threads; 0 = one per CPU core (fixed per machine, so "
+                                  "renders are repeatable)", min=0, max=64)
+    audio_kbps: int = setting(192, doc="AAC bit rate (kbit/s)", min=32, max=512)
+    container: str = setting("mp4", doc="fragmented MP4 or Matroska (a .mp4/.mkv file name "
+                                        "decides); both stay playable when the recording is "
+                                        "killed", choices=("mp4", "mkv"))
+    keyframe_s: float = setting(1.0, doc="keyframe and fragment interval (s): a crash loses at most "
+                                         "about this much", min=0.1, max=1.0)
+    queue_frames: int = setting(32, doc="frames the encoder may fall behind before frames are "
+                                        "dropped (the show never waits for it)", min=2, max=1024)
+    align: str = setting("audio", doc="place frames by the audio they react to (audio: latency "
+                                      "removed) or by when they were shown (presented)",
+                         choices=("audio", "presented"))
+
+
+@dataclass(frozen=True)
+class PresetSettings:
+    default: str = setting("drift", doc="preset `live` starts with: a name from `gansmania presets "
+                                        "list` or a .toml path (--preset overrides it)")
+    # Empty: the first nine presets by name (`gansmania presets list` shows the order).
+    slots: tuple[str, ...] = setting((), doc="presets on keys 1-9, in order (names or paths); "
+                                             "empty = the first nine by name")
+    fade_beats: float = setting(4.0, doc="cross-fade length when switching presets (beats; 0 = cut); "
+                                         "a preset's transition.beats overrides it", min=0.0, max=64.0)
+    quantize: str = setting("bar", doc="a switch starts on the next bar, the next beat, or at once",
+                            choices=("bar", "beat", "none"))
+    beats_per_bar: int = setting(4, doc="beats in a bar, for quantising switches and bar_phase",
+                                 min=1, max=16)
+    fallback_bpm: float = setting(120.0, doc="tempo fades run at before any tempo is heard (BPM)",
+                                  min=30.0, max=300.0)
+    watch: bool = setting(True, doc="hot-reload preset and shader files when they change on disk")
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    osc_port: int = setting(0, doc="UDP port of the OSC server (9000 is usual); 0 = no OSC",
+                            min=0, max=65535)
+    osc_host: str = setting("127.0.0.1", doc="address the OSC server listens on; 0.0.0.0 = every "
+                                             "network (LAN surfaces: TouchOSC, Live on another "
+                                             "computer)")
+    osc_allow: tuple[str, ...] = setting((), doc="only these client addresses or networks may send "
+                                                 "OSC (e.g. 192.168.1.20, 10.0.0.0/24); empty = any")
+    feedback_hz: float = setting(30.0, doc="most state updates a second sent to /gm/subscribe'd "
+                                           "clients", min=1.0, max=120.0)
+    midi_in: str = setting("", doc="MIDI input: a port name substring, or virtual:NAME to create a "
+                                   "port; empty = no MIDI")
+    midi_api: str = setting("auto", doc="MIDI system (auto: ALSA, then a running JACK server)",
+                            choices=("auto", "alsa", "jack"))
+    midi_map: Path | None = setting(None, doc="MIDI mapping file (TOML, see `gansmania osc "
+                                              "template midi`); learned bindings are added")
+    tempo_source: str = setting("audio", doc="where the beat comes from: the audio tracker, taps "
+                                             "only, MIDI clock (--midi-in) or an Ableton Link session",
+                                choices=("audio", "tap", "midi", "link"))
+    link_lead: bool = setting(False, doc="publish the show's tempo to an Ableton Link session "
+                                         "(with tempo_source audio or tap)")
+    link_quantum: float = setting(4.0, doc="beats per bar Link peers align", min=1.0, max=16.0)
 
 
 @dataclass(frozen=True)
@@ -76,3 +158,10 @@ class ShowConfig:
     audio: AudioSettings = section(AudioSettings, doc="audio input and analysis")
     model: ModelSettings = section(ModelSettings, doc="the generator")
     display: DisplaySettings = section(DisplaySettings, doc="window / headless output")
+    controller: ControllerSettings = section(ControllerSettings,
+                                             doc="audio -> latents, noise and shader uniforms")
+    presets: PresetSettings = section(PresetSettings,
+                                      doc="presets: start preset, slots, cross-fades, hot reload")
+    record: RecordSettings = section(RecordSettings, doc="recording and offline rendering")
+    control: ControlSettings = section(ControlSettings, doc="control surfaces: OSC, MIDI, "
+                                                            "Ableton Link, tempo source")

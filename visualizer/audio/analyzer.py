@@ -12,9 +12,11 @@ collect what `gansmania analyze` prints.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,10 @@ from visualizer.audio.sources import AudioSource, SourceStatus, mixdown
 from visualizer.core.errors import GansmaniaError
 from visualizer.core.ring import History
 from visualizer.core.slot import LatestSlot
+
+log = logging.getLogger(__name__)
+
+BlockListener = Callable[[np.ndarray, float], None]
 
 
 class Analyzer:
@@ -46,6 +52,10 @@ class Analyzer:
         self._cost_count = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._block_listeners: tuple[BlockListener, ...] = ()
+        # An external tempo (Ableton Link, MIDI clock, tap-only): it rewrites each frame's bpm,
+        # beat phase and beat flag on the analysis thread (visualizer.control.tempo).
+        self.tempo_override: Callable[[FeatureFrame], FeatureFrame] | None = None
 
     @property
     def status(self) -> SourceStatus:
@@ -81,6 +91,18 @@ class Analyzer:
         if self.extractor is not None:
             self.extractor.set_bpm(bpm)
 
+    def add_block_listener(self, listener: BlockListener) -> Callable[[], None]:
+        """Call ``listener(block, t_audio)`` on the analysis thread for every hop it reads:
+        ``block`` (hop, channels) float32 is reused afterwards (copy what you keep), ``t_audio``
+        the capture time of its last sample. Recorders use it; it must never block. Returns a
+        remover."""
+        self._block_listeners = (*self._block_listeners, listener)
+
+        def remove() -> None:
+            self._block_listeners = tuple(l for l in self._block_listeners if l is not listener)
+
+        return remove
+
     def cost_percentiles_us(self) -> tuple[float, float]:
         """(median, p99) of the recent per-hop analysis cost, microseconds."""
         n = min(self._cost_count, self.cost_us.shape[0])
@@ -102,6 +124,8 @@ class Analyzer:
         while not self._stop.is_set():
             if ring.read(block):
                 t_audio = self.source.time_of(ring.read_position)
+                for listener in self._block_listeners:
+                    self._call_listener(listener, block, t_audio)
                 self._publish(extractor, mixdown(block, mono, channel=self.channel), t_audio)
                 last_audio = time.monotonic()
                 next_silent = math.inf
@@ -117,9 +141,19 @@ class Analyzer:
                     continue
             self._stop.wait(hop_s / 4)
 
+    def _call_listener(self, listener: BlockListener, block: np.ndarray, t_audio: float) -> None:
+        try:
+            listener(block, t_audio)
+        except Exception:  # a failing recorder must not stop the analysis the show runs on
+            log.exception("audio block listener %r failed; detached it", listener)
+            self._block_listeners = tuple(l for l in self._block_listeners if l is not listener)
+
     def _publish(self, extractor: FeatureExtractor, mono: np.ndarray, t_audio: float) -> None:
         started = time.perf_counter()
         frame = extractor.process(mono, t_audio=t_audio)
+        override = self.tempo_override
+        if override is not None:
+            frame = override(frame)
         self.cost_us[self._cost_count % self.cost_us.shape[0]] = (
             time.perf_counter() - started) * 1e6
         self._cost_count += 1

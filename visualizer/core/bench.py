@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -69,7 +70,8 @@ def report(name: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
     for column in columns:
         table.add_column(column, justify="left" if column == columns[0] else "right")
     for row in rows:
-        table.add_row(*(_fmt(row.get(c)) for c in columns))
+        # escape: a cell like "pip install 'gansmania[trt]'" is text, not rich markup.
+        table.add_row(*(escape(_fmt(row.get(c))) for c in columns))
     (console or Console()).print(table)
     result = {
         "benchmark": name,

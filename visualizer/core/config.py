@@ -51,6 +51,10 @@ class _Origin:
         return f"{self.label}:{line}" if line else self.label
 
 
+# Public name for loaders that validate part of a larger file (presets) and want its line numbers.
+Origin = _Origin
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Read a TOML file; a missing or malformed file is a one-line :class:`ConfigError`."""
     try:

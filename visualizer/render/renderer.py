@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from visualizer.render.chain import ShaderChain
+from visualizer.render.chain import ShaderChain, make_target, release_target
 from visualizer.render.hud import Hud, HudState
 from visualizer.render.library import ShaderLibrary
 from visualizer.render.output import Output, read_framebuffer
@@ -46,7 +46,8 @@ _PRESENT = """#version 330
 in vec2 v_uv;
 out vec4 f_color;
 uniform sampler2D u_image;
-void main() { f_color = vec4(texture(u_image, v_uv).rgb, 1.0); }
+uniform float u_gain;  // master intensity: 1 = as drawn, 0 = black
+void main() { f_color = vec4(texture(u_image, v_uv).rgb * u_gain, 1.0); }
 """
 
 
@@ -82,12 +83,14 @@ class Renderer:
         self._source = SourceStage(self.ctx, upscale=upscale, fit=fit)
         self._hud = Hud(self.ctx)
         self._present = compile_program(self.ctx, _PRESENT, path="<present>")
+        self._present["u_gain"].value = 1.0
         self._present_vao = self.ctx.vertex_array(self._present, [])
         self._spec: tuple[tuple[str, dict[str, Any]], ...] = ()
         self._chain = ShaderChain(self.ctx, [], size=self.fx_size)
         self._incoming: ShaderChain | None = None
         self._incoming_spec: tuple[tuple[str, dict[str, Any]], ...] = ()
         self._fade: ShaderChain | None = None
+        self._held: moderngl.Framebuffer | None = None  # the picture a freeze holds
         self._index = 0
 
     @classmethod
@@ -192,33 +195,40 @@ class Renderer:
     # ------------------------------------------------------------------ drawing
 
     def render(self, uniforms: AudioUniforms, *, blend: float = 1.0, transition: float = 0.0,
-               hud: HudState | None = None, capture: bool = False) -> PresentedFrame:
+               hud: HudState | None = None, capture: bool = False, gain: float = 1.0,
+               hold: bool = False) -> PresentedFrame:
         """Draw and present one display frame.
 
         ``blend``: 0 shows the previous generator frame, 1 the newest (the loop ramps it between
         generator results). ``transition``: 0..1 through a begun transition. ``hud``: shown when
         :attr:`hud_visible`. ``capture``: also read the frame back (before the HUD) for recording.
+        ``gain``: master intensity, 0 (black) .. 1. ``hold``: a freeze: present the picture of
+        the first held frame again, without running the chains.
         """
         import moderngl
 
-        fx_size = self.fx_size
-        self._chain.resize(fx_size)
-        source = self._source.render(self.frames, blend=blend, size=fx_size)
-        result = self._chain.render(source, uniforms)
-        if self._incoming is not None and self._fade is not None:
-            self._incoming.resize(fx_size)
-            self._fade.resize(fx_size)
-            other = self._incoming.render(source, uniforms)
-            self._fade.set_params(0, {"progress": transition})
-            result = self._fade.render(result, uniforms, textures={"u_to": other.color_attachments[0]})
+        result = self._held if hold else None
+        if result is None:
+            result = self._draw_chains(uniforms, blend=blend, transition=transition)
+        if hold and self._held is None:
+            self._held = make_target(self.ctx, result.size)
+            self.ctx.copy_framebuffer(self._held, result)
+        elif not hold and self._held is not None:
+            release_target(self._held)
+            self._held = None
         size = self.output.size
         target = self.output.target()
-        if result.size == size and target.size == size:
+        gain = min(max(float(gain), 0.0), 1.0)
+        if gain == 0.0:
+            target.use()
+            target.clear(0.0, 0.0, 0.0, 1.0)
+        elif gain == 1.0 and result.size == size and target.size == size:
             self.ctx.copy_framebuffer(target, result)  # a blit: ~10x cheaper than a draw on llvmpipe
         else:
             target.use()
             self.ctx.viewport = (0, 0, *size)
             result.color_attachments[0].use(0)
+            self._present["u_gain"].value = gain
             self._present_vao.render(moderngl.TRIANGLES, vertices=3)
         image = read_framebuffer(target, size) if capture else None
         if self.hud_visible and hud is not None:
@@ -232,6 +242,21 @@ class Renderer:
         self._index += 1
         return frame
 
+    def _draw_chains(self, uniforms: AudioUniforms, *, blend: float,
+                     transition: float) -> moderngl.Framebuffer:
+        """Generator frames -> chain (-> cross-fade with the incoming chain): the FX-size result."""
+        fx_size = self.fx_size
+        self._chain.resize(fx_size)
+        source = self._source.render(self.frames, blend=blend, size=fx_size)
+        result = self._chain.render(source, uniforms)
+        if self._incoming is not None and self._fade is not None:
+            self._incoming.resize(fx_size)
+            self._fade.resize(fx_size)
+            other = self._incoming.render(source, uniforms)
+            self._fade.set_params(0, {"progress": transition})
+            result = self._fade.render(result, uniforms, textures={"u_to": other.color_attachments[0]})
+        return result
+
     def _drop_transition(self) -> None:
         for chain in (self._incoming, self._fade):
             if chain is not None:
@@ -242,6 +267,9 @@ class Renderer:
         """Free the pipeline's GL objects (not the output, nor the library's passes)."""
         self._drop_transition()
         self._chain.release()
+        if self._held is not None:
+            release_target(self._held)
+            self._held = None
         self._source.release()
         self._hud.release()
         self.frames.release()

@@ -1,0 +1,43 @@
+"""Generator backends compared: torch eager, ONNX Runtime (and TensorRT/CUDA where present),
+ms/frame and fps at batch 1, throughput at the best batch, per named config.
+
+    .venv/bin/python bench/backends.py --json bench/results/backends.json
+    .venv/bin/python bench/backends.py --configs cpu --threads 1 2
+
+Big configs take seconds per frame on a laptop CPU (the full run takes minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from engine_build.benchmark import BACKENDS, COLUMNS, CONFIG_NAMES, generator_rows, speedup
+from visualizer.core.bench import report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--configs", nargs="+", default=list(CONFIG_NAMES),
+                        choices=CONFIG_NAMES)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    parser.add_argument("--threads", nargs="+", type=int, default=[0],
+                        help="CPU thread counts to run (0 = one per core)")
+    parser.add_argument("--quick", action="store_true", help="fewer frames and batch sizes")
+    args = parser.parse_args()
+    rows, ratios = [], {}
+    for threads in args.threads:
+        run = generator_rows(configs=args.configs, backends=args.backends, quick=args.quick,
+                             threads=threads or None)
+        ratios[f"{threads or 'all'} threads"] = speedup(run, config="cpu")
+        rows += run
+    report("generator backends (batch 1 ms/frame, fps; throughput at the best batch)", COLUMNS,
+           rows, json_path=args.json, console=Console(width=200),
+           extra={"onnxruntime_over_torch_cpu": ratios})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tests of the generator backends and their registry."""

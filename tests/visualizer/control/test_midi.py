@@ -1,0 +1,235 @@
+"""MIDI: the router with message objects (CCs, notes, channels, learn), mapping files, MIDI
+clock with known timing, and a real RtMidi port on a private JACK server (no sound card)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import mido
+import pytest
+
+from tests.visualizer.control.osc_helpers import show_params
+from visualizer.control.midi import (PPQN, MidiBinding, MidiClock, MidiInput, MidiRouter,
+                                     load_midi_map, save_bindings)
+from visualizer.control.routes import build_routes
+from visualizer.control.tempo import TempoOverride
+from visualizer.core.errors import ConfigError, GansmaniaError
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "visualizer/control/templates/midi-map.example.toml"
+
+
+@pytest.fixture
+def table():
+    return build_routes(show_params())
+
+
+def cc(control: int, value: int, channel: int = 0) -> mido.Message:
+    return mido.Message("control_change", control=control, value=value, channel=channel)
+
+
+def note(number: int, on: bool = True, channel: int = 0) -> mido.Message:
+    return mido.Message("note_on" if on else "note_off", note=number, velocity=100, channel=channel)
+
+
+def test_ccs_sweep_their_address_range_on_their_channel(table):
+    router = MidiRouter(table, {
+        "dimmer": MidiBinding(cc=7, channel=2, address="/gm/intensity"),
+        "twist": MidiBinding(cc=8, address="/gm/fx/zoom/twist", range=(-1.0, 1.0)),
+        "segments": MidiBinding(cc=9, address="/gm/fx/kaleidoscope/segments"),
+        "freeze": MidiBinding(cc=10, address="/gm/freeze"),
+    })
+    params = table.params
+    router.handle(cc(7, 127, channel=1))  # channel 2 (mido counts from 0)
+    assert params.get("master.intensity") == 1.0
+    router.handle(cc(7, 0, channel=0))  # another channel: not this binding
+    assert params.get("master.intensity") == 1.0
+    router.handle(cc(7, 0, channel=1))
+    assert params.get("master.intensity") == 0.0
+    router.handle(cc(8, 127))
+    assert params.get("shader.zoom.twist") == 1.0
+    router.handle(cc(8, 0))
+    assert params.get("shader.zoom.twist") == -1.0
+    router.handle(cc(9, 127))
+    assert params.get("shader.kaleidoscope.segments") == 24  # int params round
+    router.handle(cc(10, 100))
+    assert params.get("master.freeze") is True
+    router.handle(cc(10, 20))
+    assert params.get("master.freeze") is False
+
+
+def test_notes_and_cc_buttons_trigger_actions_once_per_press(table):
+    router = MidiRouter(table, {
+        "next": MidiBinding(note=36, address="/gm/preset/next"),
+        "tunnel": MidiBinding(note=37, address="/gm/preset", value="tunnel"),
+        "tap": MidiBinding(cc=64, address="/gm/tap"),
+        "blackout": MidiBinding(note=39, address="/gm/blackout"),
+    })
+    params = table.params
+    router.handle(note(36))
+    router.handle(note(36, on=False))
+    router.handle(note(37))
+    for value in (0, 127, 127, 0, 90):  # a sustain pedal: two presses
+        router.handle(cc(64, value))
+    assert [(a.kind, a.value, a.source) for a in params.drain()] == [
+        ("preset_next", None, "midi"), ("preset", "tunnel", "midi"), ("tap", None, "midi"),
+        ("tap", None, "midi")]
+    router.handle(note(39))
+    assert params.get("master.blackout") is True  # held...
+    router.handle(note(39, on=False))
+    assert params.get("master.blackout") is False  # ...released
+
+
+def test_midi_learn_binds_the_next_cc_and_saves_it(table, tmp_path):
+    saved = tmp_path / "midi-learned.toml"
+    notices = []
+    router = MidiRouter(table, learned_file=saved, on_notice=notices.append)
+    assert "touch a control first" in router.learn(None)
+    table.dispatch("/gm/truncation", [1.0], source="osc")  # the control touched last
+    assert router.learn(None) is None and router.learning == "/gm/truncation"
+    router.handle(cc(21, 64, channel=3))  # bound, not applied
+    assert router.learning is None and table.params.get("master.truncation") == 1.0
+    router.handle(cc(21, 127, channel=3))
+    assert table.params.get("master.truncation") == 2.0
+    assert router.learn("/gm/seed") is None
+    router.handle(note(40, on=False))  # a release does not bind
+    router.handle(note(40))
+    assert notices[-1] == "MIDI learn: note 40 (channel 1) -> /gm/seed"
+    reloaded = load_midi_map(saved, table)
+    assert {b.address: (b.cc, b.note, b.channel) for b in reloaded.values()} == {
+        "/gm/truncation": (21, None, 4), "/gm/seed": (None, 40, 1)}
+    fresh = MidiRouter(table, reloaded)
+    fresh.handle(cc(21, 0, channel=3))
+    assert table.params.get("master.truncation") == 0.0
+    assert "is not an address" in router.learn("/gm/nope")
+
+
+def test_the_example_map_loads_and_bad_maps_are_one_line(table, tmp_path):
+    bindings = load_midi_map(EXAMPLE, table)
+    assert bindings["intensity"].address == "/gm/intensity" and bindings["tunnel"].value == "tunnel"
+    cases = {
+        "[a]\ncc = 200\naddress = \"/gm/intensity\"\n": r"bad.toml:2: key 'a.cc' = 200 is out of range",
+        "[a]\naddress = \"/gm/intensity\"\n": "give exactly one of cc = 0..127 or note = 0..127",
+        "[a]\ncc = 1\nnote = 2\naddress = \"/gm/intensity\"\n": "give exactly one of cc",
+        "[a]\ncc = 1\naddress = \"/gm/nope\"\n": r"bad.toml:3: \[a\]: address '/gm/nope' is not",
+        "[a]\ncc = 1\naddress = \"/gm/intensity\"\nrange = [1]\n": "range must be",
+        "[a]\ncc = 1\naddres = \"/gm/intensity\"\n": "unknown key 'a.addres'",
+        "a = 3\n": "key 'a' must be a table",
+        "[a\n": "invalid TOML",
+    }
+    for text, message in cases.items():
+        path = tmp_path / "bad.toml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=message) as caught:
+            load_midi_map(path, table)
+        assert "\n" not in str(caught.value)
+    save_bindings(tmp_path / "round.toml", bindings)
+    assert load_midi_map(tmp_path / "round.toml", table) == bindings
+
+
+def _clock_messages(clock: MidiClock, *, bpm: float, beats: float, start_s: float = 0.0) -> float:
+    """Feed ``beats`` of 24 ppqn clock at ``bpm``; returns the time of the last pulse."""
+    period = 60.0 / bpm / PPQN
+    t = start_s
+    for _ in range(int(beats * PPQN)):
+        t += period
+        clock.feed(mido.Message("clock"), t)
+    return t
+
+
+def test_midi_clock_gives_tempo_and_phase():
+    clock = MidiClock()
+    assert clock.position(0.0) is None
+    clock.feed(mido.Message("start"), 0.0)
+    last = _clock_messages(clock, bpm=128.0, beats=4.5)
+    bpm, beats = clock.position(last)
+    assert bpm == pytest.approx(128.0, rel=1e-6) and beats == pytest.approx(4.5)
+    half_pulse = 60.0 / 128.0 / PPQN / 2
+    assert clock.position(last + half_pulse)[1] == pytest.approx(4.5 + 0.5 / PPQN)
+    assert clock.position(last + 10 * half_pulse)[1] == pytest.approx(4.5 + 1 / PPQN)  # no run-on
+    assert clock.position(last + 1.0) is None  # the clock stopped arriving
+    clock.feed(mido.Message("songpos", pos=16), last)  # bar 2: 16 sixteenths = 4 beats
+    assert clock.position(last)[1] == pytest.approx(4.0)
+    clock.feed(mido.Message("stop"), last)
+    assert clock.position(last) is None
+    assert "MIDI clock" in clock.set_bpm(120.0)
+
+
+def test_midi_clock_drives_feature_frames(table):
+    from visualizer.audio.frames import silent_frame
+
+    clock = MidiClock()
+    router = MidiRouter(table, clock=clock)
+    router.handle(mido.Message("start"), 10.0)
+    period = 60.0 / 90.0 / PPQN
+    override = TempoOverride(clock)
+    beats = []
+    for pulse in range(1, 4 * PPQN + 1):
+        t = 10.0 + pulse * period
+        router.handle(mido.Message("clock"), t)
+        frame = override(silent_frame(t_audio=t, hop_index=pulse))
+        beats.append(frame.beat)
+        if pulse == 3 * PPQN + 6:
+            assert frame.bpm == pytest.approx(90.0) and frame.beat_phase == pytest.approx(0.25)
+    # A beat flag on every whole beat the clock crosses (pulse 24, 48, ...; the tempo is known
+    # from the 13th pulse on).
+    assert [pulse for pulse, beat in enumerate(beats, start=1) if beat] == [24, 48, 72, 96]
+
+
+# ----------------------------------------------------------------------------- a real port
+
+@pytest.fixture
+def jack_server(monkeypatch):
+    """A private JACK server with the dummy driver: RtMidi ports without ALSA's sequencer
+    (absent in containers) and without a sound card."""
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        pytest.skip("jackd is not installed (the Makefile's APT_PACKAGES has jackd2)")
+    name = f"gm-test-{os.getpid()}"
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
+    monkeypatch.setenv("JACK_NO_AUDIO_RESERVATION", "1")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    process = subprocess.Popen([jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000",
+                                "-p", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
+    deadline = time.monotonic() + 10.0
+    while True:
+        try:
+            backend.get_output_names()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.skip(f"jackd did not start: {process.stderr.read().decode()[-200:]}")
+            time.sleep(0.1)
+    yield backend
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_a_real_virtual_port_reaches_the_show(jack_server, table):
+    sender = jack_server.open_output("gm-test-surface", virtual=True)
+    router = MidiRouter(table, {"dimmer": MidiBinding(cc=7, address="/gm/intensity")},
+                        clock=MidiClock())
+    midi_in = MidiInput("gm-test-surface", router, api="jack")
+    try:
+        time.sleep(0.2)  # JACK connects the ports on its process cycle
+        sender.send(cc(7, 0))
+        sender.send(mido.Message("start"))
+        for _ in range(2 * PPQN):
+            sender.send(mido.Message("clock"))
+            time.sleep(60.0 / 150.0 / PPQN)
+        deadline = time.monotonic() + 5.0
+        while table.params.get("master.intensity") != 0.0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert table.params.get("master.intensity") == 0.0
+        assert midi_in.received >= 2 * PPQN
+        assert router.clock.bpm == pytest.approx(150.0, rel=0.1)  # timed by a sleeping thread
+    finally:
+        midi_in.close()
+        sender.close()
+    with pytest.raises(GansmaniaError, match="no such MIDI input; available"):
+        MidiInput("no-such-port", router, api="jack")

@@ -1,0 +1,42 @@
+"""Fixtures for the render tests: a tiny random-weight generator and a show config around it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TINY = dict(z_dim=32, w_dim=32, img_resolution=32, channel_base=256, channel_max=32,
+            mapping_layers=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 32 px generator with random weights (seeded): fast, and its output is deterministic."""
+    import torch
+
+    from training.checkpoint import save_generator
+    from training.configs import CONFIGS
+    from training.networks import Generator
+
+    torch.manual_seed(0)
+    generator = Generator(CONFIGS["cpu"].replace(**TINY)).eval()
+    return save_generator(tmp_path_factory.mktemp("model") / "tiny.safetensors", generator)
+
+
+@pytest.fixture
+def isolated_threads(monkeypatch: pytest.MonkeyPatch):
+    """Renders in this process set torch's thread count and OpenMP variables (as `live` does):
+    put them back afterwards so later tests run as they would alone."""
+    import torch
+
+    for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+

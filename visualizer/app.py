@@ -1,0 +1,677 @@
+"""The live show, wired: audio analyzer -> controller -> generator worker -> render loop.
+
+`build_app(show)` makes every part from a ShowConfig; `LiveApp.run()` is the render loop (main
+thread: glfw wants it). Each display frame it
+
+1. polls keys (-> ParamStore actions) and drains the action queue (handlers by kind);
+2. takes the newest generated frame, if any, and uploads it (stale ones were dropped);
+3. steps the FX mapper from the newest FeatureFrame (shader motion at display rate);
+4. runs the frame hooks (presets: transitions, shader-parameter bindings);
+5. renders: blend of the two newest generator frames -> chain -> HUD -> present;
+6. tells the frame observers (recorder) and sleeps to the next tick.
+
+It never waits for the generator. Extension points for the other parts of the product:
+
+- ``app.params`` (ParamStore): OSC/MIDI/web write parameters and post actions there;
+- ``app.on_action(kind, handler)``: own an action (presets: "preset*", recorder: "record_*");
+- ``app.add_frame_hook(hook)``: called every frame with a :class:`Tick` before rendering;
+  ``app.transition`` (0..1) is handed to ``Renderer.render`` for a begun chain transition;
+- ``app.set_chain(spec, name=)``: replace the shader chain (errors -> HUD, old chain stays);
+- ``app.add_frame_observer(observer, pixels=True)``: every PresentedFrame (pixels read back
+  without the HUD when asked), e.g. for recording; ``app.add_audio_listener``: captured audio;
+- ``app.params.add_listener``: every parameter change and action as a ControlEvent (replay logs);
+- ``app.report_error(source, message)``: a line on the HUD and in the log;
+- ``app.osc_port`` and ``app.preset_name``: shown on the HUD.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from visualizer.core.errors import GansmaniaError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from visualizer.audio.analyzer import Analyzer
+    from visualizer.audio.frames import FeatureFrame
+    from visualizer.backends.base import Generator
+    from visualizer.control.latent import LatentSpace
+    from visualizer.control.params import Action, ControlEvent, ParamSnapshot, ParamStore
+    from visualizer.render.library import ShaderLibrary
+    from visualizer.render.output import Output
+    from visualizer.render.renderer import ChainSpec, PresentedFrame
+    from visualizer.render.uniforms import AudioUniforms
+    from visualizer.settings import ModelSettings, ShowConfig
+
+log = logging.getLogger(__name__)
+
+# Until presets (presets/*.toml) are installed by the presets package, `--preset` names one of
+# these chains; "default" is audio-reactive zoom/warp plus a beat flash.
+BUILTIN_CHAINS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "default": (("zoom", {"pulse": 0.12, "ripple": 0.015, "twist": 0.08}),
+                ("flash", {"amount": 0.35})),
+    "passthrough": (),
+}
+
+KEY_ACTIONS: dict[str, tuple[str, Any]] = {
+    "f": ("fullscreen_toggle", None), "h": ("hud_toggle", None), "r": ("record_toggle", None),
+    "space": ("tap", None), "left": ("seed_prev", None), "right": ("seed_next", None),
+    "l": ("learn", None),
+    "escape": ("quit", None), **{str(n): ("preset", n) for n in range(1, 10)},
+}
+
+CPU_SHARED_GENERATOR_FPS = 30.0  # auto generator cap when it shares the CPU with llvmpipe
+ERROR_HOLD_S = 8.0  # an error stays on the HUD this long after its last occurrence
+HUD_WINDOW_S = 1.0  # fps and latency on the HUD: over the last second
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What a frame hook sees, once per display frame, before rendering."""
+
+    index: int  # display frame number
+    now_s: float  # time.monotonic()
+    dt_s: float  # since the previous frame
+    time_s: float  # show time (since run() started)
+    frame: FeatureFrame | None  # newest audio features
+    uniforms: AudioUniforms  # what the chain will get (the FX mapper's output)
+    params: ParamSnapshot
+
+
+FrameHook = Callable[[Tick], None]
+FrameObserver = Callable[["PresentedFrame"], None]
+
+
+# ------------------------------------------------------------------------- setup helpers
+
+def configure_threads(model: ModelSettings, *, cores: int | None = None) -> int:
+    """Set thread environment for a CPU-bound show *before* torch and GL load; returns the
+    generator's torch thread count.
+
+    On a small CPU the generator (torch/OpenMP), the rasteriser (Mesa llvmpipe) and the audio
+    thread share the cores. OpenMP workers spin-wait between ops by default, burning the time
+    llvmpipe needs to draw: ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep. With 2 cores the
+    generator gets 1 thread (2 threads collapse under load as they fight the display) and
+    llvmpipe keeps its default (a thread per core). A variable the user set is left alone.
+    """
+    cores = cores or os.cpu_count() or 1
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    threads = model.threads or (1 if cores <= 2 else min(cores - 2, 8))
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    return threads
+
+
+def resolve_model_path(model: ModelSettings) -> Path:
+    """The checkpoint to load: ``model.path``, else the bundled default; one line when neither."""
+    from visualizer.core import paths
+
+    if model.path is not None:
+        path = Path(model.path).expanduser()
+        if not path.is_file():
+            raise GansmaniaError(f"model {path}: file not found")
+        return path
+    try:
+        bundled = paths.data_dir("models") / "default.safetensors"
+    except GansmaniaError:
+        bundled = None
+    if bundled is None or not bundled.is_file():
+        raise GansmaniaError("no bundled default model yet (models/default.safetensors is missing): "
+                             "pass --model PATH.safetensors (from `gansmania train` or `gansmania "
+                             "import-pkl`)")
+    return bundled
+
+
+class FramePacer:
+    """Sleeps to a fixed frame period; a frame that ran late restarts the schedule instead of
+    rushing to catch up (a burst of frames would look worse than one late one)."""
+
+    def __init__(self, fps: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.fps = fps
+        self.period_s = 1.0 / fps
+        self._clock, self._sleep = clock, sleep
+        self._next: float | None = None
+
+    def wait(self) -> None:
+        now = self._clock()
+        if self._next is None or now - self._next > self.period_s:
+            self._next = now + self.period_s
+            return
+        if self._next > now:
+            self._sleep(self._next - now)
+        self._next += self.period_s
+
+
+# ------------------------------------------------------------------------------- the app
+
+class LiveApp:
+    """The running show. Build it with :func:`build_app` (or inject parts in tests)."""
+
+    def __init__(self, show: ShowConfig, *, generator: Generator, space: LatentSpace,
+                 analyzer: Analyzer, output: Output, library: ShaderLibrary | None = None,
+                 params: ParamStore | None = None, backend_reason: str = "",
+                 model_path: Path | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        from visualizer.audio.features import FeatureExtractor, extractor_settings
+        from visualizer.backends.worker import GeneratorWorker
+        from visualizer.control.fx import FxController
+        from visualizer.control.latent import LatentController
+        from visualizer.control.master import master_param_specs
+        from visualizer.control.params import ParamStore
+        from visualizer.control.shader_params import ShaderOverrides, shader_param_specs
+        from visualizer.control.settings import controller_param_specs
+        from visualizer.render.library import ShaderLibrary
+        from visualizer.render.renderer import Renderer
+
+        # The extractor's first construction imports scipy.signal/librosa (~1.4 s): do it now,
+        # or the first second of a file would play before its analysis starts.
+        FeatureExtractor(extractor_settings(show.audio))
+        self.show = show
+        self.generator = generator
+        self.analyzer = analyzer
+        self.output = output
+        self.model_path = model_path
+        self.backend_reason = backend_reason
+        self.clock = clock
+        self.params = params or ParamStore(controller_param_specs(show.controller))
+        self.controller = LatentController(space)
+        self.fx = FxController()
+        display = show.display
+        self.renderer = Renderer(output, library or ShaderLibrary(output.ctx),
+                                 fx_scale=resolve_fx_scale(display.fx_scale, output=output,
+                                                           generator_px=generator.resolution),
+                                 upscale=display.upscale, fit=display.fit, hud_visible=display.hud)
+        # Master controls and shader parameters are live parameters too (OSC, MIDI, web).
+        self.params.define(*[spec for spec in (*master_param_specs(hud=show.display.hud),
+                                               *shader_param_specs(self.renderer.library))
+                             if self.params.spec(spec.name) is None])
+        self.shader_overrides = ShaderOverrides(self.params)
+        self._hud_param = self.params.get("master.hud")  # applied to the renderer when it changes
+        self._frame_s = 1.0 / self._display_rate()
+        self.worker = GeneratorWorker(generator, self._next_latent, max_fps=self._generator_cap(),
+                                      paused=self._frozen)
+        self.osc_port: int | None = None
+        self.preset_name = ""
+        self.transition = 0.0
+        self._handlers: dict[str, Callable[[Action], None]] = {
+            "hud_toggle": lambda a: self.toggle_hud(),
+            "fx_reset": lambda a: self.shader_overrides.reset(source=a.source),
+            "fullscreen_toggle": lambda a: self.toggle_fullscreen(),
+            "quit": lambda a: self.request_stop(),
+            # The tap's time is when it was posted (OSC/MIDI arrival), not when it is drained.
+            "tap": lambda a: self.analyzer.tap(a.t_s if a.value is None else a.value),
+            "bpm": lambda a: self.analyzer.set_bpm(a.value),
+            "seed_next": lambda a: self._step_bank(+1, a.source),
+            "seed_prev": lambda a: self._step_bank(-1, a.source),
+            "preset": self._builtin_preset,
+        }
+        self._hooks: tuple[FrameHook, ...] = ()
+        self._observers: tuple[tuple[FrameObserver, bool], ...] = ()
+        self._errors: dict[str, tuple[str, float]] = {}  # source -> (message, last time)
+        self._stop = False
+        self._last_step_s: float | None = None
+        self._stats = _StatsCollector()
+
+    # ------------------------------------------------------------------ extension points
+
+    def on_action(self, kind: str, handler: Callable[[Action], None]) -> None:
+        """Make ``handler`` own actions of ``kind`` (replacing the built-in one)."""
+        from visualizer.control.params import ACTIONS
+
+        if kind not in ACTIONS:
+            raise ValueError(f"unknown action {kind!r}; allowed: {', '.join(ACTIONS)}")
+        self._handlers[kind] = handler
+
+    def add_frame_hook(self, hook: FrameHook) -> Callable[[], None]:
+        self._hooks = (*self._hooks, hook)
+        return lambda: setattr(self, "_hooks", tuple(h for h in self._hooks if h is not hook))
+
+    def add_frame_observer(self, observer: FrameObserver, *, pixels: bool = False) -> Callable[[], None]:
+        """``observer(presented)`` after every present; ``pixels``: read the frame back (without
+        the HUD) into ``presented.image`` — costs a read-back per frame, so only while needed."""
+        entry = (observer, pixels)
+        self._observers = (*self._observers, entry)
+        return lambda: setattr(self, "_observers", tuple(o for o in self._observers if o is not entry))
+
+    def add_audio_listener(self, listener: Callable[[np.ndarray, float], None]) -> Callable[[], None]:
+        """``listener(block, t_audio)`` for every captured hop (see Analyzer.add_block_listener)."""
+        return self.analyzer.add_block_listener(listener)
+
+    def add_event_listener(self, listener: Callable[[ControlEvent], None]) -> Callable[[], None]:
+        return self.params.add_listener(listener)
+
+    def set_chain(self, spec: ChainSpec, *, name: str = "") -> str | None:
+        """Swap the shader chain; on a bad chain the old one stays and the error (returned) goes
+        to the HUD and the log."""
+        from visualizer.render.passes import ShaderError
+
+        try:
+            self.renderer.set_chain(spec)
+        except ShaderError as exc:
+            return self.report_error("shader", str(exc))
+        self.preset_name = name or self.preset_name
+        return None
+
+    def report_error(self, source: str, message: str) -> str:
+        """Show ``message`` on the HUD (for ERROR_HOLD_S) and log it; returns it."""
+        line = " ".join(message.split())
+        previous = self._errors.get(source)
+        if previous is None or previous[0] != line:
+            log.error("%s: %s", source, line)
+        self._errors[source] = (line, self.clock())
+        return line
+
+    def request_stop(self) -> None:
+        self._stop = True
+
+    def toggle_hud(self) -> None:
+        visible = not self.renderer.hud_visible
+        self.renderer.hud_visible = self._hud_param = visible
+        self.params.set("master.hud", visible, source="keyboard")  # OSC feedback follows
+        log.info("HUD %s", "on" if visible else "off")
+
+    def toggle_fullscreen(self) -> None:
+        toggle = getattr(self.output, "toggle_fullscreen", None)
+        if toggle is None:
+            log.info("fullscreen: not a window (headless output)")
+            return
+        try:
+            toggle()
+        except GansmaniaError as exc:
+            self.report_error("display", str(exc))
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, *, duration_s: float | None = None) -> dict[str, Any]:
+        """Run until Esc/quit, a closed window, or ``duration_s``; returns the stats dict."""
+        self.analyzer.start()
+        try:
+            self.worker.start()
+            pacer = FramePacer(1.0 / self._frame_s)
+            start = last = self.clock()
+            self._stats.start(start)
+            log.info("show running: %dx%d at %.0f fps, generator %s, audio %s",
+                     *self.output.size, pacer.fps, self.generator.name, self.analyzer.source.name)
+            index = 0
+            while not self._stop and not self.output.closed:
+                now = self.clock()
+                if duration_s is not None and now - start >= duration_s:
+                    break
+                self.step_frame(index, now_s=now, dt_s=max(now - last, 1e-6), time_s=now - start)
+                last = now
+                index += 1
+                pacer.wait()
+        finally:
+            self._stats.stop(self.clock())
+            self.worker.stop()
+            self.analyzer.stop()
+        return self.stats()
+
+    def step_frame(self, index: int, *, now_s: float, dt_s: float, time_s: float) -> PresentedFrame:
+        """One display frame at clock time ``now_s``: input, generator frame, FX, hooks, render,
+        observers. `run` calls it in real time; `gansmania render` with a simulated clock."""
+        from visualizer.control.master import output_gain
+        from visualizer.render.hud import HudState
+
+        self._handle_input()
+        self._take_generated(now_s)
+        frame = self.analyzer.latest.get()
+        self._stats.features(self.analyzer, frame)
+        params = self.params.snapshot()
+        uniforms = self.fx.step(frame, params, dt_s, time_s=time_s)
+        tick = Tick(index, now_s, dt_s, time_s, frame, uniforms, params)
+        for hook in self._hooks:
+            self._run_hook(hook, tick)
+        self.shader_overrides.apply(self.renderer)  # after the presets' bindings: the hand wins
+        if params["master.hud"] != self._hud_param:
+            self.renderer.hud_visible = self._hud_param = params["master.hud"]
+        hud = self._hud_state(frame, uniforms, HudState) if self.renderer.hud_visible else None
+        presented = self.renderer.render(
+            uniforms, blend=self._blend(now_s), transition=self.transition, hud=hud,
+            capture=any(pixels for _, pixels in self._observers), gain=output_gain(params),
+            hold=params["master.freeze"])
+        self._stats.presented(presented)
+        for observer, _ in self._observers:
+            self._notify(observer, presented)
+        return presented
+
+    def _display_rate(self) -> float:
+        """Frames per second to pace at: the monitor's refresh for a vsynced window (the swap
+        blocks there anyway; Xvfb's does not), else display.fps."""
+        if self.show.display.vsync and not self.show.display.headless:
+            refresh = _monitor_refresh_hz()
+            if refresh:
+                return refresh
+        return self.show.display.fps
+
+    def _generator_cap(self) -> float:
+        """The generator's frame-rate cap (model.max_fps; 0 = auto, see its doc).
+
+        Frames painted faster than the display shows them would all be dropped, so never above
+        the display rate. On a CPU-only machine the generator and Mesa's rasteriser share the
+        cores: every frame painted beyond ~30 fps is taken from the display's rate, and the
+        cross-fade makes 30 generated frames a second look as smooth as 60.
+        """
+        display = self._display_rate()
+        if self.show.model.max_fps > 0:
+            return min(self.show.model.max_fps, display)
+        on_cpu = "cpu" in self.generator.name
+        return min(CPU_SHARED_GENERATOR_FPS, display) if _software_gl(self.output.ctx) and on_cpu \
+            else display
+
+    def _frozen(self) -> bool:
+        """The worker's pause: True while ``master.freeze`` holds the picture (worker thread)."""
+        frozen = bool(self.params.snapshot()["master.freeze"])
+        if frozen:
+            self._last_step_s = None  # the walk resumes with one ordinary step, not a jump
+        return frozen
+
+    def _next_latent(self):
+        """The worker's pull: step the controller from the newest audio and params (worker thread)."""
+        now = self.clock()
+        dt = 1.0 / 30.0 if self._last_step_s is None else min(max(now - self._last_step_s, 1e-4), 0.25)
+        self._last_step_s = now
+        return self.controller.step(self.analyzer.latest.get(), self.params.snapshot(), dt)
+
+    def _handle_input(self) -> None:
+        for key in self.output.poll():
+            kind, value = KEY_ACTIONS.get(key, (None, None))
+            if kind is not None:
+                self.params.post(kind, value, source="keyboard")
+        for action in self.params.drain():
+            handler = self._handlers.get(action.kind)
+            if handler is None:
+                log.info("action %s: nothing handles it in this show", action.kind)
+                continue
+            try:
+                handler(action)
+            except GansmaniaError as exc:
+                self.report_error(action.kind, str(exc))
+            except Exception as exc:  # an extension's bug must not end the show
+                log.exception("action %s failed", action.kind)
+                self.report_error(action.kind, f"{type(exc).__name__}: {exc}")
+
+    def _take_generated(self, now: float) -> None:
+        generated, version = self.worker.latest.get_with_version()
+        if generated is None or version == self._stats.gen_version:
+            return
+        self.renderer.submit(generated.image, capture_s=generated.t_audio or None)
+        self._stats.generated(generated, version, now)
+
+    def _blend(self, now: float) -> float:
+        """0..1 from the previous generator frame to the newest: a ramp over ``crossfade`` x the
+        generator's frame interval, counted from one display frame after the new one arrived."""
+        ramp_s = self.show.display.crossfade * (self._stats.gen_interval_s or 0.0)
+        if ramp_s <= 0.0 or self._stats.arrived_s is None:
+            return 1.0
+        return min(1.0, (now - self._stats.arrived_s + self._frame_s) / ramp_s)
+
+    def _step_bank(self, step: int, source: str) -> None:
+        bank = int(self.params.get("walk.bank")) + step
+        error = self.params.set("walk.bank", bank, source=source)
+        if error:
+            self.report_error("seed", error)
+
+    def _builtin_preset(self, action: Action) -> None:
+        names = list(BUILTIN_CHAINS)
+        slot = action.value
+        if isinstance(slot, int) and 1 <= slot <= len(names):
+            self.set_chain(BUILTIN_CHAINS[names[slot - 1]], name=names[slot - 1])
+        elif isinstance(slot, str) and slot in BUILTIN_CHAINS:
+            self.set_chain(BUILTIN_CHAINS[slot], name=slot)
+        else:
+            log.info("preset %r: no such built-in chain (%s)", slot, ", ".join(names))
+
+    def _run_hook(self, hook: FrameHook, tick: Tick) -> None:
+        try:
+            hook(tick)
+        except Exception as exc:  # an extension's bug is reported, the frame still renders
+            if "hook" not in self._errors:
+                log.exception("frame hook %r failed", hook)
+            self.report_error("hook", f"{type(exc).__name__}: {exc}")
+
+    def _notify(self, observer: FrameObserver, presented: PresentedFrame) -> None:
+        try:
+            observer(presented)
+        except Exception as exc:  # e.g. a recorder whose disk filled up: the show goes on
+            if "observer" not in self._errors:
+                log.exception("frame observer %r failed", observer)
+            self.report_error("observer", f"{type(exc).__name__}: {exc}")
+
+    def _hud_state(self, frame: FeatureFrame | None, uniforms: AudioUniforms, hud_type):
+        error = self.worker.error
+        if error is not None:
+            self._errors["generator"] = (error.message, error.t_s)
+        if self.params.last_error:
+            self._errors["params"] = (self.params.last_error, self.params.last_error_s)
+        status = self.analyzer.status
+        if status.state == "failed":
+            self._errors["audio"] = (f"audio: {status.message}", self.clock())
+        now = self.clock()
+        recent = [(t, m) for m, t in self._errors.values() if now - t <= ERROR_HOLD_S]
+        stats = self._stats
+        return hud_type(
+            fps=stats.recent_fps(now), generator_ms=self.worker.gen_ms,
+            level=uniforms.level, bass=uniforms.bass, mid=uniforms.mid, high=uniforms.high,
+            bpm=frame.bpm if frame is not None and frame.bpm > 0 else None,
+            beat_phase=frame.beat_phase if frame is not None else 0.0,
+            latency_ms=stats.recent_latency_ms(), preset=self.preset_name, osc_port=self.osc_port,
+            error=max(recent)[1] if recent else "")
+
+    # ------------------------------------------------------------------ results
+
+    def stats(self) -> dict[str, Any]:
+        """The --stats dict (see `gansmania live --help`)."""
+        return self._stats.result(self.worker, backend=self.generator.name,
+                                  reason=self.backend_reason, output_size=self.output.size)
+
+    def close(self) -> None:
+        """Release GL, the output and the backend (after run() returned)."""
+        self.worker.stop()
+        self.renderer.release()
+        self.output.release()
+        self.generator.close()
+
+
+class _StatsCollector:
+    """Counters and samples behind --stats and the HUD numbers (render thread only)."""
+
+    def __init__(self) -> None:
+        self.gen_version = 0  # worker slot version last taken
+        self.arrived_s: float | None = None  # when the newest generator frame was taken
+        self.gen_interval_s: float | None = None  # smoothed time between generator frames
+        self.frames_displayed = self.frames_taken = 0
+        self.latencies_ms: list[float] = []
+        self.gen_ms: list[float] = []
+        self._pending: float | None = None  # t_audio of a taken frame not yet presented
+        self._presents: collections.deque[float] = collections.deque()
+        self._recent_latency: collections.deque[tuple[float, float]] = collections.deque()
+        self._hop = -1
+        self.onsets = 0
+        self.bpms: list[float] = []
+        self._start = self._end = 0.0
+        self._cpu_start: dict[str, float] = {}
+        self._cpu_end: dict[str, float] = {}
+
+    def start(self, now: float) -> None:
+        self._start = now
+        self._cpu_start = thread_cpu_s()
+
+    def stop(self, now: float) -> None:
+        self._end = now
+        self._cpu_end = thread_cpu_s()
+
+    def generated(self, frame, version: int, now: float) -> None:
+        self.frames_taken += 1
+        self.gen_version = version
+        if self.arrived_s is not None:
+            interval = now - self.arrived_s
+            self.gen_interval_s = interval if self.gen_interval_s is None else \
+                0.8 * self.gen_interval_s + 0.2 * interval
+        self.arrived_s = now
+        self.gen_ms.append(frame.gen_ms)
+        self._pending = frame.t_audio if frame.t_audio > 0 else None
+
+    def presented(self, presented: PresentedFrame) -> None:
+        self.frames_displayed += 1
+        self._presents.append(presented.presented_s)
+        if self._pending is not None and presented.frame_capture_s == self._pending:
+            latency = (presented.presented_s - self._pending) * 1e3
+            self.latencies_ms.append(latency)
+            self._recent_latency.append((presented.presented_s, latency))
+            self._pending = None
+
+    def features(self, analyzer, frame: FeatureFrame | None) -> None:
+        """Count onsets and tempo over every hop, including those the display skipped."""
+        if frame is None or frame.hop_index == self._hop:
+            return
+        missing = frame.hop_index - self._hop if self._hop >= 0 else frame.hop_index + 1
+        for f in analyzer.history.snapshot(last=min(missing, analyzer.history.capacity)):
+            if f.hop_index > self._hop:
+                self.onsets += f.onset
+                if f.bpm > 0:
+                    self.bpms.append(f.bpm)
+        self._hop = frame.hop_index
+
+    def recent_fps(self, now: float) -> float | None:
+        while self._presents and now - self._presents[0] > HUD_WINDOW_S:
+            self._presents.popleft()
+        if len(self._presents) < 2:
+            return None
+        return (len(self._presents) - 1) / max(self._presents[-1] - self._presents[0], 1e-6)
+
+    def recent_latency_ms(self) -> float | None:
+        while self._recent_latency and self._recent_latency[-1][0] - self._recent_latency[0][0] > HUD_WINDOW_S:
+            self._recent_latency.popleft()
+        return statistics.median(l for _, l in self._recent_latency) if self._recent_latency else None
+
+    def result(self, worker, *, backend: str, reason: str, output_size) -> dict[str, Any]:
+        from visualizer.core.bench import percentiles
+
+        generated = worker.frames_generated
+
+        elapsed = max(self._end - self._start, 1e-6)
+        latency = percentiles(self.latencies_ms)
+        gen = percentiles(self.gen_ms)
+        # A tempo is reported once it settled: the median over the second half of the run.
+        bpm = statistics.median(self.bpms[len(self.bpms) // 2:]) if self.bpms else 0.0
+        return {
+            "display_fps": self.frames_displayed / elapsed,
+            "gen_fps": generated / elapsed,
+            "frames_displayed": self.frames_displayed,
+            "frames_generated": generated,
+            # Painted but never shown: a newer one arrived before the display took it.
+            "frames_dropped": max(generated - self.frames_taken, 0),
+            "latency_ms": {"median": _finite(latency["median"]), "p95": _finite(latency["p95"])},
+            "onsets": self.onsets,
+            "bpm": round(bpm, 2),
+            "duration_s": elapsed,
+            "generator_ms": {"median": _finite(gen["median"]), "p95": _finite(gen["p95"])},
+            "backend": backend,
+            "backend_reason": reason,
+            "output_size": list(output_size),
+            "generator_errors": 0 if worker.error is None else worker.error.count,
+            # Where the CPU went during the run (cores busy on average, by thread name): on a
+            # small CPU this says whether the display, the rasteriser or the generator is short.
+            "cpu_cores": {name: round((used - self._cpu_start.get(name, 0.0)) / elapsed, 3)
+                          for name, used in sorted(self._cpu_end.items())
+                          if used - self._cpu_start.get(name, 0.0) > 0.005 * elapsed},
+        }
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds used so far by this process's threads, summed by thread name (Linux /proc;
+    empty elsewhere). Names: MainThread's is the process name, "generator", "audio-analysis",
+    "llvmpipe-N" (Mesa's rasteriser), torch/OpenMP workers..."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used: dict[str, float] = {}
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = "llvmpipe" if name.startswith("llvmpipe") else name
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def resolve_fx_scale(scale: float, *, output: Output, generator_px: int) -> float:
+    """``display.fx_scale``, with 0 (auto) decided for this machine and output.
+
+    On a GPU the shader chain runs at the output size. On llvmpipe every FX pixel costs CPU the
+    generator needs, and a chain finer than the generator's own picture adds no detail, only
+    cost: auto runs it at about the generator's resolution (256 px shown at 720p: 0.36, which
+    halves the display's CPU time against 1.0) and never below 0.25.
+    """
+    from visualizer.core.errors import ConfigError
+
+    if scale == 0.0:
+        if not _software_gl(output.ctx):
+            return 1.0
+        return min(1.0, max(0.25, generator_px / min(output.size)))
+    if scale < 0.1:
+        raise ConfigError(f"display.fx_scale = {scale:g} is out of range; allowed 0 (auto) or 0.1..1")
+    return scale
+
+
+def _software_gl(ctx) -> bool:
+    """True when OpenGL is rasterised on the CPU (Mesa llvmpipe/softpipe)."""
+    renderer = ctx.info.get("GL_RENDERER", "").lower()
+    return any(name in renderer for name in ("llvmpipe", "softpipe", "swrast"))
+
+
+def _monitor_refresh_hz() -> float | None:
+    """The primary monitor's refresh rate (glfw), None when it reports none."""
+    import glfw
+
+    monitor = glfw.get_primary_monitor()
+    mode = glfw.get_video_mode(monitor) if monitor else None
+    return float(mode.refresh_rate) if mode and mode.refresh_rate > 0 else None
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+# ---------------------------------------------------------------------------- building
+
+def build_app(show: ShowConfig, *, title: str = "GANsmania") -> LiveApp:
+    """Every part of the show from ``show``: model + backend, latent space, audio, output.
+
+    Call :func:`configure_threads` first (before torch is imported) in a fresh process.
+    """
+    import torch
+
+    from training.checkpoint import load_generator
+    from visualizer.audio.analyzer import analyzer_for
+    from visualizer.backends.registry import BackendRequest, create_backend
+    from visualizer.backends.torch_backend import TorchLatentSpace
+    from visualizer.render.output import open_output
+
+    torch.set_num_threads(configure_threads(show.model))
+    model_path = resolve_model_path(show.model)
+    generator = load_generator(model_path, device="cpu")
+    backend, reason = create_backend(show.model.backend, BackendRequest(
+        model_path=model_path, generator=generator, device=show.model.device,
+        precision=show.model.precision))
+    log.info("generator %s (%s), %d px, from %s", backend.name, reason, backend.resolution, model_path)
+    space = TorchLatentSpace(generator)
+    analyzer = analyzer_for(show.audio)
+    output = open_output(show.display, title=title)
+    try:
+        return LiveApp(show, generator=backend, space=space, analyzer=analyzer, output=output,
+                       backend_reason=reason, model_path=model_path)
+    except Exception:
+        output.release()
+        backend.close()
+        raise

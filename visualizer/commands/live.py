@@ -1,0 +1,160 @@
+"""`gansmania live`: the show. Parses options into a ShowConfig and runs `visualizer.app`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from visualizer.commands.config import config_file_option, set_option
+
+
+@click.command()
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Generator checkpoint (.safetensors); default: the bundled model.")
+@click.option("--preset", default=None, metavar="NAME|FILE",
+              help="Preset to start with: a name from `gansmania presets list` or a .toml file "
+                   "(default: presets.default). Keys 1-9 switch presets; edits to the preset and "
+                   "shader files apply live.")
+@click.option("--input", "input_spec", default=None, metavar="DEV|FILE",
+              help="Audio input: device index, name substring, pulse:SOURCE, or an audio file "
+                   "(played in real time). Default: the default input.")
+@click.option("--fullscreen", is_flag=True, default=None, help="Start fullscreen.")
+@click.option("--monitor", type=int, default=None, help="Monitor index for fullscreen.")
+@click.option("--size", default=None, metavar="WxH", help="Window/output size, e.g. 1920x1080.")
+@click.option("--backend", default=None, type=click.Choice(["auto", "torch", "onnxruntime", "tensorrt"]),
+              help="Generator backend (default auto: the fastest one that runs here).")
+@click.option("--headless", is_flag=True, default=None,
+              help="Render offscreen through EGL: no window, no display needed.")
+@click.option("--duration", "duration_s", type=click.FloatRange(min=0.1), default=None,
+              help="Stop after this many seconds (default: run until Esc).")
+@click.option("--stats", "stats_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write run statistics as JSON (and the resolved config beside it).")
+@click.option("--record", "record_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record the show from the start to this file (.mp4/.mkv; R toggles recording).")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Log control events to SHOW.gmlog, for `gansmania render --replay`.")
+@click.option("--osc-port", type=click.IntRange(0, 65535), default=None,
+              help="Listen for OSC on this UDP port (e.g. 9000; addresses: `gansmania osc "
+                   "addresses`). Default: no OSC.")
+@click.option("--osc-host", default=None, metavar="ADDR",
+              help="Address OSC listens on (default 127.0.0.1; 0.0.0.0 = the LAN).")
+@click.option("--osc-allow", multiple=True, metavar="ADDR",
+              help="Only accept OSC from this address or network (repeatable).")
+@click.option("--midi-in", default=None, metavar="PORT",
+              help="MIDI input port (name substring, or virtual:NAME to create one).")
+@click.option("--midi-map", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MIDI mapping file (TOML; example: `gansmania osc template midi`).")
+@click.option("--tempo-source", type=click.Choice(["audio", "tap", "midi", "link"]), default=None,
+              help="Beat clock: the audio tracker (default), taps only, MIDI clock, or Ableton Link.")
+@config_file_option
+@set_option
+def live(model_path: Path | None, preset: str | None, input_spec: str | None,
+         fullscreen: bool | None, monitor: int | None, size: str | None, backend: str | None,
+         headless: bool | None, duration_s: float | None, stats_path: Path | None,
+         record_path: Path | None, log_path: Path | None, osc_port: int | None,
+         osc_host: str | None, osc_allow: tuple[str, ...], midi_in: str | None,
+         midi_map: Path | None, tempo_source: str | None,
+         config_path: Path | None, assignments: tuple[str, ...]) -> None:
+    """Run the audio-reactive visualizer live.
+
+    Audio is analysed as it arrives (onsets, tempo and beat phase, loudness, bands, chroma); the
+    features walk the generator's latent space in time with the beat and drive a shader chain,
+    shown at the display's rate. Keys: F fullscreen, H HUD, R record, 1-9 preset slots, space
+    tap tempo, left/right seed bank, L MIDI learn (binds the next CC to the control touched
+    last), Esc quit. OSC, MIDI and Ableton Link: see `gansmania osc --help`.
+
+    --stats writes {"display_fps", "gen_fps", "frames_displayed", "frames_generated",
+    "frames_dropped", "latency_ms": {"median", "p95"}, "onsets", "bpm", ...}; latency is audio
+    capture -> frame presented, from the frames' stamps.
+
+    \b
+    Example:
+      gansmania live --input 0 --fullscreen --monitor 1
+      gansmania live --model runs/abstract/network-snapshot-000200.safetensors --input song.ogg
+      gansmania live --headless --input song.wav --duration 30 --stats stats.json
+      gansmania live --input song.ogg --record show.mp4 --log show.gmlog
+      gansmania live --osc-port 9000 --osc-host 0.0.0.0 --osc-allow 192.168.1.20
+      gansmania live --midi-in nanoKONTROL --midi-map nano.toml --tempo-source link
+    """
+    from visualizer.commands.config import load_show_config
+    from visualizer.core.config import override, write_resolved
+
+    show = load_show_config(config_path, assignments)
+    options = {"model.path": model_path, "model.backend": backend, "audio.input": input_spec,
+               "display.fullscreen": fullscreen, "display.monitor": monitor,
+               "display.headless": headless, "display.size": _parse_size(size)}
+    for key, value in options.items():
+        if value is not None:
+            show = override(show, key, value, origin=f"--{key.split('.')[1]}")
+    control = {"control.osc_port": osc_port, "control.osc_host": osc_host,
+               "control.osc_allow": osc_allow or None, "control.midi_in": midi_in,
+               "control.midi_map": midi_map, "control.tempo_source": tempo_source}
+    for key, value in control.items():
+        if value is not None:
+            show = override(show, key, value, origin="--" + key.split(".")[1].replace("_", "-"))
+
+    preset = preset or show.presets.default
+    if show.model.path is None:
+        from visualizer.presets.live import preset_model
+
+        model = preset_model(preset)  # the preset's own model, unless one was given
+        if model is not None:
+            show = override(show, "model.path", model, origin=f"preset {preset}")
+
+    from visualizer.control.surfaces import check_settings
+
+    check_settings(show.control)
+    from visualizer.app import configure_threads
+
+    configure_threads(show.model)  # before torch and GL load: they read it once
+    from visualizer.app import build_app
+
+    from visualizer.control.surfaces import ControlSurfaces
+    from visualizer.record.live import LiveRecording
+
+    app = build_app(show)
+    recording = surfaces = None
+    try:
+        _install_look(app, preset)
+        recording = LiveRecording(app, record=record_path, log_path=log_path)
+        surfaces = ControlSurfaces(app, show.control,
+                                   recording=lambda: recording.recorder.recording)
+        try:
+            stats = app.run(duration_s=duration_s)
+        except KeyboardInterrupt:
+            stats = app.stats()
+    finally:
+        if surfaces is not None:
+            surfaces.close()
+        if recording is not None:
+            recording.close()  # finishes the files before the app lets go of anything
+        app.close()
+    if surfaces is not None:
+        stats["control"] = surfaces.stats()
+    if stats_path is not None:
+        stats_path.parent.mkdir(parents=True, exist_ok=True)
+        stats_path.write_text(json.dumps(stats, indent=2) + "\n")
+        write_resolved(show, stats_path)
+    latency = stats["latency_ms"]["median"]
+    click.echo(f"{stats['frames_displayed']} frames at {stats['display_fps']:.1f} fps, generator "
+               f"{stats['gen_fps']:.1f} fps ({stats['backend']}), latency "
+               f"{'--' if latency is None else f'{latency:.0f}'} ms median, "
+               f"{stats['onsets']} onsets, {stats['bpm']:.1f} BPM")
+
+
+def _install_look(app, preset: str) -> None:
+    """Start with preset ``preset`` (name or file) and hand keys 1-9 and hot reload to presets."""
+    from visualizer.presets.live import install_presets
+
+    install_presets(app, preset)
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise click.BadParameter(f"{text!r} is not WxH, e.g. 1280x720", param_hint="--size")
+    return int(width), int(height)

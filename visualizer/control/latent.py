@@ -1,0 +1,288 @@
+"""The latent controller: one `FeatureFrame` + the live params -> one `LatentFrame`.
+
+Routes (each set by `ControllerSettings`, see ``visualizer.control.settings``)::
+
+    beat clock (phase-locked to the detected beat) --> walk through keyframe seeds
+    loudness --attack/release--> truncation psi          (energy)
+    onset/beat --envelope--> kick along a seeded direction
+    chroma --attack/release--> 12 seeded directions, weighted by pitch-class energy
+    highs --attack/release--> smoothed random jitter on the fine layers
+    bass --attack/release--> noise gain
+
+    ws = w_avg + psi (walk - w_avg) + reactivity (kick + harmony + jitter)
+
+The controller is *pulled*: the generator worker steps it right before painting, with the
+newest frame, so it sees every ~3rd-10th analysis hop. Events in skipped hops are not lost: an
+onset is read from the onset envelope rising, a beat from the beat phase wrapping.
+
+Deterministic: the same (frame, settings, dt_s) sequence gives bit-identical ws — directions
+come from seeds and the jitter from a seeded stream — so an offline render repeats a live run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from training.latents import lerp, slerp, truncate, w_path, z_from_seed
+from visualizer.audio.frames import N_CHROMA, FeatureFrame, silent_frame
+from visualizer.control.frames import LatentFrame
+from visualizer.control.settings import (MAX_SEED, ControllerSettings, WalkSettings,
+                                         controller_settings)
+from visualizer.core.smoothing import one_pole_coefficient
+
+_W_STD_SEEDS = range(4_000_000_000, 4_000_000_064)  # seeds that measure the spread of w
+
+
+class LatentSpace(Protocol):
+    """What the controller needs from a model: its sizes and z/seed -> w (float32 numpy)."""
+
+    z_dim: int
+    w_dim: int
+    num_ws: int
+    w_avg: np.ndarray  # [w_dim], the truncation centre
+
+    def ws_of_seeds(self, seeds: list[int]) -> np.ndarray:
+        """[len(seeds), num_ws, w_dim], untruncated."""
+
+    def ws_of_z(self, z: np.ndarray) -> np.ndarray:
+        """z [N, z_dim] -> ws [N, num_ws, w_dim], untruncated."""
+
+
+@dataclass(frozen=True)
+class ControllerState:
+    """The controller's inner values after a step, for the HUD, tests and debugging."""
+
+    beats: float  # the walk's beat clock (beats since start)
+    position: float  # walk position in keyframes (0 = first seed)
+    psi: float  # truncation applied
+    pulse: float  # signed kick envelope, -1..1
+    pulses: int  # kicks so far
+    chroma: tuple[float, ...]  # 12 smoothed pitch-class weights
+    high: float  # smoothed highs driving the jitter
+    noise_gain: float
+
+
+def _master_truncation(params: Any) -> float:
+    """The live ``master.truncation`` multiplier (1 for offline ControllerSettings)."""
+    return float(params.get("master.truncation", 1.0)) if isinstance(params, Mapping) else 1.0
+
+
+def layer_mask(group: str, num_ws: int) -> np.ndarray:
+    """float32 [num_ws, 1]: 1 on the layers of ``group`` (see LAYER_GROUPS), else 0.
+
+    Layer i feeds the block at 4 * 2**(i // 2) px: coarse <= 8 px, middle 16-32 px, fine >= 64.
+    """
+    resolution = 4 * 2 ** (np.arange(num_ws) // 2)
+    coarse, fine = resolution <= 8, resolution >= 64
+    middle = ~coarse & ~fine
+    masks = {"all": np.ones(num_ws, bool), "coarse": coarse, "middle": middle, "fine": fine,
+             "coarse_middle": coarse | middle, "middle_fine": middle | fine}
+    return masks[group].astype(np.float32)[:, None]
+
+
+def follow(current: float | np.ndarray, target: float | np.ndarray, *, attack_s: float,
+           release_s: float, dt_s: float) -> Any:
+    """One attack/release step from ``current`` towards ``target`` over ``dt_s`` (any dt: the
+    controller's steps are as irregular as the generator's frame times)."""
+    rise = one_pole_coefficient(time_s=attack_s, dt_s=dt_s)
+    fall = one_pole_coefficient(time_s=release_s, dt_s=dt_s)
+    delta = np.subtract(target, current)
+    return current + delta * np.where(delta > 0, rise, fall) if isinstance(delta, np.ndarray) \
+        else current + delta * (rise if delta > 0 else fall)
+
+
+class LatentController:
+    """Steps the routes above; not thread-safe (the generator worker owns it)."""
+
+    def __init__(self, space: LatentSpace, *, start_seq: int = 0) -> None:
+        self.space = space
+        self.num_ws, self.w_dim = space.num_ws, space.w_dim
+        self.w_avg = np.asarray(space.w_avg, dtype=np.float32)
+        # The spread of w around its average sets the jitter's scale.
+        spread = space.ws_of_seeds(list(_W_STD_SEEDS))[:, 0] - self.w_avg
+        self.w_std = float(np.sqrt(np.mean(spread.astype(np.float64) ** 2)))
+        self._directions: dict[int, np.ndarray] = {}
+        self._seq = start_seq
+        self._beats = 0.0
+        self._locked = False  # a detected tempo has steered the beat clock
+        self._position = 0.0
+        self._keyframes: tuple[int, ...] | None = None  # the walk's seeds, bank applied
+        self._bank_from: np.ndarray | None = None  # walk w when the keyframes changed
+        self._walk_w: np.ndarray | None = None  # the previous step's walk w
+        self._bank_ramp = 1.0
+        self._level = self._bass = self._high = 0.0
+        self._chroma = np.zeros(N_CHROMA, dtype=np.float64)
+        self._pulse = 0.0  # signed envelope value
+        self._pulse_from = 0.0  # value when the current kick began
+        self._pulse_sign = -1.0
+        self._pulse_age = math.inf  # seconds since the current kick began
+        self._pulses = 0
+        self._jitter = np.zeros(self.w_dim, dtype=np.float64)
+        self._jitter_seed: int | None = None
+        self._rng = np.random.default_rng(0)
+        self._last: FeatureFrame | None = None
+        self.state = ControllerState(0.0, 0.0, 1.0, 0.0, 0, (0.0,) * N_CHROMA, 0.0, 0.0)
+
+    # ------------------------------------------------------------------ the step
+
+    def step(self, frame: FeatureFrame | None, params: Any, dt_s: float) -> LatentFrame:
+        """The next LatentFrame. ``params``: a ParamSnapshot (or a ControllerSettings);
+        ``frame``: the newest FeatureFrame, None before audio arrives; ``dt_s`` > 0: time since
+        the previous step (seconds)."""
+        s = controller_settings(params)
+        dt = max(float(dt_s), 1e-6)
+        if frame is None:
+            frame = silent_frame(t_audio=0.0, hop_index=-1)
+        onset, beat = self._events(frame)
+        self._last = frame
+        r = s.reactivity
+
+        walk = self._walk(frame, s.walk, dt)
+        self._level = follow(self._level, frame.level, attack_s=s.truncation.attack_s,
+                             release_s=s.truncation.release_s, dt_s=dt)
+        t = s.truncation
+        psi = t.quiet + (t.loud - t.quiet) * min(self._level * r, 1.0)
+        psi = min(psi * _master_truncation(params), 2.0)
+        ws = truncate(walk, self.w_avg, psi=psi, cutoff=t.cutoff or None)
+
+        offset = np.zeros((self.num_ws, self.w_dim), dtype=np.float64)
+        offset += self._pulse_offset(onset, beat, s, dt)
+        offset += self._chroma_offset(frame, s, dt)
+        offset += self._jitter_offset(frame, s, dt)
+        ws = ws + r * offset
+
+        self._bass = follow(self._bass, frame.bass, attack_s=s.noise.attack_s,
+                            release_s=s.noise.release_s, dt_s=dt)
+        noise_gain = s.noise.base + s.noise.bass * min(self._bass * r, 1.0)
+        self.state = ControllerState(self._beats, self._position, float(psi), self._pulse,
+                                     self._pulses, tuple(self._chroma.tolist()), self._high,
+                                     float(noise_gain))
+        latent = LatentFrame(seq=self._seq, t_audio=frame.t_audio,
+                             ws=np.ascontiguousarray(ws, dtype=np.float32),
+                             noise_gain=float(noise_gain))
+        self._seq += 1
+        return latent
+
+    def _events(self, frame: FeatureFrame) -> tuple[bool, bool]:
+        """(onset, beat) since the previous step, robust to the hops it did not see."""
+        last = self._last
+        if last is None or frame.hop_index == last.hop_index:
+            return (frame.onset if last is None else False), (frame.beat if last is None else False)
+        # The envelope is 1 at an onset and only decays in between: any rise is a new onset.
+        onset = frame.onset or frame.onset_envelope > last.onset_envelope + 1e-6
+        wrapped = frame.bpm > 0 and last.bpm > 0 and frame.beat_phase < last.beat_phase - 0.5
+        return onset, frame.beat or wrapped
+
+    # ------------------------------------------------------------------ walk
+
+    def _walk(self, frame: FeatureFrame, walk: WalkSettings, dt: float) -> np.ndarray:
+        """The walk's w [num_ws, w_dim] after advancing the beat clock by ``dt``."""
+        bpm = frame.bpm if frame.bpm > 0 else walk.free_bpm
+        advance = bpm / 60.0 * dt
+        if frame.bpm > 0:
+            # Phase-locked loop: pull the clock's fraction towards the detected beat phase, but
+            # never run backwards (a walk that reverses looks like a glitch). The first tempo
+            # ever found may set the phase at once: nothing has moved to the old one yet.
+            error = (frame.beat_phase - (self._beats + advance) + 0.5) % 1.0 - 0.5
+            gain = 1.0 if not self._locked and self._beats == 0.0 else min(1.0, dt / walk.phase_lock_s)
+            advance = max(advance + error * gain, 0.0)
+            self._locked = True
+        self._beats += advance
+        # Integrate the position (not beats / beats_per_seed) so changing the rate live never jumps.
+        self._position += advance / walk.beats_per_seed
+
+        seeds = [(seed + walk.bank * len(walk.seeds)) % (MAX_SEED + 1) for seed in walk.seeds]
+        current = self._keyframe_walk(seeds, walk.interpolation)
+        # A new bank or a preset's new seeds glide over bank_change_s instead of jumping.
+        if self._keyframes is not None and tuple(seeds) != self._keyframes:
+            self._bank_from = self._walk_w  # what was shown, mid-fade or not: no jump
+            self._bank_ramp = 0.0
+        self._keyframes = tuple(seeds)
+        if self._bank_ramp < 1.0 and self._bank_from is not None:
+            self._bank_ramp = min(1.0, self._bank_ramp + (dt / walk.bank_change_s
+                                                          if walk.bank_change_s > 0 else 1.0))
+            current = self._blend_bank(current)
+        self._walk_w = current
+        return current
+
+    def _blend_bank(self, current: np.ndarray) -> np.ndarray:
+        t = self._bank_ramp * self._bank_ramp * (3.0 - 2.0 * self._bank_ramp)  # smoothstep
+        return lerp(self._bank_from, current, t)
+
+    def _keyframe_walk(self, seeds: list[int], interpolation: str) -> np.ndarray:
+        count = len(seeds)
+        i = int(math.floor(self._position)) % count
+        t = self._position - math.floor(self._position)
+        if interpolation == "slerp_z":
+            a = z_from_seed(seeds[i], self.space.z_dim)
+            b = z_from_seed(seeds[(i + 1) % count], self.space.z_dim)
+            return self.space.ws_of_z(slerp(a, b, t)[None].astype(np.float32))[0].astype(np.float64)
+        keyframes = self.space.ws_of_seeds(seeds).astype(np.float64)
+        if interpolation == "spline_w":
+            return w_path(keyframes, self._position, loop=True, smooth=True)
+        return lerp(keyframes[i], keyframes[(i + 1) % count], t)
+
+    # ------------------------------------------------------------------ offsets
+
+    def _direction(self, seed: int) -> np.ndarray:
+        """w(seed) - w_avg [w_dim]: a direction that stays among the model's own images."""
+        if seed not in self._directions:
+            if len(self._directions) > 256:
+                self._directions.clear()  # someone is sweeping seeds over OSC; keep memory flat
+            self._directions[seed] = (self.space.ws_of_seeds([seed])[0, 0]
+                                      - self.w_avg).astype(np.float64)
+        return self._directions[seed]
+
+    def _pulse_offset(self, onset: bool, beat: bool, s: ControllerSettings, dt: float) -> np.ndarray:
+        p = s.pulse
+        trigger = {"onset": onset, "beat": beat, "both": onset or beat, "off": False}[p.trigger]
+        if trigger:
+            self._pulses += 1
+            self._pulse_sign = -self._pulse_sign if p.alternate else 1.0
+            self._pulse_from = self._pulse
+            self._pulse_age = dt / 2  # the event fell somewhere inside the last dt
+        else:
+            self._pulse_age += dt
+        target, age = self._pulse_sign, self._pulse_age
+        if age < p.attack_s:
+            self._pulse = self._pulse_from + (target - self._pulse_from) * age / p.attack_s
+        else:
+            self._pulse = target * math.exp(-(age - p.attack_s) / p.release_s) \
+                if math.isfinite(age) else 0.0
+        if p.strength == 0.0 or self._pulse == 0.0:
+            return 0.0
+        return (p.strength * self._pulse) * layer_mask(p.layers, self.num_ws) \
+            * self._direction(p.direction_seed)
+
+    def _chroma_offset(self, frame: FeatureFrame, s: ControllerSettings, dt: float) -> np.ndarray:
+        c = s.chroma
+        self._chroma = follow(self._chroma, np.asarray(frame.chroma, dtype=np.float64),
+                              attack_s=c.attack_s, release_s=c.release_s, dt_s=dt)
+        total = float(self._chroma.sum())
+        if c.strength == 0.0 or total <= 1e-9:
+            return 0.0
+        # Normalised by the total (at least 1): one clear pitch class moves a full `strength`,
+        # a triad a third along each of its notes, noise (all twelve alike) almost nowhere.
+        weights = self._chroma / max(total, 1.0)
+        steer = sum(weights[k] * self._direction(c.direction_seed + k) for k in range(N_CHROMA))
+        return c.strength * layer_mask(c.layers, self.num_ws) * steer
+
+    def _jitter_offset(self, frame: FeatureFrame, s: ControllerSettings, dt: float) -> np.ndarray:
+        j = s.jitter
+        if self._jitter_seed != j.seed:
+            self._rng = np.random.default_rng(j.seed)
+            self._jitter_seed = j.seed
+        self._high = follow(self._high, frame.high, attack_s=j.attack_s, release_s=j.release_s,
+                            dt_s=dt)
+        # A one-pole low-passed Gaussian stream, rescaled so its spread is w_std whatever dt is.
+        k = one_pole_coefficient(time_s=j.speed_s, dt_s=dt)
+        kick = self._rng.standard_normal(self.w_dim) * (self.w_std * math.sqrt((2.0 - k) / k))
+        self._jitter += (kick - self._jitter) * k
+        if j.strength == 0.0 or self._high == 0.0:
+            return 0.0
+        return (j.strength * self._high) * layer_mask(j.layers, self.num_ws) * self._jitter

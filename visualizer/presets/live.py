@@ -1,0 +1,109 @@
+"""Presets in `gansmania live`: a PresetDeck wired into the LiveApp's extension points.
+
+- the start preset is shown before the first frame (a broken one stops `live` with its error);
+- actions ``preset`` (slot 1-9 or a name: keys 1-9, OSC), ``preset_next``/``preset_prev``;
+- a frame hook advances the deck (beat clock, fades, bindings, hot reload) and hands the
+  transition progress, the preset name and any preset/shader error to the app (HUD + log);
+- a preset's ``[controller]`` goes into the ParamStore, the one home of live parameters; the new
+  keyframes glide in over the cross-fade (walk.bank_change_s for the fade, then the preset's own).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from visualizer.core.errors import ConfigError
+from visualizer.presets.catalog import find_preset
+from visualizer.presets.deck import PresetDeck
+from visualizer.presets.loader import load_preset
+from visualizer.presets.schema import Preset
+
+if TYPE_CHECKING:
+    from visualizer.app import LiveApp, Tick
+    from visualizer.control.params import Action
+
+log = logging.getLogger(__name__)
+
+_GLIDE_PARAM = "walk.bank_change_s"
+_GLIDE_MAX_S = 30.0  # the param's declared maximum
+
+
+def preset_model(ref: str) -> Path | None:
+    """The model file preset ``ref`` names (None: the show's), read without GL before the app
+    is built, so `live --preset X` loads X's model when no --model is given."""
+    from visualizer.render.library import ShaderLibrary
+
+    return load_preset(find_preset(ref), library=ShaderLibrary(None)).model
+
+
+class LivePresets:
+    """Owns the deck inside a running LiveApp (see the module docstring)."""
+
+    def __init__(self, app: LiveApp) -> None:
+        self.app = app
+        self.deck = PresetDeck(app.renderer, settings=app.show.presets, on_switch=self._switch)
+        self._restore_glide_s: float | None = None  # the preset's own glide, once its fade ends
+
+    def install(self, ref: str) -> Preset:
+        """Show preset ``ref`` and take over the preset actions and the per-frame hook."""
+        preset = self.deck.start(ref)
+        self.app.on_action("preset", self._on_preset)
+        self.app.on_action("preset_next", lambda action: self.deck.step(+1))
+        self.app.on_action("preset_prev", lambda action: self.deck.step(-1))
+        self.app.add_frame_hook(self._tick)
+        self.app.preset_name = self.deck.name
+        return preset
+
+    def _on_preset(self, action: Action) -> None:
+        value = action.value
+        if isinstance(value, int) and not isinstance(value, bool):
+            self.deck.select_slot(value)
+        elif isinstance(value, str) and value:
+            self.deck.select(value)
+        else:
+            self.app.report_error("preset", f"preset action wants a slot 1-9 or a name, got {value!r}")
+
+    def _tick(self, tick: Tick) -> None:
+        from visualizer.control.settings import controller_settings
+
+        controller = controller_settings(tick.params)
+        fade_beats = tick.params.get("master.crossfade_beats", -1.0)
+        self.deck.fade_beats_override = fade_beats if fade_beats >= 0.0 else None
+        self.app.transition = self.deck.update(tick.frame, now_s=tick.now_s,
+                                               gain=controller.fx.gain * controller.reactivity)
+        self.app.preset_name = self.deck.name
+        if self.deck.incoming is None and self._restore_glide_s is not None:
+            self._set({_GLIDE_PARAM: self._restore_glide_s}, "preset")
+            self._restore_glide_s = None
+        if self.deck.error:
+            self.app.report_error("preset", self.deck.error)
+
+    def _switch(self, preset: Preset, glide_s: float) -> None:
+        """The deck's hook: ``preset``'s controller settings become the live parameters."""
+        from visualizer.control.params import values_of
+
+        if preset.model is not None and self.app.model_path is not None \
+                and preset.model.resolve() != Path(self.app.model_path).resolve():
+            self.app.report_error("preset", f"preset {preset.name} uses model {preset.model}; "
+                                            "switching models needs a restart (live --preset "
+                                            f"{preset.name}); keeping {self.app.model_path}")
+        values = values_of(preset.controller)
+        if glide_s > 0.0:
+            self._restore_glide_s = values[_GLIDE_PARAM]
+            values[_GLIDE_PARAM] = min(glide_s, _GLIDE_MAX_S)
+        self._set(values, f"preset {preset.name}")
+
+    def _set(self, values: dict, source: str) -> None:
+        error = self.app.params.set_many(values, source="preset")
+        if error:
+            raise ConfigError(f"{source}: {error}")
+
+
+def install_presets(app: LiveApp, ref: str) -> LivePresets:
+    """Wire presets into ``app`` starting with ``ref`` (name or .toml); GansmaniaError when the
+    start preset is broken."""
+    presets = LivePresets(app)
+    presets.install(ref)
+    return presets

@@ -1,0 +1,93 @@
+"""Render benchmark: `gansmania render` speed as a multiple of real time, per output size.
+
+A real song (the bundled demo track, looped to the requested length) rendered with the default
+preset and the ``cpu`` model config — the bundled model when it exists, else random weights of
+the same architecture (the same speed: the weights' values do not change the work). Two speeds
+per row: the frame loop alone (what a long song approaches) and the whole command (model load,
+backend start-up and encoder flush included).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+COLUMNS = ("output", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s", "total_x",
+           "backend", "encoder")
+SIZES = ((256, 256), (1280, 720))
+
+
+def bench_model(folder: Path) -> tuple[Path, str]:
+    """The bundled default model, or a random-weight ``cpu`` config model saved in ``folder``."""
+    from visualizer.core import paths
+    from visualizer.core.errors import GansmaniaError
+
+    try:
+        bundled = paths.data_dir("models") / "default.safetensors"
+    except GansmaniaError:
+        bundled = None
+    if bundled is not None and bundled.is_file():
+        return bundled, "bundled default"
+    import torch
+
+    from training.checkpoint import save_generator
+    from training.configs import CONFIGS
+    from training.networks import Generator
+
+    torch.manual_seed(0)
+    path = save_generator(folder / "cpu-random.safetensors", Generator(CONFIGS["cpu"]).eval())
+    return path, "cpu config, random weights"
+
+
+def bench_song(folder: Path, *, seconds: float) -> Path:
+    """The demo track looped to ``seconds`` (a WAV in ``folder``)."""
+    import soundfile
+
+    from visualizer.audio.demo import demo_track_path
+    from visualizer.audio.filesource import load_audio
+
+    audio, sr = load_audio(demo_track_path())
+    repeats = int(np.ceil(seconds * sr / audio.shape[0]))
+    song = np.concatenate([audio] * repeats)[:round(seconds * sr)]
+    path = folder / "bench-song.wav"
+    soundfile.write(str(path), song, sr)
+    return path
+
+
+def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps: float = 30.0,
+        generator_fps: float = 0.0, backend: str = "auto", model: Path | None = None,
+        preset: str | None = None, sets: Mapping[str, Any] | None = None
+        ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Render the song once per size; (rows, extra facts for the report). ``sets``: more
+    config keys ({dotted: value}), e.g. {"model.threads": 2}."""
+    from visualizer.commands.live import _install_look
+    from visualizer.core.config import override
+    from visualizer.record.render import RenderJob, render_song
+    from visualizer.settings import ShowConfig
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gm-bench-render-") as tmp:
+        folder = Path(tmp)
+        model_path, model_kind = (model, str(model)) if model else bench_model(folder)
+        song = bench_song(folder, seconds=seconds)
+        for size in sizes:
+            show = ShowConfig()
+            for key, value in {"model.path": model_path, "model.backend": backend,
+                               "display.size": tuple(size), "display.fps": fps,
+                               "record.fps": fps, "display.headless": True,
+                               **(sets or {})}.items():
+                show = override(show, key, value)
+            job = RenderJob(audio=song, out=folder / f"render-{size[0]}x{size[1]}.mp4",
+                            preset=preset or show.presets.default, generator_fps=generator_fps)
+            result = render_song(show, job, install_look=_install_look)
+            rows.append({"output": f"{size[0]}x{size[1]}", "fps": fps,
+                         "gen_fps": generator_fps or fps, "frames": result.frames,
+                         "loop_s": result.render_s, "speed_x": result.loop_speed,
+                         "total_s": result.wall_s, "total_x": result.speed,
+                         "backend": result.backend, "encoder": result.encoder})
+    return rows, {"seconds": seconds, "model": model_kind, "preset": preset or "presets.default",
+                  "sets": dict(sets or {})}

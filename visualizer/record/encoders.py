@@ -1,0 +1,111 @@
+"""H.264 encoders: which ones FFmpeg (through PyAV) offers here, and the options each takes.
+
+A hardware encoder is used only when it actually opens and encodes a frame on this machine:
+FFmpeg lists ``h264_nvenc`` on every build, but it needs an NVIDIA GPU with an NVENC unit (an
+H100 has none), and ``h264_vaapi``/``h264_qsv`` need their drivers. ``libx264`` is the fallback
+that always works.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PROBE_SIZE = (256, 256)  # NVENC refuses frames under ~145x49; this size opens everywhere
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """How to drive one FFmpeg H.264 encoder."""
+
+    hardware: bool  # a GPU/media engine does the work (probed before use)
+    pix_fmt: str  # the frame format it takes from system memory
+    # (quality 0-51, x264 speed preset, threads, keyframe interval in frames) -> codec options
+    options: Callable[[int, str, int, int], dict[str, str]]
+
+
+def _x264(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    # scenecut off: keyframes come exactly every `gop` frames, so fragments stay <= keyframe_s.
+    return {"crf": str(quality), "preset": preset, "threads": str(threads), "g": str(gop),
+            "keyint_min": str(gop), "sc_threshold": "0"}
+
+
+def _nvenc(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    return {"rc": "vbr", "cq": str(quality), "preset": "p4", "g": str(gop)}
+
+
+def _qsv(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    return {"global_quality": str(quality), "preset": "veryfast", "g": str(gop)}
+
+
+def _vaapi(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    return {"qp": str(quality), "g": str(gop)}
+
+
+# Preference order: hardware first (the CPU is busy rendering), libx264 last.
+ENCODERS: dict[str, EncoderSpec] = {
+    "h264_nvenc": EncoderSpec(hardware=True, pix_fmt="yuv420p", options=_nvenc),
+    "h264_qsv": EncoderSpec(hardware=True, pix_fmt="nv12", options=_qsv),
+    "h264_vaapi": EncoderSpec(hardware=True, pix_fmt="nv12", options=_vaapi),
+    "libx264": EncoderSpec(hardware=False, pix_fmt="yuv420p", options=_x264),
+}
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+
+
+@functools.cache
+def encoder_works(name: str) -> bool:
+    """True when ``name`` opens and encodes one frame here (cached per process)."""
+    import av
+
+    spec = ENCODERS[name]
+    width, height = PROBE_SIZE
+    try:
+        context = av.CodecContext.create(name, "w")
+        context.width, context.height = width, height
+        context.pix_fmt = spec.pix_fmt
+        context.time_base = Fraction(1, 30)
+        context.framerate = Fraction(30)
+        context.options = spec.options(23, "veryfast", 1, 30)
+        context.open()
+        frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
+        frame.pts = 0
+        packets = list(context.encode(frame)) + list(context.encode(None))
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        # ValueError: not compiled into this FFmpeg build; FFmpegError: no device/driver.
+        log.debug("encoder %s unavailable: %s", name, exc)
+        return False
+    return bool(packets)
+
+
+def pick_encoder(preferred: str = "auto") -> str:
+    """The encoder to use: ``preferred`` when it works, else the first working one.
+
+    ``"auto"`` tries the hardware encoders in :data:`ENCODERS` order, then libx264.
+    """
+    if preferred != "auto":
+        if preferred not in ENCODERS:
+            raise ValueError(f"unknown encoder {preferred!r}; allowed: auto, {', '.join(ENCODERS)}")
+        if encoder_works(preferred):
+            return preferred
+        log.warning("encoder %s does not work on this machine; falling back", preferred)
+    for name in ENCODERS:
+        if encoder_works(name):
+            return name
+    from visualizer.core.errors import GansmaniaError
+
+    raise GansmaniaError("no H.264 encoder works in this FFmpeg build (not even libx264); "
+                         "reinstall PyAV: pip install --force-reinstall av")
+
+
+def codec_options(name: str, *, quality: int, preset: str, threads: int,
+                  gop: int) -> Mapping[str, str]:
+    """The FFmpeg options for encoder ``name``."""
+    return ENCODERS[name].options(quality, preset, threads, gop)
