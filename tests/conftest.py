@@ -61,7 +61,7 @@ def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServ
          "--disable-shm", "--log-target=stderr",
          "-L", f"module-native-protocol-unix socket={socket} auth-anonymous=1",
          "-L", f"module-null-sink sink_name={sink} rate=48000 channels=2",
-         "-L", f"module-always-sink"],
+         "-L", "module-always-sink"],
         env=env, stdout=subprocess.DEVNULL, stderr=(runtime / "pulse.log").open("wb"))
     server = f"unix:{socket}"
     with pytest.MonkeyPatch.context() as mp:

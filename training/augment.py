@@ -150,7 +150,7 @@ class AugmentPipe(torch.nn.Module):
 
     # -- geometry: an inverse transform G_inv (output pixel -> input pixel), then one resampling
     def _geometric(self, images: torch.Tensor) -> torch.Tensor:
-        spec, (n, c, h, w), dev = self.spec, images.shape, images.device
+        spec, (n, _, h, w), dev = self.spec, images.shape, images.device
         g_inv = torch.eye(3, device=dev).repeat(n, 1, 1)
         if spec.xflip > 0:
             flip = torch.floor(torch.rand(n, device=dev) * 2) * self._chance(spec.xflip, (n,), dev)

@@ -113,7 +113,7 @@ def save_checkpoint(path: Path | str, groups: Mapping[str, Group], *,
                                  "tensors": len(stored), "sha256": _digest(stored)}
         tensors.update({f"{prefix}.{name}": t for name, t in stored.items()})
     provenance = dict(provenance or {})
-    provenance.setdefault("created", datetime.datetime.now(datetime.timezone.utc)
+    provenance.setdefault("created", datetime.datetime.now(datetime.UTC)
                           .isoformat(timespec="seconds"))
     header = {"format": FORMAT, "version": VERSION, "groups": header_groups,
               "training": dict(training or {}), "provenance": provenance}
@@ -122,6 +122,7 @@ def save_checkpoint(path: Path | str, groups: Mapping[str, Group], *,
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         save_file(tensors, str(temporary), metadata={HEADER_KEY: text})
+        os.chmod(temporary, 0o644)  # safetensors creates files owner-only; models are shared
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -645,33 +645,49 @@ def _finite(value: float) -> float | None:
 
 # ---------------------------------------------------------------------------- building
 
-def build_app(show: ShowConfig, *, title: str = "GANsmania") -> LiveApp:
-    """Every part of the show from ``show``: model + backend, latent space, audio, output.
+@dataclass(frozen=True)
+class LoadedModel:
+    """A show's generator: the backend that paints, and the torch model that maps seeds to w."""
+
+    backend: Generator
+    space: LatentSpace
+    path: Path
+    reason: str  # why this backend was chosen (HUD, stats, log)
+
+
+def load_model(model: ModelSettings) -> LoadedModel:
+    """Load the checkpoint ``model`` names and create its backend (``live`` and ``render``).
 
     Call :func:`configure_threads` first (before torch is imported) in a fresh process.
     """
     import torch
 
     from training.checkpoint import load_generator
-    from visualizer.audio.analyzer import analyzer_for
     from visualizer.backends.registry import BackendRequest, create_backend
     from visualizer.backends.torch_backend import TorchLatentSpace
+
+    torch.set_num_threads(configure_threads(model))
+    path = resolve_model_path(model)
+    generator = load_generator(path, device="cpu")
+    backend, reason = create_backend(model.backend, BackendRequest(
+        model_path=path, generator=generator, device=model.device, precision=model.precision))
+    log.info("generator %s (%s), %d px, from %s", backend.name, reason, backend.resolution, path)
+    return LoadedModel(backend=backend, space=TorchLatentSpace(generator), path=path,
+                       reason=reason)
+
+
+def build_app(show: ShowConfig, *, title: str = "GANsmania") -> LiveApp:
+    """Every part of the show from ``show``: model + backend, latent space, audio, output."""
+    from visualizer.audio.analyzer import analyzer_for
     from visualizer.render.output import open_output
 
-    torch.set_num_threads(configure_threads(show.model))
-    model_path = resolve_model_path(show.model)
-    generator = load_generator(model_path, device="cpu")
-    backend, reason = create_backend(show.model.backend, BackendRequest(
-        model_path=model_path, generator=generator, device=show.model.device,
-        precision=show.model.precision))
-    log.info("generator %s (%s), %d px, from %s", backend.name, reason, backend.resolution, model_path)
-    space = TorchLatentSpace(generator)
+    model = load_model(show.model)
     analyzer = analyzer_for(show.audio)
     output = open_output(show.display, title=title)
     try:
-        return LiveApp(show, generator=backend, space=space, analyzer=analyzer, output=output,
-                       backend_reason=reason, model_path=model_path)
+        return LiveApp(show, generator=model.backend, space=model.space, analyzer=analyzer,
+                       output=output, backend_reason=model.reason, model_path=model.path)
     except Exception:
         output.release()
-        backend.close()
+        model.backend.close()
         raise

@@ -163,3 +163,8 @@ def test_saving_is_atomic_and_leaves_no_temporary_files(saved, tmp_path):
     assert path.read_bytes() == before
     save_generator(path, G)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.safetensors"]
+
+
+def test_saved_checkpoints_are_readable_by_others(saved):
+    _, path = saved
+    assert path.stat().st_mode & 0o777 == 0o644

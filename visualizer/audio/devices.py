@@ -47,7 +47,7 @@ def quiet_stderr() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def portaudio() -> Iterator["pyaudio.PyAudio"]:  # noqa: F821 - imported lazily
+def portaudio() -> Iterator[pyaudio.PyAudio]:  # noqa: F821 - imported lazily
     """A PyAudio instance for the duration of the block, started without the ALSA noise."""
     import pyaudio
 

@@ -44,7 +44,7 @@ def resolve_input(pa, spec: str) -> tuple[int, str]:
     if spec == "":
         try:
             info = pa.get_default_input_device_info()
-        except (OSError, IOError):
+        except OSError:
             raise GansmaniaError(f"no default audio input (inputs: {listing}); "
                                  "pick one with --input (see `gansmania devices`)") from None
         return int(info["index"]), str(info["name"])

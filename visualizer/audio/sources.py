@@ -91,14 +91,22 @@ def looks_like_file(spec: str) -> bool:
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus", ".m4a")
 
 
+DEMO_INPUT = "demo"  # `--input demo` plays the bundled demo track, as `make demo` does
+
+
 def open_source(spec: str, *, sample_rate: int = 48000, block: int = 256, channels: int = 0,
                 monitor: bool = False, loop: bool = False) -> AudioSource:
     """The source an ``--input`` value names (not started yet).
 
-    ``spec``: "" (default input), a device index, a name substring, ``pulse:SOURCE``, or an
-    audio file path. ``channels``: the 1-based channel to use (0 = mix all down), which decides
-    how many channels a live input captures. ``monitor``/``loop`` apply to files.
+    ``spec``: "" (default input), a device index, a name substring, ``pulse:SOURCE``, an
+    audio file path, or ``demo`` (the bundled demo track). ``channels``: the 1-based channel to
+    use (0 = mix all down), which decides how many channels a live input captures.
+    ``monitor``/``loop`` apply to files.
     """
+    if spec == DEMO_INPUT:
+        from visualizer.audio.demo import demo_track_path
+
+        spec = str(demo_track_path())
     if looks_like_file(spec):
         from visualizer.audio.filesource import FileSource
 

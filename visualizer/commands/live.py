@@ -18,8 +18,9 @@ from visualizer.commands.config import config_file_option, set_option
                    "(default: presets.default). Keys 1-9 switch presets; edits to the preset and "
                    "shader files apply live.")
 @click.option("--input", "input_spec", default=None, metavar="DEV|FILE",
-              help="Audio input: device index, name substring, pulse:SOURCE, or an audio file "
-                   "(played in real time). Default: the default input.")
+              help="Audio input: device index, name substring, pulse:SOURCE, an audio file "
+                   "(played in real time), or `demo` (the bundled demo track). Default: the "
+                   "default input.")
 @click.option("--fullscreen", is_flag=True, default=None, help="Start fullscreen.")
 @click.option("--monitor", type=int, default=None, help="Monitor index for fullscreen.")
 @click.option("--size", default=None, metavar="WxH", help="Window/output size, e.g. 1920x1080.")

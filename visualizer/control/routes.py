@@ -284,8 +284,9 @@ def _named_routes() -> list[Route]:
                "<bpm>", _bpm_value),
         action("/gm/tap", "tap", "tap tempo: send on every beat (2+ taps set tempo and phase)",
                "", _tap_value),
-        action("/gm/record/start", "record_start", "start recording (to PATH, else a timestamped "
-               "file in record.folder)", "[path]", _optional_text("path")),
+        action("/gm/record/start", "record_start", "start recording to PATH (relative: in "
+               "record.folder; never over a file), else to a timestamped file in record.folder",
+               "[path]", _optional_text("path")),
         action("/gm/record/stop", "record_stop", "stop recording"),
         action("/gm/record/toggle", "record_toggle", "start or stop recording"),
         action("/gm/fx/reset", "fx_reset", "hand every overridden shader parameter back to the "

@@ -75,7 +75,7 @@ def report(name: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
     (console or Console()).print(table)
     result = {
         "benchmark": name,
-        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
         "rows": [dict(r) for r in rows],
         **(extra or {}),

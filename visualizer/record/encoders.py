@@ -33,8 +33,12 @@ class EncoderSpec:
 
 def _x264(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
     # scenecut off: keyframes come exactly every `gop` frames, so fragments stay <= keyframe_s.
-    return {"crf": str(quality), "preset": preset, "threads": str(threads), "g": str(gop),
-            "keyint_min": str(gop), "sc_threshold": "0"}
+    options = {"crf": str(quality), "preset": preset, "threads": str(threads), "g": str(gop),
+               "keyint_min": str(gop), "sc_threshold": "0"}
+    asm = x264_asm_without_avx512()
+    if asm is not None:
+        options["x264-params"] = f"asm={asm}"
+    return options
 
 
 def _nvenc(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
@@ -58,6 +62,68 @@ ENCODERS: dict[str, EncoderSpec] = {
 }
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+
+
+@functools.cache
+def x264_asm_without_avx512() -> str | None:
+    """The CPU capabilities libx264 detects on this machine, minus AVX512, as its ``asm``
+    option (``"MMX2,SSE2Fast,...,AVX2"``); None when it detects no AVX512 (nothing to leave out)
+    or its detection cannot be read (cached per process).
+
+    Why: x264's AVX-512 ``mbtree_propagate_list`` (the lookahead's macroblock-tree pass) works 8
+    macroblocks at a time with no tail: when a frame is not a multiple of 8 macroblocks wide
+    (96, 160, 854, 1080 px...) it reads past a scratch row and adds that uninitialised memory
+    into its costs. The bitstream then depends on what the process's heap held before (an
+    earlier render, a replay), and the same frames encode differently, where `gansmania
+    render` promises identical files. Its AVX2 code computes the same thing and stays in
+    bounds; the names are x264's own (they add up to the flags it detected), so nothing but
+    AVX512 changes.
+    """
+    import av
+
+    capabilities = _x264_logged_capabilities()
+    if "AVX512" not in capabilities:
+        return None
+    asm = ",".join(name for name in capabilities if name != "AVX512")
+    try:  # the override must open, or libx264 would not work at all
+        _open_x264({"x264-params": f"asm={asm}"})
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        log.warning("libx264 refuses asm=%s (%s): keeping its AVX-512 code", asm, exc)
+        return None
+    log.debug("libx264: asm=%s (its AVX-512 lookahead reads uninitialised memory)", asm)
+    return asm
+
+
+def _x264_logged_capabilities() -> tuple[str, ...]:
+    """What libx264 logs as ``using cpu capabilities: MMX2 SSE2Fast ... AVX512`` when it opens."""
+    import av
+    import av.logging
+
+    previous = av.logging.get_level()
+    av.logging.set_level(av.logging.INFO)  # x264 logs the line at INFO; restored below
+    try:
+        with av.logging.Capture() as logs:
+            _open_x264({})
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        log.debug("libx264 unavailable: %s", exc)
+        return ()
+    finally:
+        av.logging.set_level(previous)
+    for _level, _name, message in logs:
+        if message.startswith("using cpu capabilities:"):
+            return tuple(message.split(":", 1)[1].split())
+    return ()
+
+
+def _open_x264(options: dict[str, str]) -> None:
+    import av
+
+    context = av.CodecContext.create("libx264", "w")
+    context.width, context.height = 64, 64
+    context.pix_fmt = "yuv420p"
+    context.time_base = Fraction(1, 30)
+    context.options = options
+    context.open()
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """Recording and logging inside `gansmania live`: the R key, `--record`, `--log`.
 
 `LiveRecorder` owns the ``record_toggle``/``record_start``/``record_stop`` actions (R key; OSC
-``/gm/record/start|stop`` post the same actions). A recording takes the frames the audience
+``/gm/record/start|stop`` post the same actions; ``record_start``'s value, when there is one, is
+the file to record to). A recording takes the frames the audience
 sees (read back without the HUD) and the captured audio, each with its capture-clock stamp;
 starting happens on the render thread between two frames, stopping finishes the file on a
 background thread, so neither stalls the show. A failure (full disk) ends the recording with a
@@ -19,17 +20,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from visualizer.control.shader_params import RESET_SOURCE
 from visualizer.core.errors import GansmaniaError
 from visualizer.record.encoders import pick_encoder
-from visualizer.record.recorder import Recorder, default_recording_path
+from visualizer.record.recorder import Recorder, default_recording_path, recording_folder
 from visualizer.record.showlog import ShowEvent, ShowLogHeader, ShowLogWriter
 
 if TYPE_CHECKING:
     import numpy as np
 
     from visualizer.app import LiveApp, Tick
-    from visualizer.control.params import ControlEvent
+    from visualizer.control.params import Action, ControlEvent
     from visualizer.render.renderer import PresentedFrame
+    from visualizer.settings import RecordSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ class LiveRecorder:
         # Load PyAV and probe the encoders now, not between two frames when R is pressed.
         pick_encoder(self.settings.encoder)
         app.on_action("record_toggle", lambda action: self.stop() if self.recording else self.start())
-        app.on_action("record_start", lambda action: self.start())
+        app.on_action("record_start", self._start_action)
         app.on_action("record_stop", lambda action: self.stop())
         if path is not None:
             # The audio source opens in app.run(), and the first second of a show is start-up
@@ -129,6 +132,18 @@ class LiveRecorder:
         log.info("recording %s", path)
         return recorder
 
+    def _start_action(self, action: Action) -> None:
+        """``record_start`` (OSC ``/gm/record/start [path]``): to the path it names, else to a
+        timestamped file in record.folder. A bad path is a HUD message; the show goes on."""
+        if self.recording:
+            return
+        try:
+            path = requested_path(action.value, self.settings)
+        except GansmaniaError as exc:
+            self.app.report_error("record", str(exc))
+            return
+        self.start(path)
+
     def stop(self) -> None:
         """Stop the recording; the file is finished on a background thread."""
         recorder = self.recorder
@@ -159,12 +174,43 @@ class LiveRecorder:
         self._finishing.clear()
 
 
+def requested_path(value: Any, settings: RecordSettings) -> Path | None:
+    """The file a ``record_start`` action names: None (no value) = a timestamped take.
+
+    A relative path is in record.folder (a remote controller does not know the show's working
+    folder); no suffix gets the record.container one. GansmaniaError (one line) for a value that
+    is not text, a folder, an unknown container, or an existing file: a take sent twice must not
+    overwrite the first.
+    """
+    from visualizer.record.writer import SUFFIXES
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str | Path):
+        raise GansmaniaError(f"record_start: the path must be text, got {value!r}")
+    path = Path(str(value).strip()).expanduser()
+    if not path.is_absolute():
+        path = recording_folder(settings) / path
+    if path.is_dir():
+        raise GansmaniaError(f"record_start {value}: {path} is a folder; name a file "
+                             f"({', '.join(SUFFIXES)})")
+    if not path.suffix:
+        path = path.with_name(f"{path.name}.{settings.container}")
+    elif path.suffix.lower() not in SUFFIXES:
+        raise GansmaniaError(f"record_start {value}: unknown container {path.suffix!r}; "
+                             f"allowed: {', '.join(SUFFIXES)}")
+    if path.exists():
+        raise GansmaniaError(f"record_start {value}: {path} exists; not overwritten")
+    return path
+
+
 class ShowLogger:
     """Writes the show's control events to a ``.gmlog`` as they happen."""
 
     # Actions that belong to the live session (not the picture) are still logged; a replay
-    # skips them. Changes a preset makes itself are not: the replayed preset makes them again.
-    DERIVED_SOURCES = frozenset({"preset"})
+    # skips them. Changes a preset or fx_reset makes itself are not: the replayed preset or
+    # fx_reset makes them again.
+    DERIVED_SOURCES = frozenset({"preset", RESET_SOURCE})
 
     def __init__(self, app: LiveApp, path: Path, *, recorder: LiveRecorder | None = None) -> None:
         from visualizer.audio.sources import looks_like_file

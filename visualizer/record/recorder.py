@@ -51,11 +51,16 @@ class RecordingStatus:
     message: str = ""  # why it failed; "" otherwise
 
 
+def recording_folder(settings: RecordSettings) -> Path:
+    """Where R-key / OSC takes go: record.folder, else ~/Videos/gansmania."""
+    return Path(settings.folder or Path.home() / "Videos" / "gansmania").expanduser()
+
+
 def default_recording_path(settings: RecordSettings, *,
                            now: datetime.datetime | None = None) -> Path:
     """Where an R-key / OSC recording goes: ``folder/gansmania-YYYYmmdd-HHMMSS.mp4`` (``-2``,
     ``-3``... when that name is taken: two takes in one second must not overwrite each other)."""
-    folder = Path(settings.folder or Path.home() / "Videos" / "gansmania").expanduser()
+    folder = recording_folder(settings)
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
     path = folder / f"gansmania-{stamp}.{settings.container}"
     number = 1

@@ -36,10 +36,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Actions a replay re-applies: they change the picture. Recording, HUD, fullscreen and quit
-# were about the live session, not the show.
-REPLAYED_ACTIONS = frozenset({"preset", "preset_next", "preset_prev", "seed_next", "seed_prev",
-                              "tap", "bpm"})
+# Every action (visualizer.control.params.ACTIONS) is one or the other, on purpose (a test
+# checks that they cover ACTIONS). Replayed: they change the picture.
+REPLAYED_ACTIONS = frozenset({
+    "preset", "preset_next", "preset_prev",  # the look (its own writes are not logged)
+    "tap", "bpm",  # the tempo that beat-synced motion and FX follow
+    "fx_reset",  # ends the live shader overrides: the "fx-reset" writes alone would not
+})
+# Skipped: they were about the live session, not the show, or their effect is logged already.
+SKIPPED_ACTIONS = frozenset({
+    # The walk.bank they set is logged as its own, absolute event; stepping again from the
+    # action would step twice when both land on one frame.
+    "seed_next", "seed_prev",
+    "record_toggle", "record_start", "record_stop",  # the live takes; a render is its own file
+    "hud_toggle",  # the HUD is never in a recording
+    "fullscreen_toggle",  # the window, not the picture
+    "learn",  # a MIDI binding; what the bound control then changed is logged as its own events
+    "quit",  # a render ends at --end or the end of the song
+})
 
 LookInstaller = Callable[["LiveApp", str], None]
 Progress = Callable[[int, int], None]
@@ -213,24 +227,12 @@ def _generator_stride(fps: float, generator_fps: float) -> int:
 def _build(show: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int) -> tuple[LiveApp, _Clock]:
     """A LiveApp as `build_app` makes it, with the offline analyzer, a headless output and the
     simulated clock."""
-    import torch
-
-    from training.checkpoint import load_generator
-    from visualizer.app import LiveApp, configure_threads, resolve_model_path
+    from visualizer.app import LiveApp, load_model
     from visualizer.audio.features import extractor_settings
-    from visualizer.backends.registry import BackendRequest, create_backend
-    from visualizer.backends.torch_backend import TorchLatentSpace
     from visualizer.record.offline_audio import LookaheadBeats, OfflineAnalyzer
     from visualizer.render.output import HeadlessOutput
 
-    torch.set_num_threads(configure_threads(show.model))
-    model_path = resolve_model_path(show.model)
-    generator = load_generator(model_path, device="cpu")
-    backend, reason = create_backend(show.model.backend, BackendRequest(
-        model_path=model_path, generator=generator, device=show.model.device,
-        precision=show.model.precision))
-    log.info("generator %s (%s), %d px, from %s", backend.name, reason, backend.resolution,
-             model_path)
+    model = load_model(show.model)
     lookahead = None
     if job.lookahead:
         mono = audio.mean(axis=1) if show.audio.channels == 0 else audio[:, show.audio.channels - 1]
@@ -241,12 +243,12 @@ def _build(show: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int) -> tupl
     output = HeadlessOutput(show.display.size)
     clock = _Clock()
     try:
-        app = LiveApp(show, generator=backend, space=TorchLatentSpace(generator),
-                      analyzer=analyzer, output=output, backend_reason=reason,
-                      model_path=model_path, clock=clock)
+        app = LiveApp(show, generator=model.backend, space=model.space, analyzer=analyzer,
+                      output=output, backend_reason=model.reason, model_path=model.path,
+                      clock=clock)
     except Exception:
         output.release()
-        backend.close()
+        model.backend.close()
         raise
     app.renderer.hud_visible = False
     return app, clock
@@ -279,8 +281,10 @@ def _apply_events(app: LiveApp, events: tuple[ShowEvent, ...], index: int, *,
             error = app.params.post("bpm", event.value, source=source)
         elif event.name in REPLAYED_ACTIONS:
             error = app.params.post(event.name, event.value, source=source)
-        else:
+        elif event.name in SKIPPED_ACTIONS:
             continue
+        else:  # a log from another version of GANsmania
+            error = "an action this version does not know; skipped"
         if error:
             log.warning("replay: event at %.3f s (%s %s): %s", event.t_s, event.kind, event.name,
                         error)

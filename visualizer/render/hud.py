@@ -171,7 +171,7 @@ def format_lines(state: HudState) -> tuple[str, ...]:
     ]
     if state.error:
         error = " ".join(state.error.split())
-        lines.append((error if len(error) <= _ERROR_CHARS else error[:_ERROR_CHARS - 3] + "..."))
+        lines.append(error if len(error) <= _ERROR_CHARS else error[:_ERROR_CHARS - 3] + "...")
     return tuple(lines)
 
 

@@ -16,3 +16,11 @@ def test_demo_track_is_bundled_small_and_about_124_bpm():
     assert np.abs(audio).max() > 0.5
     result = analyze_audio(audio[:20 * sr], sr=sr)
     assert result.bpm == pytest.approx(124, abs=1)
+
+
+def test_input_demo_opens_the_bundled_track():
+    from visualizer.audio.filesource import FileSource
+    from visualizer.audio.sources import open_source
+
+    source = open_source("demo")
+    assert isinstance(source, FileSource) and source.path == demo_track_path()

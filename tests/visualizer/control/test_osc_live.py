@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.visualizer.control.osc_helpers import Client, near
+from tests.visualizer.record.media import ffprobe, stream
 from tests.visualizer.live_helpers import click_track, headless_app, show_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -100,5 +101,8 @@ def test_documented_addresses_change_the_running_show(tmp_path):
         recording.close()
         app.close()
     assert failures == []
+    # /gm/record/start PATH recorded to PATH, not to a timestamped take.
+    assert stream(ffprobe(tmp_path / "take.mp4"), "video")["codec_name"] == "h264"
+    assert not list(tmp_path.glob("gansmania-*"))
     assert "MIDI learn needs a MIDI input" in app._errors["control"][0]  # on the HUD
     assert surfaces.server is None or surfaces.server.problems.total == 0

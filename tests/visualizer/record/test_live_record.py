@@ -4,6 +4,7 @@ disk, a killed process."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,6 +125,67 @@ def test_record_actions_and_a_full_disk(tmp_path: Path, tiny_model: Path, isolat
     assert [source for source, _ in messages] == ["record"]
     assert messages[0][1].startswith("recording stopped: disk full")
     assert stats["duration_s"] >= 4.9 and not recording.recorder.recording
+
+
+def test_record_start_records_to_the_path_it_names(tmp_path: Path, tiny_model: Path,
+                                                   isolated_threads) -> None:
+    audio, _ = click_train(bpm=120, duration_s=6.0)
+    song = write_wav(tmp_path / "clicks.wav", audio)
+    takes = tmp_path / "takes"
+    app = live_app(tiny_model, song, **{"record.folder": str(takes)})
+    recording = LiveRecording(app)
+    messages: list[tuple[str, str]] = []
+    report = app.report_error
+    app.report_error = lambda source, message: messages.append((source, message)) or report(
+        source, message)
+    named = tmp_path / "named.mkv"
+    post = app.params.post
+    at(0.6, lambda: post("record_start", str(named), source="osc"))
+    at(1.3, lambda: post("record_stop", source="osc"))
+    at(1.5, lambda: post("record_start", str(named), source="osc"))  # exists: not overwritten
+    at(1.6, lambda: post("record_start", "set 2/encore", source="osc"))  # relative, no suffix
+    at(2.3, lambda: post("record_stop", source="osc"))
+    at(2.5, lambda: post("record_start", source="osc"))  # no path: a timestamped take
+    at(3.1, lambda: post("record_stop", source="osc"))
+    try:
+        app.run(duration_s=3.5)
+    finally:
+        recording.close()
+        app.close()
+
+    assert ffprobe(named)["format"]["format_name"].startswith("matroska")  # the suffix's container
+    assert 0.3 <= playable_seconds(named) <= 1.0
+    encore = takes / "set 2" / "encore.mp4"
+    assert 0.3 <= playable_seconds(encore) <= 1.0
+    assert len(list(takes.glob("gansmania-*.mp4"))) == 1
+    assert messages == [("record", f"record_start {named}: {named} exists; not overwritten")]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (42, "record_start: the path must be text, got 42"),
+    ("take.avi", "record_start take.avi: unknown container '.avi'; allowed: .mp4, .m4v, .mov, .mkv"),
+    (".", "is a folder; name a file (.mp4, .m4v, .mov, .mkv)"),
+])
+def test_a_bad_record_start_path_is_one_line(tmp_path: Path, value, message: str) -> None:
+    from visualizer.core.errors import GansmaniaError
+    from visualizer.record.live import requested_path
+    from visualizer.settings import RecordSettings
+
+    with pytest.raises(GansmaniaError, match=re.escape(message)) as caught:
+        requested_path(value, RecordSettings(folder=tmp_path))
+    assert "\n" not in str(caught.value)
+
+
+def test_record_start_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from visualizer.record.live import requested_path
+    from visualizer.settings import RecordSettings
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    settings = RecordSettings(folder=tmp_path / "takes", container="mkv")
+    assert requested_path(None, settings) is None and requested_path("  ", settings) is None
+    assert requested_path("/abs/Take.MOV", settings) == Path("/abs/Take.MOV")
+    assert requested_path("intro", settings) == tmp_path / "takes" / "intro.mkv"
+    assert requested_path("~/x.mp4", settings) == tmp_path / "home" / "x.mp4"
 
 
 @pytest.mark.slow

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import errno
 import io
+import os
+import subprocess
+import sys
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +17,14 @@ import pytest
 from tests.visualizer.record.media import (click_times, decode, ffprobe, flash_times,
                                            playable_seconds, stream)
 from visualizer.core.config import resolved_config_path
-from visualizer.record.encoders import ENCODERS, EncoderSpec, encoder_works, pick_encoder
+from visualizer.record.encoders import (ENCODERS, EncoderSpec, encoder_works, pick_encoder,
+                                        x264_asm_without_avx512)
 from visualizer.record.recorder import Recorder, default_recording_path
 from visualizer.record.writer import StreamSpec
 from visualizer.settings import RecordSettings, ShowConfig
 
 SR = 48000
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def numbered_frame(index: int, size: tuple[int, int]) -> np.ndarray:
@@ -168,6 +174,48 @@ def test_unusable_encoders_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pick_encoder("h264_nonexistent") == pick_encoder("auto")
     assert encoder_works(pick_encoder("auto"))
     assert encoder_works("libx264")
+
+
+def test_the_same_frames_encode_to_the_same_bytes_whatever_the_heap_held(tmp_path: Path) -> None:
+    # glibc fills every new allocation with MALLOC_PERTURB_'s byte: each process hands an
+    # encoder that reads uninitialised memory different garbage. x264's AVX-512 lookahead did
+    # (at widths that are not a multiple of 8 macroblocks), so a render repeated in one process
+    # after another render or a replay gave a different file.
+    digests = {}
+    for perturb in ("85", "170"):
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.visualizer.record.encode_worker",
+             str(tmp_path / f"heap{perturb}.mp4")], cwd=ROOT, capture_output=True, text=True,
+            env={**os.environ, "MALLOC_PERTURB_": perturb}, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr[-2000:]
+        digests[perturb] = result.stdout.split()[-1]
+    assert digests["85"] == digests["170"], digests
+
+
+def test_libx264_keeps_every_detected_cpu_capability_but_avx512() -> None:
+    import av
+    import av.logging
+
+    def capabilities(options: dict[str, str]) -> list[str]:
+        """What libx264 says it uses when opened with ``options``."""
+        previous = av.logging.get_level()
+        av.logging.set_level(av.logging.INFO)
+        try:
+            with av.logging.Capture() as logs:
+                context = av.CodecContext.create("libx264", "w")
+                context.width, context.height, context.pix_fmt = 64, 64, "yuv420p"
+                context.time_base = Fraction(1, 24)
+                context.options = options
+                context.open()
+        finally:
+            av.logging.set_level(previous)
+        lines = [message for _, _, message in logs if message.startswith("using cpu")]
+        return lines[0].split(":", 1)[1].split()
+
+    detected = capabilities({})
+    used = capabilities(dict(ENCODERS["libx264"].options(20, "veryfast", 1, 24)))
+    assert used == [name for name in detected if name != "AVX512"]
+    assert (x264_asm_without_avx512() is None) == ("AVX512" not in detected)
 
 
 def test_default_recording_path_is_timestamped(tmp_path: Path) -> None:

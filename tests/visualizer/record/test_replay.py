@@ -48,3 +48,38 @@ def test_a_logged_event_lands_on_the_same_frame_at_any_size(tmp_path: Path, tiny
         # And inside the replayed video, frame `expected` is where the picture jumps.
         steps = np.abs(np.diff(with_switch, axis=0)).reshape(len(without) - 1, -1).mean(axis=1)
         assert int(np.argmax(steps)) + 1 == expected
+
+
+def test_every_action_is_replayed_or_skipped_on_purpose() -> None:
+    from visualizer.control.params import ACTIONS
+    from visualizer.record.render import REPLAYED_ACTIONS, SKIPPED_ACTIONS
+
+    assert REPLAYED_ACTIONS | SKIPPED_ACTIONS == set(ACTIONS)
+    assert not REPLAYED_ACTIONS & SKIPPED_ACTIONS
+
+
+def test_a_replayed_fx_reset_hands_the_shader_back_to_the_preset(tmp_path: Path, tiny_model: Path,
+                                                                  isolated_threads) -> None:
+    song = write_wav(tmp_path / "pad.wav", chord([57, 61, 64], duration_s=2.5))
+    grey = ShowEvent(t_s=0.0, kind="set", name="shader.grade.saturation", value=0.0, source="osc")
+    reset = ShowEvent(t_s=BANK_AT_S, kind="action", name="fx_reset", value=None, source="osc")
+    plain = replay(tmp_path, tiny_model, song, [], "plain", size=(64, 48))
+    overridden = replay(tmp_path, tiny_model, song, [grey, reset], "reset", size=(64, 48))
+    change = np.abs(overridden - plain).reshape(len(plain), -1).max(axis=1)
+    expected = first_frame_seeing(BANK_AT_S, fps=FPS)
+    assert change[:expected].min() > 40  # grey while overridden
+    assert not change[expected:].any()  # the preset's own colours from the reset on
+
+
+def test_a_seed_step_and_the_bank_it_set_step_once(tmp_path: Path, tiny_model: Path,
+                                                   isolated_threads) -> None:
+    # What the show log holds for a seed_next: the action, then the walk.bank write it made
+    # (logged as its own event), a few milliseconds later: the same frame, offline.
+    song = write_wav(tmp_path / "pad.wav", chord([57, 61, 64], duration_s=2.5))
+    cut = ShowEvent(t_s=0.0, kind="set", name="walk.bank_change_s", value=0.0, source="osc")
+    step = ShowEvent(t_s=BANK_AT_S, kind="action", name="seed_next", value=None, source="keyboard")
+    bank = ShowEvent(t_s=BANK_AT_S + 0.004, kind="set", name="walk.bank", value=1,
+                     source="keyboard")
+    logged = replay(tmp_path, tiny_model, song, [cut, step, bank], "logged", size=(64, 48))
+    absolute = replay(tmp_path, tiny_model, song, [cut, bank], "absolute", size=(64, 48))
+    assert np.array_equal(logged, absolute)
