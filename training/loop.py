@@ -176,7 +176,12 @@ def train(config: TrainConfig, *, on_tick: Callable[[TickReport], None] | None =
         config.runtime.device == "auto" and torch.cuda.is_available()) else "cpu"
     dist = setup_distributed(probe)
     try:
-        return _train(config, dist, on_tick)
+        run_dir = _train(config, dist, on_tick)
+        if dist.world > 1:
+            # Rank 0 still writes the last snapshot after the final collective; a rank that
+            # tears gloo down meanwhile aborts ("terminate called without an active exception").
+            torch.distributed.barrier()
+        return run_dir
     finally:
         if dist.world > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

@@ -26,11 +26,8 @@ It never waits for the generator. Extension points for the other parts of the pr
 
 from __future__ import annotations
 
-import collections
 import logging
-import math
 import os
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visualizer.core.errors import GansmaniaError
+from visualizer.live_stats import LiveStats
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,14 +53,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Until presets (presets/*.toml) are installed by the presets package, `--preset` names one of
-# these chains; "default" is audio-reactive zoom/warp plus a beat flash.
-BUILTIN_CHAINS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
-    "default": (("zoom", {"pulse": 0.12, "ripple": 0.015, "twist": 0.08}),
-                ("flash", {"amount": 0.35})),
-    "passthrough": (),
-}
-
 KEY_ACTIONS: dict[str, tuple[str, Any]] = {
     "f": ("fullscreen_toggle", None), "h": ("hud_toggle", None), "r": ("record_toggle", None),
     "space": ("tap", None), "left": ("seed_prev", None), "right": ("seed_next", None),
@@ -72,7 +62,6 @@ KEY_ACTIONS: dict[str, tuple[str, Any]] = {
 
 CPU_SHARED_GENERATOR_FPS = 30.0  # auto generator cap when it shares the CPU with llvmpipe
 ERROR_HOLD_S = 8.0  # an error stays on the HUD this long after its last occurrence
-HUD_WINDOW_S = 1.0  # fps and latency on the HUD: over the last second
 
 
 @dataclass(frozen=True)
@@ -212,14 +201,13 @@ class LiveApp:
             "bpm": lambda a: self.analyzer.set_bpm(a.value),
             "seed_next": lambda a: self._step_bank(+1, a.source),
             "seed_prev": lambda a: self._step_bank(-1, a.source),
-            "preset": self._builtin_preset,
         }
         self._hooks: tuple[FrameHook, ...] = ()
         self._observers: tuple[tuple[FrameObserver, bool], ...] = ()
         self._errors: dict[str, tuple[str, float]] = {}  # source -> (message, last time)
         self._stop = False
         self._last_step_s: float | None = None
-        self._stats = _StatsCollector()
+        self._stats = LiveStats()
 
     # ------------------------------------------------------------------ extension points
 
@@ -421,16 +409,6 @@ class LiveApp:
         if error:
             self.report_error("seed", error)
 
-    def _builtin_preset(self, action: Action) -> None:
-        names = list(BUILTIN_CHAINS)
-        slot = action.value
-        if isinstance(slot, int) and 1 <= slot <= len(names):
-            self.set_chain(BUILTIN_CHAINS[names[slot - 1]], name=names[slot - 1])
-        elif isinstance(slot, str) and slot in BUILTIN_CHAINS:
-            self.set_chain(BUILTIN_CHAINS[slot], name=slot)
-        else:
-            log.info("preset %r: no such built-in chain (%s)", slot, ", ".join(names))
-
     def _run_hook(self, hook: FrameHook, tick: Tick) -> None:
         try:
             hook(tick)
@@ -482,129 +460,6 @@ class LiveApp:
         self.generator.close()
 
 
-class _StatsCollector:
-    """Counters and samples behind --stats and the HUD numbers (render thread only)."""
-
-    def __init__(self) -> None:
-        self.gen_version = 0  # worker slot version last taken
-        self.arrived_s: float | None = None  # when the newest generator frame was taken
-        self.gen_interval_s: float | None = None  # smoothed time between generator frames
-        self.frames_displayed = self.frames_taken = 0
-        self.latencies_ms: list[float] = []
-        self.gen_ms: list[float] = []
-        self._pending: float | None = None  # t_audio of a taken frame not yet presented
-        self._presents: collections.deque[float] = collections.deque()
-        self._recent_latency: collections.deque[tuple[float, float]] = collections.deque()
-        self._hop = -1
-        self.onsets = 0
-        self.bpms: list[float] = []
-        self._start = self._end = 0.0
-        self._cpu_start: dict[str, float] = {}
-        self._cpu_end: dict[str, float] = {}
-
-    def start(self, now: float) -> None:
-        self._start = now
-        self._cpu_start = thread_cpu_s()
-
-    def stop(self, now: float) -> None:
-        self._end = now
-        self._cpu_end = thread_cpu_s()
-
-    def generated(self, frame, version: int, now: float) -> None:
-        self.frames_taken += 1
-        self.gen_version = version
-        if self.arrived_s is not None:
-            interval = now - self.arrived_s
-            self.gen_interval_s = interval if self.gen_interval_s is None else \
-                0.8 * self.gen_interval_s + 0.2 * interval
-        self.arrived_s = now
-        self.gen_ms.append(frame.gen_ms)
-        self._pending = frame.t_audio if frame.t_audio > 0 else None
-
-    def presented(self, presented: PresentedFrame) -> None:
-        self.frames_displayed += 1
-        self._presents.append(presented.presented_s)
-        if self._pending is not None and presented.frame_capture_s == self._pending:
-            latency = (presented.presented_s - self._pending) * 1e3
-            self.latencies_ms.append(latency)
-            self._recent_latency.append((presented.presented_s, latency))
-            self._pending = None
-
-    def features(self, analyzer, frame: FeatureFrame | None) -> None:
-        """Count onsets and tempo over every hop, including those the display skipped."""
-        if frame is None or frame.hop_index == self._hop:
-            return
-        missing = frame.hop_index - self._hop if self._hop >= 0 else frame.hop_index + 1
-        for f in analyzer.history.snapshot(last=min(missing, analyzer.history.capacity)):
-            if f.hop_index > self._hop:
-                self.onsets += f.onset
-                if f.bpm > 0:
-                    self.bpms.append(f.bpm)
-        self._hop = frame.hop_index
-
-    def recent_fps(self, now: float) -> float | None:
-        while self._presents and now - self._presents[0] > HUD_WINDOW_S:
-            self._presents.popleft()
-        if len(self._presents) < 2:
-            return None
-        return (len(self._presents) - 1) / max(self._presents[-1] - self._presents[0], 1e-6)
-
-    def recent_latency_ms(self) -> float | None:
-        while self._recent_latency and self._recent_latency[-1][0] - self._recent_latency[0][0] > HUD_WINDOW_S:
-            self._recent_latency.popleft()
-        return statistics.median(l for _, l in self._recent_latency) if self._recent_latency else None
-
-    def result(self, worker, *, backend: str, reason: str, output_size) -> dict[str, Any]:
-        from visualizer.core.bench import percentiles
-
-        generated = worker.frames_generated
-
-        elapsed = max(self._end - self._start, 1e-6)
-        latency = percentiles(self.latencies_ms)
-        gen = percentiles(self.gen_ms)
-        # A tempo is reported once it settled: the median over the second half of the run.
-        bpm = statistics.median(self.bpms[len(self.bpms) // 2:]) if self.bpms else 0.0
-        return {
-            "display_fps": self.frames_displayed / elapsed,
-            "gen_fps": generated / elapsed,
-            "frames_displayed": self.frames_displayed,
-            "frames_generated": generated,
-            # Painted but never shown: a newer one arrived before the display took it.
-            "frames_dropped": max(generated - self.frames_taken, 0),
-            "latency_ms": {"median": _finite(latency["median"]), "p95": _finite(latency["p95"])},
-            "onsets": self.onsets,
-            "bpm": round(bpm, 2),
-            "duration_s": elapsed,
-            "generator_ms": {"median": _finite(gen["median"]), "p95": _finite(gen["p95"])},
-            "backend": backend,
-            "backend_reason": reason,
-            "output_size": list(output_size),
-            "generator_errors": 0 if worker.error is None else worker.error.count,
-            # Where the CPU went during the run (cores busy on average, by thread name): on a
-            # small CPU this says whether the display, the rasteriser or the generator is short.
-            "cpu_cores": {name: round((used - self._cpu_start.get(name, 0.0)) / elapsed, 3)
-                          for name, used in sorted(self._cpu_end.items())
-                          if used - self._cpu_start.get(name, 0.0) > 0.005 * elapsed},
-        }
-
-
-def thread_cpu_s() -> dict[str, float]:
-    """CPU seconds used so far by this process's threads, summed by thread name (Linux /proc;
-    empty elsewhere). Names: MainThread's is the process name, "generator", "audio-analysis",
-    "llvmpipe-N" (Mesa's rasteriser), torch/OpenMP workers..."""
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    used: dict[str, float] = {}
-    for task in Path("/proc/self/task").glob("*"):
-        try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the thread ended meanwhile
-        name = "llvmpipe" if name.startswith("llvmpipe") else name
-        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
-    return used
-
-
 def resolve_fx_scale(scale: float, *, output: Output, generator_px: int) -> float:
     """``display.fx_scale``, with 0 (auto) decided for this machine and output.
 
@@ -637,10 +492,6 @@ def _monitor_refresh_hz() -> float | None:
     monitor = glfw.get_primary_monitor()
     mode = glfw.get_video_mode(monitor) if monitor else None
     return float(mode.refresh_rate) if mode and mode.refresh_rate > 0 else None
-
-
-def _finite(value: float) -> float | None:
-    return None if math.isnan(value) else value
 
 
 # ---------------------------------------------------------------------------- building

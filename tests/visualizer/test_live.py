@@ -53,7 +53,8 @@ def test_headless_run_writes_plausible_stats_and_the_resolved_config(tmp_path):
     assert stats["frames_displayed"] == pytest.approx(stats["display_fps"] * stats["duration_s"], abs=1)
     assert 0 < stats["frames_generated"] and 0 <= stats["frames_dropped"] < stats["frames_generated"]
     assert 0 < stats["latency_ms"]["median"] <= stats["latency_ms"]["p95"] < 1000
-    heard = int(np.sum(clicks < duration_s))  # clicks played before the run stopped
+    assert duration_s - 0.5 <= stats["audio_s"] <= 6.0
+    heard = int(np.sum(clicks < stats["audio_s"]))  # clicks analysed before the run stopped
     assert heard - 2 <= stats["onsets"] <= heard  # the last may fall in the final hop
     assert stats["bpm"] == pytest.approx(120.0, abs=2.0)
     assert stats["backend"] and stats["generator_errors"] == 0

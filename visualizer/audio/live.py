@@ -207,13 +207,12 @@ class LiveInput:
         self._stream = self._pa = None
         with quiet_stderr():
             if stream is not None:
-                try:
-                    stream.stop_stream()
-                except OSError as exc:  # a vanished device may refuse; closing still frees it
-                    log.debug("stop_stream: %s", exc)
+                # close() aborts (Pa_AbortStream cancels PortAudio's thread) rather than
+                # stop_stream(), which joins it: when the PulseAudio server dies, the ALSA
+                # host API's thread can spin forever, and a join would hang us with it.
                 try:
                     stream.close()
-                except OSError as exc:
+                except OSError as exc:  # a vanished device may refuse; the handle is gone anyway
                     log.debug("close: %s", exc)
             if pa is not None:
                 pa.terminate()
