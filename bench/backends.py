@@ -14,7 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from engine_build.benchmark import BACKENDS, COLUMNS, CONFIG_NAMES, generator_rows, speedup
+from engine_build.benchmark import (BACKENDS, COLUMNS, CONFIG_NAMES, generator_rows,
+                                    paired_speedup)
 from visualizer.core.bench import report
 
 
@@ -32,7 +33,8 @@ def main() -> None:
     for threads in args.threads:
         run = generator_rows(configs=args.configs, backends=args.backends, quick=args.quick,
                              threads=threads or None)
-        ratios[f"{threads or 'all'} threads"] = speedup(run, config="cpu")
+        ratios[f"{threads or 'all'} threads"] = paired_speedup(config="cpu",
+                                                                threads=threads or None)
         rows += run
     report("generator backends (batch 1 ms/frame, fps; throughput at the best batch)", COLUMNS,
            rows, json_path=args.json, console=Console(width=200),

@@ -1,6 +1,7 @@
 """Generator backends compared: ms/frame (median, p95) and fps at batch 1, throughput at the
-best batch, per backend and named config. The logic of bench/backends.py and of the
-generator part of `gansmania bench`.
+best batch, per backend and named config, and ONNX Runtime's speed-up over torch measured in
+alternating pairs (``paired_speedup``). The logic of bench/backends.py and of the generator part
+of `gansmania bench`.
 
 Every candidate backend gets a row for every config, also where it cannot run here (its
 metrics are then None and ``note`` says why), so the JSON has the same rows on every machine.
@@ -192,11 +193,46 @@ def generator_rows(*, configs: Sequence[str] = CONFIG_NAMES,
     return rows
 
 
-def speedup(rows: Sequence[dict], *, config: str = "cpu", backend: str = "onnxruntime-cpu",
-            baseline: str = "torch-cpu") -> float | None:
-    """fps_b1 of ``backend`` over ``baseline`` for ``config`` (None when either is missing)."""
-    fps = {r["backend"]: r["fps_b1"] for r in rows
-           if r.get("part") == "generator" and r["config"] == config}
-    if not fps.get(backend) or not fps.get(baseline):
-        return None
-    return fps[backend] / fps[baseline]
+def paired_speedup(*, config: str = "cpu", backend: str = "onnxruntime-cpu",
+                   baseline: str = "torch-cpu", threads: int | None = None, rounds: int = 8,
+                   block: int = 25) -> dict:
+    """How many times faster ``backend`` runs ``config`` than ``baseline`` at batch 1, measured
+    pair by pair: blocks of ``block`` frames alternate between the two, and each round's ratio
+    is baseline median / backend median. A shared machine drifts in speed over seconds; the
+    rows above time one backend after the other, so their fps ratio carries that drift.
+
+    Returns {"median", "min", "max", "rounds"} (ratios; all None when either cannot run).
+    """
+    import os
+
+    import torch
+
+    from engine_build.export import export_onnx
+    from training.configs import named_config
+    from training.networks import Generator
+
+    threads = threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    generator = Generator(named_config(config)).eval().requires_grad_(False)
+    with tempfile.TemporaryDirectory(prefix="gansmania-bench-") as tmp:
+        onnx_path = export_onnx(generator, Path(tmp) / f"{config}.onnx")
+        try:
+            runs = [_backend_runner(name, generator, onnx_path, Path(tmp), threads)[:2]
+                    for name in (baseline, backend)]
+        except (RuntimeError, ImportError, OSError) as exc:
+            log.info("paired %s vs %s: %s", backend, baseline, exc)
+            return {"median": None, "min": None, "max": None, "rounds": 0}
+
+        def block_median(run: RunBatch, sync: Callable[[], None]) -> float:
+            # the first WARMUP frames of a block let the other backend's threads go idle
+            return percentiles(time_run_batch(run, num_ws=generator.num_ws,
+                                              w_dim=generator.w_dim, iterations=block,
+                                              batches=(1,), sync=sync).samples_ms)["median"]
+
+        ratios = []
+        for _ in range(rounds):
+            base_ms, ms = (block_median(*run) for run in runs)
+            ratios.append(base_ms / ms)
+    return {"median": float(np.median(ratios)), "min": min(ratios), "max": max(ratios),
+            "rounds": rounds}

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine_build import benchmark
-from engine_build.benchmark import BACKENDS, COLUMNS, generator_rows, speedup
+from engine_build.benchmark import BACKENDS, COLUMNS, generator_rows, paired_speedup
 
 # The module, not the click command that visualizer.commands re-exports under the same name.
 bench_command = importlib.import_module("visualizer.commands.bench")
@@ -36,12 +36,19 @@ def test_every_backend_gets_a_row_with_every_column(few_frames):
         for name in ("torch-cuda", "tensorrt-fp16"):
             row = next(r for r in rows if r["backend"] == name)
             assert row["note"].startswith("unavailable: ") and row["ms_med"] is None
-    assert speedup(rows, config="cpu") > 0
 
 
-def test_speedup_is_none_without_both_rows():
-    assert speedup([{"part": "generator", "backend": "torch-cpu", "config": "cpu",
-                     "fps_b1": 10.0}]) is None
+def test_paired_speedup_alternates_rounds_of_both_backends():
+    ratio = paired_speedup(config="cpu", threads=1, rounds=2, block=2)
+    assert ratio["rounds"] == 2
+    assert 0 < ratio["min"] <= ratio["median"] <= ratio["max"]
+
+
+def test_paired_speedup_is_none_where_a_backend_cannot_run():
+    ratio = paired_speedup(config="cpu", backend="tensorrt-fp16", rounds=2, block=2)
+    if ratio["rounds"]:
+        pytest.skip("TensorRT runs here")
+    assert ratio == {"median": None, "min": None, "max": None, "rounds": 0}
 
 
 @pytest.mark.slow  # two quick benchmark runs: ~15 s on 2 busy cores

@@ -21,7 +21,10 @@ def scipy_upfirdn2d(x: np.ndarray, taps, *, up: int = 1, down: int = 1) -> np.nd
 
 @pytest.mark.parametrize("taps", [(1, 3, 3, 1), (1, 2, 1), (1, 2, 3, 4), (0.5, -1, 2)])
 @pytest.mark.parametrize("up,down", [(1, 1), (2, 1), (1, 2), (3, 1)])
-def test_upfirdn2d_matches_scipy(taps, up, down):
+@pytest.mark.parametrize("onnx_form", [False, True], ids=["slices", "depthwise-conv"])
+def test_upfirdn2d_matches_scipy(taps, up, down, onnx_form, monkeypatch):
+    # an ONNX export filters with a depthwise conv instead of shifted slices: both must agree
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: onnx_form)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 7, 9))
     k = len(taps)

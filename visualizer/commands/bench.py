@@ -15,7 +15,7 @@ import click
 # fps inside the loop, display_fps = presented frames per second.
 COLUMNS = ("part", "backend", "config", "res", "n", "ms_med", "ms_p95", "fps_b1", "best_batch",
            "fps_best", "display_fps", "note")
-SCHEMA = 1  # bump when COLUMNS or the meaning of a column changes
+SCHEMA = 2  # bump when COLUMNS or the meaning of a column changes
 AUDIO_SECONDS = 20.0  # of the demo track: ~3500 hops, a stable median and p95
 LIVE_SECONDS = {False: 15.0, True: 5.0}  # per live case, full / --quick
 
@@ -57,15 +57,17 @@ def run_bench(*, quick: bool, json_path: Path | None, threads: int | None = None
     """Run every part, print the table, write the JSON; returns the report dict."""
     from rich.console import Console
 
-    from engine_build.benchmark import CONFIG_NAMES, QUICK_CONFIGS, generator_rows, speedup
+    from engine_build.benchmark import (CONFIG_NAMES, QUICK_CONFIGS, generator_rows,
+                                        paired_speedup)
     from visualizer.core.bench import report
 
     rows = [{**dict.fromkeys(COLUMNS), **row} for row in generator_rows(
         configs=QUICK_CONFIGS if quick else CONFIG_NAMES, quick=quick, threads=threads)]
     rows += audio_rows()
     rows += [{**dict.fromkeys(COLUMNS), **row} for row in live_rows(quick=quick)]
+    ratio = paired_speedup(config="cpu", threads=threads, rounds=4 if quick else 8)
     extra = {"schema": SCHEMA, "quick": quick, "threads": threads or os.cpu_count(),
-             "onnxruntime_over_torch_cpu": speedup(rows, config="cpu")}
+             "onnxruntime_over_torch_cpu": ratio}
     return report("gansmania bench" + (" (quick)" if quick else ""), COLUMNS, rows,
                   json_path=json_path, extra=extra, console=Console(width=200))
 
@@ -93,8 +95,10 @@ def bench(json_path: Path | None, quick: bool, threads: int) -> None:
       gansmania bench --json bench/results/latest.json
     """
     result = run_bench(quick=quick, json_path=json_path, threads=threads or None)
-    ratio = result.get("onnxruntime_over_torch_cpu")
-    if ratio is not None:
-        click.echo(f"ONNX Runtime vs torch eager, `cpu` config, batch 1: {ratio:.2f}x fps")
+    ratio = result["onnxruntime_over_torch_cpu"]
+    if ratio["median"] is not None:
+        click.echo(f"ONNX Runtime vs torch eager, `cpu` config, batch 1, {ratio['rounds']} "
+                   f"paired rounds: {ratio['median']:.2f}x fps (range {ratio['min']:.2f}-"
+                   f"{ratio['max']:.2f})")
     if json_path is not None:
         click.echo(f"wrote {json_path}")
