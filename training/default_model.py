@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,11 @@ def sample(generator: torch.nn.Module, seeds, *, batch: int = 8) -> np.ndarray:
     return np.concatenate(out)
 
 
-def export_default(snapshot: Path, out: Path) -> Path:
-    """Write ``out`` (G_ema only), ``out.md`` (model card) and ``out.png`` (grid); return ``out``."""
+def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = ()) -> Path:
+    """Write ``out`` (G_ema only), ``out.md`` (model card) and ``out.png`` (grid); return ``out``.
+
+    ``notes``: lines for the card's Notes section (what the run folder cannot tell).
+    """
     snapshot, out = Path(snapshot), Path(out)
     checkpoint = load_checkpoint(snapshot, groups=["G_ema"])
     generator = load_generator(snapshot)
@@ -63,8 +67,8 @@ def export_default(snapshot: Path, out: Path) -> Path:
     images = sample(generator, CARD_SEEDS)
     grid_path = out.with_suffix(".png")
     grid_image(images, columns=8).save(grid_path)
-    out.with_suffix(".md").write_text(_card(out, generator, training, provenance, size, grid_path),
-                                      encoding="utf-8")
+    card = _card(out, generator, training, provenance, size, grid_path, notes)
+    out.with_suffix(".md").write_text(card, encoding="utf-8")
     return out
 
 
@@ -74,7 +78,7 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, Any], size: int,
-          grid: Path) -> str:
+          grid: Path, notes: Sequence[str]) -> str:
     config = generator.config
     wall = float(training.get("wall_s", 0))
     machine = provenance.get("machine", {})
@@ -114,6 +118,8 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
         "Seeds 0-63, truncation 1, constant noise (`gansmania generate --seeds 0-63 --grid`).",
         "",
     ]
+    if notes:
+        lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
     return "\n".join(lines)
 
 
@@ -121,8 +127,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Export a snapshot as the bundled default model.")
     parser.add_argument("snapshot", type=Path, help="network-snapshot-*.safetensors of the run")
     parser.add_argument("--out", type=Path, default=Path("models/default.safetensors"))
+    parser.add_argument("--note", action="append", default=[],
+                        help="a line for the card's Notes section (repeatable)")
     args = parser.parse_args()
-    path = export_default(args.snapshot, args.out)
+    path = export_default(args.snapshot, args.out, notes=args.note)
     print(f"wrote {path}, {path.with_suffix('.md')}, {path.with_suffix('.png')}")
 
 
