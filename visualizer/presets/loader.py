@@ -19,7 +19,7 @@ from visualizer.core.errors import ConfigError, GansmaniaError
 from visualizer.presets.features import FEATURES
 from visualizer.presets.schema import Binding, FxStep, Preset, PresetHeader
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.passes import ParamSpec, ParamValue, ShaderError
+from visualizer.render.passes import ParamSpec, ParamValue, ParamValueError, ShaderError
 
 _BINDING_KEYS = {"from": "a feature name", "range": "[value at 0, value at 1]",
                  "curve": "a number 0.1..8 (feature ** curve: > 1 keeps only the peaks)"}
@@ -171,17 +171,10 @@ def _allowed(spec: ParamSpec) -> str:
 
 def _check_value(spec: ParamSpec, value: Any) -> ParamValue:
     """``value`` for ``spec``; ValueError "= VALUE problem; allowed ..." otherwise."""
-    if spec.kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"= {_show(value)} has the wrong type; allowed true or false")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"= {_show(value)} has the wrong type; allowed {_allowed(spec)}")
-    if spec.kind == "int" and not float(value).is_integer():
-        raise ValueError(f"= {_show(value)} is not a whole number; allowed {_allowed(spec)}")
-    if not (math.isfinite(value) and spec.minimum <= value <= spec.maximum):
-        raise ValueError(f"= {_show(value)} is out of range; allowed {_allowed(spec)}")
-    return int(value) if spec.kind == "int" else float(value)
+    try:
+        return spec.check(value)
+    except ParamValueError as exc:
+        raise ValueError(f"= {_show(value)} {exc.problem}; allowed {_allowed(spec)}") from None
 
 
 def _parse_binding(spec: ParamSpec, table: Mapping[str, Any]) -> Binding:

@@ -104,6 +104,16 @@ class ShaderError(GansmaniaError):
         super().__init__(f"{where}: {self.reason}")
 
 
+class ParamValueError(ValueError):
+    """A value a ``@param`` cannot take. ``problem`` names why ("has the wrong type", "is not a
+    whole number", "is out of range"), so callers such as the preset loader can phrase their own
+    message from the same check."""
+
+    def __init__(self, problem: str, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One ``@param`` line: a uniform a preset (or OSC) may set, with its allowed range."""
@@ -117,17 +127,20 @@ class ParamSpec:
     line: int  # where it is declared, for error messages
 
     def check(self, value: object) -> ParamValue:
-        """``value`` as this parameter's type; ValueError (one line) when the type or range is wrong."""
+        """``value`` as this parameter's type; ParamValueError (one line) when the type or range
+        is wrong."""
         if self.kind == "bool":
             if not isinstance(value, bool):
-                raise ValueError(f"must be true or false, got {value!r}")
+                raise ParamValueError("has the wrong type", f"must be true or false, got {value!r}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"must be a number ({self.kind}), got {value!r}")
+            raise ParamValueError("has the wrong type",
+                                  f"must be a number ({self.kind}), got {value!r}")
         if self.kind == "int" and not float(value).is_integer():
-            raise ValueError(f"must be a whole number, got {value!r}")
+            raise ParamValueError("is not a whole number", f"must be a whole number, got {value!r}")
         if not (math.isfinite(value) and self.minimum <= value <= self.maximum):
-            raise ValueError(f"{value!r} is out of range; allowed {self.allowed()}")
+            raise ParamValueError("is out of range",
+                                  f"{value!r} is out of range; allowed {self.allowed()}")
         return int(value) if self.kind == "int" else float(value)
 
     def clamp(self, value: float | bool) -> ParamValue:
