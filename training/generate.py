@@ -23,7 +23,6 @@ from visualizer.core.errors import GansmaniaError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_NAME = "default.safetensors"
 SETTINGS_FILE = "generate.json"
 
 
@@ -47,13 +46,10 @@ def resolve_model_path(model: Path | str | None) -> Path:
         if not path.is_file():
             raise GansmaniaError(f"--model {path}: file not found")
         return path
-    from visualizer.core.paths import data_dir
+    from visualizer.core.paths import bundled_model
 
-    try:
-        default = data_dir("models") / DEFAULT_MODEL_NAME
-    except GansmaniaError:
-        default = None
-    if default is None or not default.is_file():
+    default = bundled_model()
+    if default is None:
         raise GansmaniaError("there is no bundled model yet (models/default.safetensors); pass "
                              "--model PATH (a .safetensors checkpoint or an NVlabs .pkl)")
     return default

@@ -109,11 +109,8 @@ def resolve_model_path(model: ModelSettings) -> Path:
         if not path.is_file():
             raise GansmaniaError(f"model {path}: file not found")
         return path
-    try:
-        bundled = paths.data_dir("models") / "default.safetensors"
-    except GansmaniaError:
-        bundled = None
-    if bundled is None or not bundled.is_file():
+    bundled = paths.bundled_model()
+    if bundled is None:
         raise GansmaniaError("no bundled default model yet (models/default.safetensors is missing): "
                              "pass --model PATH.safetensors (from `gansmania train` or `gansmania "
                              "import-pkl`)")

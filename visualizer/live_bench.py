@@ -43,27 +43,6 @@ CASES = (
 )
 
 
-def bench_model(folder: Path) -> Path:
-    """The bundled model, or a random-weight `cpu` checkpoint written into ``folder``."""
-    from visualizer.core import paths
-    from visualizer.core.errors import GansmaniaError
-
-    try:
-        bundled = paths.data_dir("models") / "default.safetensors"
-        if bundled.is_file():
-            return bundled
-    except GansmaniaError:
-        pass
-    import torch
-
-    from training.checkpoint import save_generator
-    from training.configs import CONFIGS
-    from training.networks import Generator
-
-    torch.manual_seed(0)
-    return save_generator(folder / "cpu-random.safetensors", Generator(CONFIGS["cpu"]).eval())
-
-
 def run_case(case: LiveCase, *, model: Path, audio: Path, seconds: float, folder: Path) -> dict[str, Any]:
     """Run one case; its row (and the full stats under "stats")."""
     stats_path = folder / f"{abs(hash(case))}.json"
@@ -98,10 +77,11 @@ def run_case(case: LiveCase, *, model: Path, audio: Path, seconds: float, folder
 def run(*, seconds: float = 15.0, cases: Sequence[LiveCase] = CASES) -> list[dict[str, Any]]:
     """Every case's row, on the bundled demo track."""
     from visualizer.audio.demo import demo_track_path
+    from visualizer.core.bench import bench_model
 
     with tempfile.TemporaryDirectory(prefix="gm-live-bench-") as tmp:
         folder = Path(tmp)
-        model = bench_model(folder)
+        model, _ = bench_model(folder)
         return [run_case(case, model=model, audio=demo_track_path(), seconds=seconds,
                          folder=folder) for case in cases]
 

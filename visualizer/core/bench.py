@@ -48,6 +48,25 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
+def bench_model(folder: Path) -> tuple[Path, str]:
+    """(checkpoint, what it is): the bundled default model, or else a random-weight `cpu`
+    config model saved in ``folder`` (speed does not depend on the weights)."""
+    from visualizer.core.paths import bundled_model
+
+    bundled = bundled_model()
+    if bundled is not None:
+        return bundled, "bundled default"
+    import torch
+
+    from training.checkpoint import save_generator
+    from training.configs import CONFIGS
+    from training.networks import Generator
+
+    torch.manual_seed(0)
+    path = save_generator(folder / "cpu-random.safetensors", Generator(CONFIGS["cpu"]).eval())
+    return path, "cpu config, random weights"
+
+
 def percentiles(samples: Sequence[float]) -> dict[str, float]:
     """Median, p95, p99, min and max of ``samples`` (same unit in, same unit out)."""
     ordered = sorted(samples)

@@ -13,6 +13,7 @@ from visualizer.core.errors import GansmaniaError
 _CHECKOUT = Path(__file__).resolve().parents[2]
 _INSTALLED = Path(sys.prefix) / "share" / "gansmania"
 DATA_FOLDERS = ("presets", "shaders", "models")
+DEFAULT_MODEL_NAME = "default.safetensors"
 
 
 def data_dir(name: str) -> Path:
@@ -28,6 +29,16 @@ def data_dir(name: str) -> Path:
             return root / name
     raise GansmaniaError(f"bundled {name}/ not found in {', '.join(str(r) for r in roots)}; "
                          "reinstall gansmania or set GANSMANIA_DATA")
+
+
+def bundled_model() -> Path | None:
+    """The bundled default model (models/default.safetensors), or None when it is missing:
+    what `live`, `render` and `generate` load without --model."""
+    try:
+        path = data_dir("models") / DEFAULT_MODEL_NAME
+    except GansmaniaError:
+        return None
+    return path if path.is_file() else None
 
 
 def user_dir() -> Path:

@@ -21,28 +21,6 @@ COLUMNS = ("output", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s",
 SIZES = ((256, 256), (1280, 720))
 
 
-def bench_model(folder: Path) -> tuple[Path, str]:
-    """The bundled default model, or a random-weight ``cpu`` config model saved in ``folder``."""
-    from visualizer.core import paths
-    from visualizer.core.errors import GansmaniaError
-
-    try:
-        bundled = paths.data_dir("models") / "default.safetensors"
-    except GansmaniaError:
-        bundled = None
-    if bundled is not None and bundled.is_file():
-        return bundled, "bundled default"
-    import torch
-
-    from training.checkpoint import save_generator
-    from training.configs import CONFIGS
-    from training.networks import Generator
-
-    torch.manual_seed(0)
-    path = save_generator(folder / "cpu-random.safetensors", Generator(CONFIGS["cpu"]).eval())
-    return path, "cpu config, random weights"
-
-
 def bench_song(folder: Path, *, seconds: float) -> Path:
     """The demo track looped to ``seconds`` (a WAV in ``folder``)."""
     import soundfile
@@ -65,6 +43,7 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
     """Render the song once per size; (rows, extra facts for the report). ``sets``: more
     config keys ({dotted: value}), e.g. {"model.threads": 2}."""
     from visualizer.commands.live import _install_look
+    from visualizer.core.bench import bench_model
     from visualizer.core.config import override
     from visualizer.record.render import RenderJob, render_song
     from visualizer.settings import ShowConfig
