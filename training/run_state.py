@@ -47,25 +47,6 @@ def list_states(run_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    tensors = {}
-    for index, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            tensors[f"{prefix}.{index}.{key}"] = torch.as_tensor(value).detach().cpu().clone()
-    return tensors
-
-
-def _restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
-    state_dict = optimizer.state_dict()
-    restored: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + "."):
-            index, key = name[len(prefix) + 1:].split(".", 1)
-            restored.setdefault(int(index), {})[key] = value
-    state_dict["state"] = restored
-    optimizer.load_state_dict(state_dict)
-
-
 def save_state(path: Path, *, modules: dict[str, torch.nn.Module],
                optimizers: dict[str, torch.optim.Optimizer], extra: dict[str, torch.Tensor],
                counters: Counters, meta: dict[str, Any], training: dict[str, Any] | None = None,
