@@ -146,7 +146,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 def _coerce(hint: Any, value: Any, meta: Mapping[str, Any], dotted: str, origin: _Origin) -> Any:
     """Check ``value`` against the type ``hint`` and the field's range/choices; return it typed."""
     def fail(problem: str, allowed: str) -> typing.NoReturn:
-        raise ConfigError(f"{origin.where(dotted)}: key '{dotted}' = {_show(value)} {problem}; "
+        raise ConfigError(f"{origin.where(dotted)}: key '{dotted}' = {show_value(value)} {problem}; "
                           f"allowed {allowed}")
 
     if dataclasses.is_dataclass(hint):
@@ -169,7 +169,7 @@ def _coerce(hint: Any, value: Any, meta: Mapping[str, Any], dotted: str, origin:
         fail("has the wrong type", " or ".join(_describe(a) for a in inner))
     if origin_type is Literal:
         if value not in args:
-            fail("is not allowed", "one of " + ", ".join(_show(a) for a in args))
+            fail("is not allowed", "one of " + ", ".join(show_value(a) for a in args))
         return value
     if origin_type is tuple:
         if not isinstance(value, list | tuple):
@@ -211,7 +211,7 @@ def _coerce(hint: Any, value: Any, meta: Mapping[str, Any], dotted: str, origin:
         raise TypeError(f"config field {dotted!r}: unsupported type {hint!r}")
 
     if meta.get("choices") and value not in meta["choices"]:
-        fail("is not allowed", "one of " + ", ".join(_show(c) for c in meta["choices"]))
+        fail("is not allowed", "one of " + ", ".join(show_value(c) for c in meta["choices"]))
     lo, hi = meta.get("min"), meta.get("max")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -243,7 +243,8 @@ def _describe(hint: Any) -> str:
     return str(hint)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value as an error message quotes it: TOML-like, strings in double quotes."""
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
@@ -323,8 +324,8 @@ def describe(schema: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         allowed = _range_text(f.metadata)
         if f.metadata.get("choices"):
-            allowed = ", ".join(_show(c) for c in f.metadata["choices"])
+            allowed = ", ".join(show_value(c) for c in f.metadata["choices"])
         elif typing.get_origin(hints[f.name]) is Literal:
-            allowed = ", ".join(_show(c) for c in typing.get_args(hints[f.name]))
-        rows.append((dotted, _show(default), allowed, f.metadata.get("doc", "")))
+            allowed = ", ".join(show_value(c) for c in typing.get_args(hints[f.name]))
+        rows.append((dotted, show_value(default), allowed, f.metadata.get("doc", "")))
     return rows

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from visualizer.core import paths
-from visualizer.core.config import Origin, from_dict
+from visualizer.core.config import Origin, from_dict, show_value
 from visualizer.core.errors import ConfigError, GansmaniaError
 from visualizer.presets.features import FEATURES
 from visualizer.presets.schema import Binding, FxStep, Preset, PresetHeader
@@ -133,7 +133,7 @@ def _parse_step(entry: Mapping[str, Any], *, number: int, path: Path, start: int
         raise fail(None, f"{where} has no key 'shader'; write shader = \"NAME\" with one of: "
                          f"{available}")
     if not isinstance(name, str) or name not in library.names():
-        raise fail("shader", f"{where}: key 'shader' = {_show(name)} is not a shader pass; "
+        raise fail("shader", f"{where}: key 'shader' = {show_value(name)} is not a shader pass; "
                              f"allowed: {available}")
     try:
         source = library.source(name)
@@ -174,7 +174,7 @@ def _check_value(spec: ParamSpec, value: Any) -> ParamValue:
     try:
         return spec.check(value)
     except ParamValueError as exc:
-        raise ValueError(f"= {_show(value)} {exc.problem}; allowed {_allowed(spec)}") from None
+        raise ValueError(f"= {show_value(value)} {exc.problem}; allowed {_allowed(spec)}") from None
 
 
 def _parse_binding(spec: ParamSpec, table: Mapping[str, Any]) -> Binding:
@@ -188,23 +188,23 @@ def _parse_binding(spec: ParamSpec, table: Mapping[str, Any]) -> Binding:
     if feature is None:
         raise ValueError(f"is a binding without from = FEATURE; allowed features: {', '.join(FEATURES)}")
     if feature not in FEATURES:
-        raise ValueError(f"binds from = {_show(feature)}, which is not a feature; "
+        raise ValueError(f"binds from = {show_value(feature)}, which is not a feature; "
                          f"allowed: {', '.join(FEATURES)}")
     low, high = spec.minimum, spec.maximum
     if "range" in table:
         bounds = table["range"]
         if (not isinstance(bounds, list) or len(bounds) != 2
                 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in bounds)):
-            raise ValueError(f"range = {_show(bounds)} has the wrong type; allowed two numbers "
+            raise ValueError(f"range = {show_value(bounds)} has the wrong type; allowed two numbers "
                              f"[value at {feature} 0, value at {feature} 1] within {spec.allowed()}")
         for bound in bounds:
             if not (math.isfinite(bound) and spec.minimum <= bound <= spec.maximum):
-                raise ValueError(f"range = {_show(bounds)}: {_show(bound)} is out of range; "
+                raise ValueError(f"range = {show_value(bounds)}: {show_value(bound)} is out of range; "
                                  f"allowed {spec.allowed()}")
         low, high = float(bounds[0]), float(bounds[1])
     curve = table.get("curve", 1.0)
     if isinstance(curve, bool) or not isinstance(curve, (int, float)) or not 0.1 <= curve <= 8.0:
-        raise ValueError(f"curve = {_show(curve)} is not allowed; allowed a number 0.1..8")
+        raise ValueError(f"curve = {show_value(curve)} is not allowed; allowed a number 0.1..8")
     return Binding(feature=feature, low=low, high=high, curve=float(curve))
 
 
@@ -236,7 +236,3 @@ def _line_of_key(text: str, key: str) -> int | None:
         if match and match.group(1) == key:
             return number
     return None
-
-
-def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
