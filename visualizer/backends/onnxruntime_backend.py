@@ -29,6 +29,7 @@ import numpy as np
 from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, OUTPUT_IMAGE, read_graph_info
 from visualizer.control.frames import LatentFrame
 from visualizer.core.errors import GansmaniaError
+from visualizer.render.frames import float_chw_to_rgb8
 
 if TYPE_CHECKING:
     from visualizer.backends.registry import BackendRequest
@@ -125,7 +126,7 @@ class OnnxRuntimeGenerator:
             raise ValueError(f"ws must be [{self.num_ws}, {self.w_dim}], got {frame.ws.shape}")
         self._noise_gain[0] = frame.noise_gain
         image = self.run_batch(frame.ws[None], self._noise_gain)
-        return to_uint8_hwc(image[0])
+        return float_chw_to_rgb8(image[0])
 
     def run_batch(self, ws: np.ndarray, noise_gain: np.ndarray) -> np.ndarray:
         """ws float32 [B, num_ws, w_dim], noise_gain float32 [B] -> float32 [B, 3, R, R]."""
@@ -142,13 +143,6 @@ def _ort_errors() -> tuple[type[Exception], ...]:
     return tuple(getattr(state, name) for name in (
         "Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile",
         "NotImplemented", "RuntimeException") if hasattr(state, name))
-
-
-def to_uint8_hwc(image: np.ndarray) -> np.ndarray:
-    """float [C, H, W] in about [-1, 1] -> uint8 (H, W, C), NVlabs' mapping x * 127.5 + 128
-    (the same as ``training.generate.to_uint8``)."""
-    scaled = image.transpose(1, 2, 0) * np.float32(127.5) + np.float32(128)
-    return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
 # ------------------------------------------------------------------ registry hooks

@@ -42,6 +42,12 @@ def torch_to_rgb8(tensor: Any) -> np.ndarray:
         chw = tensor.detach().float().numpy()
     # numpy, single-threaded, on purpose: torch's intra-op pool would contend with the
     # generator's own threads on a 2-core machine for a job this small (~0.2 MB at 256x256).
+    return float_chw_to_rgb8(chw)
+
+
+def float_chw_to_rgb8(chw: np.ndarray) -> np.ndarray:
+    """A float32 array (3, H, W) in [-1, 1] -> uint8 (H, W, 3), NVlabs' mapping x * 127.5 + 128
+    (the same as ``training.generate.to_uint8``)."""
     hwc = np.empty((chw.shape[1], chw.shape[2], 3), dtype=np.float32)
     np.multiply(chw.transpose(1, 2, 0), np.float32(127.5), out=hwc)
     hwc += np.float32(128.0)
