@@ -182,8 +182,10 @@ class LiveApp:
                              if self.params.spec(spec.name) is None])
         self.shader_overrides = ShaderOverrides(self.params)
         self._hud_param = self.params.get("master.hud")  # applied to the renderer when it changes
-        self._frame_s = 1.0 / self._display_rate()
-        self.worker = GeneratorWorker(generator, self._next_latent, max_fps=self._generator_cap(),
+        display_rate = self._display_rate()
+        self._frame_s = 1.0 / display_rate
+        self.worker = GeneratorWorker(generator, self._next_latent,
+                                      max_fps=self._generator_cap(display_rate),
                                       paused=self._frozen)
         self.osc_port: int | None = None
         self.preset_name = ""
@@ -338,15 +340,15 @@ class LiveApp:
                 return refresh
         return self.show.display.fps
 
-    def _generator_cap(self) -> float:
-        """The generator's frame-rate cap (model.max_fps; 0 = auto, see its doc).
+    def _generator_cap(self, display: float) -> float:
+        """The generator's frame-rate cap (model.max_fps; 0 = auto, see its doc) for a display
+        paced at ``display`` frames per second.
 
         Frames painted faster than the display shows them would all be dropped, so never above
         the display rate. On a CPU-only machine the generator and Mesa's rasteriser share the
         cores: every frame painted beyond ~30 fps is taken from the display's rate, and the
         cross-fade makes 30 generated frames a second look as smooth as 60.
         """
-        display = self._display_rate()
         if self.show.model.max_fps > 0:
             return min(self.show.model.max_fps, display)
         on_cpu = "cpu" in self.generator.name
