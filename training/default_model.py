@@ -20,28 +20,19 @@ import numpy as np
 import torch
 
 from training.checkpoint import load_checkpoint, load_generator, save_generator
-from training.snapshots import grid_image
+from training.latents import z_from_seeds
+from training.snapshots import grid_image, sample_grid
 from visualizer.core.errors import GansmaniaError
 
 MAX_BYTES = 20 * 1024 * 1024
 CARD_SEEDS = range(64)  # the grid and the diversity test use these seeds
 
 
-def seed_latents(z_dim: int, seeds) -> torch.Tensor:
-    """z [len(seeds), z_dim] from NumPy's seeded generator, as `gansmania generate --seeds`."""
-    return torch.from_numpy(np.stack([np.random.RandomState(s).randn(z_dim) for s in seeds])).float()
-
-
-@torch.no_grad()
 def sample(generator: torch.nn.Module, seeds, *, batch: int = 8) -> np.ndarray:
-    """uint8 [N, C, R, R] images of ``seeds`` (constant noise, no truncation)."""
-    z = seed_latents(generator.z_dim, seeds)
-    c = torch.zeros([len(z), generator.c_dim])
-    out = []
-    for start in range(0, len(z), batch):
-        img = generator(z[start:start + batch], c[start:start + batch], noise_mode="const")
-        out.append((img * 127.5 + 128).clamp(0, 255).to(torch.uint8).numpy())
-    return np.concatenate(out)
+    """uint8 [N, C, R, R] images of ``seeds`` (z as `gansmania generate --seeds` makes them;
+    constant noise, no truncation)."""
+    z = z_from_seeds(seeds, generator.z_dim)
+    return sample_grid(generator, z, torch.zeros([len(z), generator.c_dim]), batch=batch)
 
 
 def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = ()) -> Path:
