@@ -41,11 +41,8 @@ def model_hash(model_path: Path | str) -> str:
     """
     path = Path(model_path)
     if path.suffix == ".pkl":
-        digest = hashlib.sha256()
         with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+            return hashlib.file_digest(f, "sha256").hexdigest()
     from training.checkpoint import read_header
 
     groups = read_header(path)["groups"]

@@ -378,8 +378,6 @@ def _move_into_place(staged: Path, final: Path) -> None:
 
 
 def _size_and_sha256(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
     with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+        digest = hashlib.file_digest(file, "sha256")
     return path.stat().st_size, digest.hexdigest()
