@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from visualizer.core.atomic import replaced_atomically
 from visualizer.core.errors import GansmaniaError
 
 OPSET = 17
@@ -87,34 +87,31 @@ def export_onnx(generator: nn.Module, path: Path | str, *, model_hash: str = "",
     was_training = synthesis.training
     ws = torch.zeros([1, synthesis.num_ws, synthesis.w_dim])
     noise_gain = torch.ones([1])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         synthesis.eval()
-        with warnings.catch_warnings(), torch.no_grad():
-            # The tracer warns about every Python-side shape computation; all of them are the
-            # static spatial sizes this export wants baked in.
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", message=".*[Cc]onstant folding.*")
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            torch.onnx.export(
-                module, (ws, noise_gain), str(temporary), dynamo=False, opset_version=opset,
-                input_names=[INPUT_WS, INPUT_NOISE_GAIN], output_names=[OUTPUT_IMAGE],
-                dynamic_axes={INPUT_WS: {0: BATCH_DIM}, INPUT_NOISE_GAIN: {0: BATCH_DIM},
-                              OUTPUT_IMAGE: {0: BATCH_DIM}},
-                do_constant_folding=True)
-        model = onnxslim.slim(onnx.load(str(temporary)))
-        info = GraphInfo(num_ws=synthesis.num_ws, w_dim=synthesis.w_dim,
-                         resolution=synthesis.img_resolution,
-                         img_channels=synthesis.img_channels, model_hash=model_hash,
-                         export_version=EXPORT_VERSION)
-        _set_metadata(model, info)
-        check_graph(model, origin=str(path))
-        onnx.save(model, str(temporary))
-        os.replace(temporary, path)
+        with replaced_atomically(path) as temporary:
+            with warnings.catch_warnings(), torch.no_grad():
+                # The tracer warns about every Python-side shape computation; all of them are the
+                # static spatial sizes this export wants baked in.
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                warnings.filterwarnings("ignore", message=".*[Cc]onstant folding.*")
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                torch.onnx.export(
+                    module, (ws, noise_gain), str(temporary), dynamo=False, opset_version=opset,
+                    input_names=[INPUT_WS, INPUT_NOISE_GAIN], output_names=[OUTPUT_IMAGE],
+                    dynamic_axes={INPUT_WS: {0: BATCH_DIM}, INPUT_NOISE_GAIN: {0: BATCH_DIM},
+                                  OUTPUT_IMAGE: {0: BATCH_DIM}},
+                    do_constant_folding=True)
+            model = onnxslim.slim(onnx.load(str(temporary)))
+            info = GraphInfo(num_ws=synthesis.num_ws, w_dim=synthesis.w_dim,
+                             resolution=synthesis.img_resolution,
+                             img_channels=synthesis.img_channels, model_hash=model_hash,
+                             export_version=EXPORT_VERSION)
+            _set_metadata(model, info)
+            check_graph(model, origin=str(path))
+            onnx.save(model, str(temporary))
     finally:
         synthesis.train(was_training)
-        temporary.unlink(missing_ok=True)
     return path
 
 

@@ -15,11 +15,11 @@ the convolutions. fp32 builds turn TF32 off, so they match ONNX Runtime/torch to
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from types import ModuleType
 
 from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, read_graph_info
+from visualizer.core.atomic import replaced_atomically
 from visualizer.core.errors import GansmaniaError
 
 log = logging.getLogger(__name__)
@@ -137,11 +137,5 @@ def _load_timing_cache(config, path: Path | None):
 
 def _write_atomically(path: Path, data) -> None:
     """``data``: bytes or a TensorRT IHostMemory (both expose the buffer protocol)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with temporary.open("wb") as f:
-            f.write(memoryview(data))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with replaced_atomically(path) as temporary, temporary.open("wb") as f:
+        f.write(memoryview(data))

@@ -27,6 +27,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from visualizer.core.config import to_dict
+from visualizer.core.atomic import replaced_atomically
 from visualizer.core.errors import GansmaniaError
 
 FORMAT = "gansmania-checkpoint"
@@ -118,14 +119,9 @@ def save_checkpoint(path: Path | str, groups: Mapping[str, Group], *,
     header = {"format": FORMAT, "version": VERSION, "groups": header_groups,
               "training": dict(training or {}), "provenance": provenance}
     text = json.dumps(header, sort_keys=True, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with replaced_atomically(path) as temporary:
         save_file(tensors, str(temporary), metadata={HEADER_KEY: text})
         os.chmod(temporary, 0o644)  # safetensors creates files owner-only; models are shared
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return path
 
 
