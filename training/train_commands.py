@@ -21,26 +21,39 @@ import click
               help="Dataset seed: the same seed paints the same images.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes painting in parallel.")
-def synth_dataset(out: Path, count: int, resolution: int, seed: int, workers: int) -> None:
-    """Paint a dataset of procedural abstract images (colour fields, gradients, circles, lines,
-    blots, brush strokes, noise textures in many palettes).
+@click.option("--palettes", "palette_path", type=click.Path(exists=True, path_type=Path),
+              help="Colours from real art: a palette JSON file (e.g. an earlier dataset's "
+                   "palettes.json), or a folder or zip of images to measure one palette per image "
+                   "from. Each painting draws one of them. Default: generated colour harmonies.")
+def synth_dataset(out: Path, count: int, resolution: int, seed: int, workers: int,
+                  palette_path: Path | None) -> None:
+    """Paint a dataset of procedural abstract images: domain-warped noise, flow-field strokes,
+    marbling, stained glass, hard-edge colour fields, circle packing, Truchet tiles, CPPNs and
+    fractal flames, sometimes two composited through a shape with a blend mode.
 
     Writes OUT/00000/img00000000.png ... plus dataset.json and ATTRIBUTION.md, the layout
-    `gansmania train` reads. Image i depends only on (seed, i): reruns are identical.
+    `gansmania train` reads. Image i depends only on (seed, i) and the palettes: reruns are
+    identical. With --palettes the palettes are saved as OUT/palettes.json.
 
     \b
     Example:
       gansmania synth-dataset data/abstract --count 5000 --res 256 --seed 0
+      gansmania synth-dataset data/abstract-art --palettes data/art --count 5000
       gansmania train data/abstract --out runs/abstract --config cpu
     """
     from rich.progress import Progress
 
     from training.procedural import write_dataset
+    from training.procedural_palettes import extract_palettes, load_palettes
 
+    palettes = None
+    if palette_path is not None:
+        palettes = (load_palettes(palette_path) if palette_path.suffix.lower() == ".json"
+                    else extract_palettes(palette_path))
     with Progress(transient=True) as bar:
         task = bar.add_task("painting", total=count)
         write_dataset(out, count=count, resolution=resolution, seed=seed, workers=workers,
-                      progress=lambda done: bar.update(task, completed=done))
+                      palettes=palettes, progress=lambda done: bar.update(task, completed=done))
     click.echo(f"wrote {count} images ({resolution}x{resolution}) to {out}")
 
 
