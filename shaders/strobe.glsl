@@ -1,4 +1,5 @@
 // @doc Strobe locked to the beat: the picture blinks to white (or inverts) on a beat subdivision.
+// @doc It holds still while no tempo is known (there is no beat to lock to).
 // @param rate float 0.25 8.0 1.0 "flashes per beat"
 // @param duty float 0.02 0.9 0.15 "lit fraction of each flash period"
 // @param amount float 0.0 1.0 0.0 "strobe strength (0 = off: ride it from a fader)"
@@ -12,7 +13,8 @@ uniform float onset_gate;
 
 void main() {
     vec3 colour = texture(u_input, v_uv).rgb;
-    float lit = step(fract(u_beat_phase * rate), duty);
+    // Without a tempo the phase sits at 0, inside the duty window: the strobe would stay lit.
+    float lit = step(fract(u_beat_phase * rate), duty) * u_tempo;
     float strength = amount * lit * mix(1.0, u_onset, onset_gate);
     vec3 flash = invert ? 1.0 - colour : vec3(1.0);
     f_color = vec4(mix(colour, flash, strength), 1.0);

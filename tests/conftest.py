@@ -4,6 +4,8 @@
   is played into the sink), reachable through ``PULSE_SERVER``.
 - ``xvfb_display``: an Xvfb X server, reachable through ``DISPLAY``.
 - ``egl_context``: a headless moderngl context on EGL (Mesa llvmpipe here).
+- ``isolated_threads``: torch's thread count and the OpenMP variables put back after an
+  in-process render or show (they set them, as `live` does).
 - markers: ``gpu`` skips with the reason when CUDA is absent; ``slow`` marks long tests.
 """
 
@@ -126,6 +128,22 @@ def egl_context():
         yield ctx
     finally:
         ctx.release()
+
+
+@pytest.fixture
+def isolated_threads(monkeypatch: pytest.MonkeyPatch):
+    """Renders in this process set torch's thread count and OpenMP variables (as `live` does):
+    put them back afterwards so later tests run as they would alone."""
+    import torch
+
+    for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

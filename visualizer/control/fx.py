@@ -59,7 +59,8 @@ class FxController:
             return min(max(value * gain, 0.0), 1.0)
 
         envelope = math.exp(-self._onset_age / fx.onset_release_s)
-        return AudioUniforms(time_s=time_s, beat_phase=frame.beat_phase, onset=scaled(envelope),
+        return AudioUniforms(time_s=time_s, beat_phase=frame.beat_phase,
+                             tempo=1.0 if frame.bpm > 0.0 else 0.0, onset=scaled(envelope),
                              level=scaled(self._level), bass=scaled(self._bass),
                              mid=scaled(self._mid), high=scaled(self._high),
                              chroma=tuple(min(max(c, 0.0), 1.0) for c in self._chroma.tolist()),

@@ -31,8 +31,8 @@ SIZES = ((1280, 720), (1920, 1080))
 # A typical look for the whole-frame rows: motion, trails and colour on top of the generator.
 TYPICAL_CHAIN = (("zoom", {"pulse": 0.2}), ("feedback", {}), ("grade", {"chroma_hue": 0.5}))
 
-_UNIFORMS = AudioUniforms(time_s=1.0, beat_phase=0.25, onset=0.5, level=0.5, bass=0.5, mid=0.4,
-                          high=0.3, chroma=tuple(float(k in (0, 4, 7)) for k in range(12)))
+_UNIFORMS = AudioUniforms(time_s=1.0, beat_phase=0.25, tempo=1.0, onset=0.5, level=0.5, bass=0.5,
+                          mid=0.4, high=0.3, chroma=tuple(float(k in (0, 4, 7)) for k in range(12)))
 
 
 def _time(ctx: Any, work: Callable[[], object], *, frames: int, repeats: int) -> dict[str, float | None]:

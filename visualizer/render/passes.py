@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 ParamValue = Union[float, int, bool]
 
 # Names a pass file may not declare itself: the preamble declares them for every pass.
-STANDARD_UNIFORMS = ("u_input", "u_prev", "u_resolution", "u_time", "u_beat_phase", "u_onset",
-                     "u_level", "u_bass", "u_mid", "u_high", "u_chroma", "u_harmony")
+STANDARD_UNIFORMS = ("u_input", "u_prev", "u_resolution", "u_time", "u_beat_phase", "u_tempo",
+                     "u_onset", "u_level", "u_bass", "u_mid", "u_high", "u_chroma", "u_harmony")
 
 PREAMBLE = """#version 330
 // GANsmania pass preamble: the standard inputs of every pass (visualizer/render/passes.py).
@@ -55,6 +55,7 @@ uniform sampler2D u_prev;    // this pass's own output of the previous frame (fe
 uniform vec2 u_resolution;   // render size, pixels
 uniform float u_time;        // seconds since the show started
 uniform float u_beat_phase;  // 0..1 through the current beat
+uniform float u_tempo;       // 1 while a tempo is known, 0 before (u_beat_phase stays 0 then)
 uniform float u_onset;       // onset envelope 0..1 (jumps to 1 on an onset, then decays)
 uniform float u_level;       // loudness 0..1
 uniform float u_bass;        // band energies 0..1

@@ -16,6 +16,9 @@ class AudioUniforms:
 
     time_s: float = 0.0  # show time, seconds (u_time)
     beat_phase: float = 0.0  # position in the current beat (u_beat_phase)
+    # 1 while a tempo is known, else 0 (u_tempo). Without a tempo beat_phase stays at 0, which a
+    # beat-locked pass would read as "on the beat" for as long as it lasts: a strobe stuck lit.
+    tempo: float = 0.0
     onset: float = 0.0  # onset envelope: 1 at an onset, decaying (u_onset)
     level: float = 0.0  # loudness (u_level)
     bass: float = 0.0  # band energies (u_bass, u_mid, u_high)
@@ -37,5 +40,6 @@ class AudioUniforms:
 
     def scalars(self) -> dict[str, float]:
         """Uniform name -> value for every float standard uniform."""
-        return {"u_time": self.time_s, "u_beat_phase": self.beat_phase, "u_onset": self.onset,
+        return {"u_time": self.time_s, "u_beat_phase": self.beat_phase, "u_tempo": self.tempo,
+                "u_onset": self.onset,
                 "u_level": self.level, "u_bass": self.bass, "u_mid": self.mid, "u_high": self.high}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -39,7 +40,9 @@ def test_bands_follow_with_attack_release_and_gain_scales_everything():
     # chroma_smooth_s 0.2: five time constants in, 1 - e^-5 of the way
     assert u.chroma[9] == pytest.approx(1 - math.exp(-len(frames) * HOP_S / 0.2), abs=1e-3)
     assert u.chroma[0] == 0.0
-    assert u.beat_phase == frames[-1].beat_phase
+    assert u.beat_phase == frames[-1].beat_phase and u.tempo == 1.0
+    no_tempo = dataclasses.replace(frames[-1], bpm=0.0, beat_phase=0.0)
+    assert FxController().step(no_tempo, s, HOP_S, time_s=0.0).tempo == 0.0
     loud = from_dict(ControllerSettings, {"fx": {"gain": 2.0}})
     doubled = FxController()
     for frame in frames:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -23,20 +22,3 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     generator = Generator(CONFIGS["cpu"].replace(**TINY)).eval()
     return save_generator(tmp_path_factory.mktemp("model") / "tiny.safetensors", generator)
-
-
-@pytest.fixture
-def isolated_threads(monkeypatch: pytest.MonkeyPatch):
-    """Renders in this process set torch's thread count and OpenMP variables (as `live` does):
-    put them back afterwards so later tests run as they would alone."""
-    import torch
-
-    for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY"):
-        if name in os.environ:
-            monkeypatch.setenv(name, os.environ[name])
-        else:
-            monkeypatch.delenv(name, raising=False)
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-

@@ -11,9 +11,9 @@ from visualizer.render.uniforms import AudioUniforms
 LIBRARY = ("passthrough", "zoom", "flash", "feedback", "kaleidoscope", "mirror", "chromatic",
            "bloom", "grade", "strobe", "grain", "crossfade")
 
-LOUD = AudioUniforms(time_s=1.3, beat_phase=0.1, onset=1.0, level=1.0, bass=1.0, mid=1.0, high=1.0,
-                     chroma=tuple(float(k == 4) for k in range(12)))
-QUIET = AudioUniforms(time_s=1.3, beat_phase=0.1)
+LOUD = AudioUniforms(time_s=1.3, beat_phase=0.1, tempo=1.0, onset=1.0, level=1.0, bass=1.0,
+                     mid=1.0, high=1.0, chroma=tuple(float(k == 4) for k in range(12)))
+QUIET = AudioUniforms(time_s=1.3, beat_phase=0.1, tempo=1.0)
 
 
 def test_the_library_is_complete(library):
@@ -87,8 +87,19 @@ def test_flash_is_brighter_on_an_onset(egl_context, library):
 def test_beat_flash_decays_through_the_beat(egl_context, library):
     params = {"amount": 0.0, "on_beat": 1.0}
     means = [render_pass(egl_context, library, "flash", params,
-                         uniforms=AudioUniforms(beat_phase=phase)).mean() for phase in (0.0, 0.3, 0.9)]
+                         uniforms=AudioUniforms(beat_phase=phase, tempo=1.0)).mean()
+             for phase in (0.0, 0.3, 0.9)]
     assert means[0] > means[1] > means[2]
+
+
+@pytest.mark.parametrize(("name", "params"), [
+    ("strobe", {"amount": 1.0, "rate": 1.0, "duty": 0.2}),
+    ("flash", {"amount": 0.0, "on_beat": 1.0}),
+])
+def test_beat_locked_passes_hold_still_without_a_tempo(egl_context, library, name, params):
+    # No tempo: the phase sits at 0, which is "on the beat"; lit for as long as it lasts, before.
+    still = render_pass(egl_context, library, name, params, uniforms=AudioUniforms(beat_phase=0.0))
+    assert np.array_equal(still, known_image())
 
 
 @pytest.mark.parametrize("mode, flip", [(0, np.s_[:, ::-1]), (1, np.s_[::-1, :])])
@@ -150,8 +161,10 @@ def test_grade_hue_follows_the_strongest_pitch_class(egl_context, library):
 
 def test_strobe_lights_only_in_its_duty_window(egl_context, library):
     params = {"amount": 1.0, "rate": 1.0, "duty": 0.2}
-    lit = render_pass(egl_context, library, "strobe", params, uniforms=AudioUniforms(beat_phase=0.1))
-    dark = render_pass(egl_context, library, "strobe", params, uniforms=AudioUniforms(beat_phase=0.6))
+    lit = render_pass(egl_context, library, "strobe", params,
+                      uniforms=AudioUniforms(beat_phase=0.1, tempo=1.0))
+    dark = render_pass(egl_context, library, "strobe", params,
+                       uniforms=AudioUniforms(beat_phase=0.6, tempo=1.0))
     assert lit.min() == 255
     assert np.array_equal(dark, known_image())
 
