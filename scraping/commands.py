@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from scraping.fractals import fractals
 from scraping.settings import SOURCE_NAMES
 
 _SET_HELP = "Override any setting, e.g. --set crawl.rate_per_host_hz=2 (repeatable)."
@@ -136,4 +137,4 @@ def prepare(raw: Path, out: Path, resolution: int | None, augment: int | None,
     click.echo(f"attribution: {summary.out / 'ATTRIBUTION.md'}")
 
 
-COMMANDS: tuple = (scrape, prepare)
+COMMANDS: tuple = (scrape, prepare, fractals)
