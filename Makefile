@@ -1,6 +1,7 @@
 # The README's two commands. Both install what is missing (Debian packages, a .venv, the
 # package) and are safe to re-run: a second run installs nothing.
-#   make demo   the live visualizer on the bundled demo track (headless -> demo.mp4)
+#   make demo   the live visualizer on the bundled demo track, a set list of five looks
+#               (headless -> demo.mp4)
 #   make test   the whole test suite
 
 SHELL := /bin/bash
@@ -31,11 +32,17 @@ endif
 # The live show on the bundled demo track and default model: in a window when there is a
 # display (Esc quits), else headless through EGL, recorded to demo.mp4. The headless take is
 # 640x360 with x264's fastest preset so a 2-core machine records it without dropping frames.
+# A set list plays a look per section of the track (a 2-bar intro, then four 4-bar sections at
+# 124 BPM): symmetry, kaleido_bloom, prism, dream_trails, then strobe_club for the drop. With
+# tempi from 60 BPM the tracker hears the drum-less breakdown at 62 and the phrases fall two bars
+# behind; from 80 it stays at 124 and every switch lands on its section.
+DEMO_SETLIST := --setlist symmetry,kaleido_bloom,prism,dream_trails,strobe_club --phrase-bars 4 \
+	--set setlist.first_bars=2 --set setlist.loop=false --set audio.min_bpm=80
 demo: $(STAMP)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
-		$(BIN)/gansmania live --input demo; \
+		$(BIN)/gansmania live --input demo $(DEMO_SETLIST); \
 	else \
-		$(BIN)/gansmania live --headless --input demo --duration 36 --size 640x360 \
+		$(BIN)/gansmania live --headless --input demo --duration 36 --size 640x360 $(DEMO_SETLIST) \
 			--set record.preset=ultrafast --record demo.mp4 --stats demo.stats.json && \
 		echo "demo: no display here, so the show ran headless and was recorded to $(CURDIR)/demo.mp4"; \
 	fi

@@ -129,6 +129,20 @@ class PresetSettings:
 
 
 @dataclass(frozen=True)
+class SetlistSettings:
+    # Empty: no set list; looks change only by hand (keys 1-9, OSC, MIDI).
+    looks: tuple[str, ...] = setting((), doc="looks the show plays in order, moving to the next on "
+                                            "every phrase boundary (names or .toml paths, at least "
+                                            "2); empty = no set list")
+    phrase_bars: int = setting(8, doc="bars in a phrase: the set list cross-fades to its next look "
+                                      "every this many bars", min=1, max=64)
+    first_bars: int = setting(0, doc="bars the first look plays before the phrases start (a "
+                                     "song's intro); 0 = a whole phrase", min=0, max=64)
+    loop: bool = setting(True, doc="after the last look, start the list again (false: the last "
+                                   "look stays)")
+
+
+@dataclass(frozen=True)
 class ControlSettings:
     osc_port: int = setting(0, doc="UDP port of the OSC server (9000 is usual); 0 = no OSC",
                             min=0, max=65535)
@@ -162,6 +176,8 @@ class ShowConfig:
                                              doc="audio -> latents, noise and shader uniforms")
     presets: PresetSettings = section(PresetSettings,
                                       doc="presets: start preset, slots, cross-fades, hot reload")
+    setlist: SetlistSettings = section(SetlistSettings, doc="set list: looks switched on phrase "
+                                                            "boundaries, through the cross-fades")
     record: RecordSettings = section(RecordSettings, doc="recording and offline rendering")
     control: ControlSettings = section(ControlSettings, doc="control surfaces: OSC, MIDI, "
                                                             "Ableton Link, tempo source")

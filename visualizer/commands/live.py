@@ -10,6 +10,17 @@ import click
 from visualizer.commands.config import config_file_option, set_option
 
 
+setlist_option = click.option(
+    "--setlist", "setlist", default=None, metavar="NAME,NAME,...",
+    help="A set list: play these looks in order, cross-fading to the next on every phrase "
+         "boundary (--phrase-bars); the show starts on the first. A switch by hand (keys 1-9, "
+         "OSC) holds the list for a phrase. Default: setlist.looks (none).")
+phrase_bars_option = click.option(
+    "--phrase-bars", type=click.IntRange(1, 64), default=None,
+    help="Bars in a phrase: the set list moves on every this many bars (default: "
+         "setlist.phrase_bars, 8).")
+
+
 @click.command()
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Generator checkpoint (.safetensors); default: the bundled model.")
@@ -49,6 +60,8 @@ from visualizer.commands.config import config_file_option, set_option
               help="MIDI mapping file (TOML; example: `gansmania osc template midi`).")
 @click.option("--tempo-source", type=click.Choice(["audio", "tap", "midi", "link"]), default=None,
               help="Beat clock: the audio tracker (default), taps only, MIDI clock, or Ableton Link.")
+@setlist_option
+@phrase_bars_option
 @config_file_option
 @set_option
 def live(model_path: Path | None, preset: str | None, input_spec: str | None,
@@ -56,8 +69,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
          headless: bool | None, duration_s: float | None, stats_path: Path | None,
          record_path: Path | None, log_path: Path | None, osc_port: int | None,
          osc_host: str | None, osc_allow: tuple[str, ...], midi_in: str | None,
-         midi_map: Path | None, tempo_source: str | None,
-         config_path: Path | None, assignments: tuple[str, ...]) -> None:
+         midi_map: Path | None, tempo_source: str | None, setlist: str | None,
+         phrase_bars: int | None, config_path: Path | None, assignments: tuple[str, ...]) -> None:
     """Run the audio-reactive visualizer live.
 
     Audio is analysed as it arrives (onsets, tempo and beat phase, loudness, bands, chroma); the
@@ -78,6 +91,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
       gansmania live --input song.ogg --record show.mp4 --log show.gmlog
       gansmania live --osc-port 9000 --osc-host 0.0.0.0 --osc-allow 192.168.1.20
       gansmania live --midi-in nanoKONTROL --midi-map nano.toml --tempo-source link
+      gansmania live --input 0 --setlist kaleido_bloom,prism,symmetry,dream_trails --phrase-bars 8
     """
     from visualizer.commands.config import load_show_config
     from visualizer.core.config import override, write_resolved
@@ -96,7 +110,10 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         if value is not None:
             show = override(show, key, value, origin="--" + key.split(".")[1].replace("_", "-"))
 
-    preset = preset or show.presets.default
+    show = with_setlist(show, setlist, phrase_bars)
+    from visualizer.presets.setlist import start_look
+
+    preset = start_look(show.setlist, preset=preset, default=show.presets.default)
     if show.model.path is None:
         from visualizer.presets.live import preset_model
 
@@ -150,6 +167,18 @@ def _install_look(app, preset: str) -> None:
     from visualizer.presets.live import install_presets
 
     install_presets(app, preset)
+
+
+def with_setlist(show, setlist: str | None, phrase_bars: int | None):
+    """``show`` with --setlist (comma-separated looks) and --phrase-bars applied."""
+    from visualizer.core.config import override
+
+    if setlist is not None:
+        looks = tuple(name.strip() for name in setlist.split(",") if name.strip())
+        show = override(show, "setlist.looks", looks, origin="--setlist")
+    if phrase_bars is not None:
+        show = override(show, "setlist.phrase_bars", phrase_bars, origin="--phrase-bars")
+    return show
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:

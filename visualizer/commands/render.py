@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from visualizer.commands.config import config_file_option, set_option
+from visualizer.commands.live import phrase_bars_option, setlist_option
 
 
 @click.command()
@@ -37,12 +38,15 @@ from visualizer.commands.config import config_file_option, set_option
               help="Generator frames per second (0 = one per video frame); lower renders faster, "
                    "the frames between are cross-faded as live.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs only).")
+@setlist_option
+@phrase_bars_option
 @config_file_option
 @set_option
 def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, size: str | None,
            fps: float | None, seed: int | None, start_s: float, end_s: float | None,
            lookahead: bool, replay_path: Path | None, generator_fps: float, no_progress: bool,
-           config_path: Path | None, assignments: tuple[str, ...]) -> None:
+           setlist: str | None, phrase_bars: int | None, config_path: Path | None,
+           assignments: tuple[str, ...]) -> None:
     """Render a song to a video with the live show's analyzer, controller, presets and shaders.
 
     Not bound to real time: every frame is computed (headless, EGL), on a simulated clock, so
@@ -54,8 +58,9 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
       gansmania render song.ogg --out song.mp4 --size 1280x720 --fps 30 --seed 3
       gansmania render song.wav --out intro.mp4 --start 0 --end 20 --lookahead
       gansmania render show-audio.wav --replay SHOW.gmlog --size 1920x1080 --out show.mp4
+      gansmania render song.ogg --out set.mp4 --setlist kaleido_bloom,prism,symmetry --phrase-bars 8
     """
-    from visualizer.commands.live import _install_look, _parse_size
+    from visualizer.commands.live import _install_look, _parse_size, with_setlist
     from visualizer.core.config import override
 
     replay = None
@@ -68,7 +73,11 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
     for key, value in options.items():
         if value is not None:
             show = override(show, key, value, origin=f"--{key.split('.')[1]}")
-    preset = preset or (replay.header.preset if replay else "") or show.presets.default
+    show = with_setlist(show, setlist, phrase_bars)
+    from visualizer.presets.setlist import start_look
+
+    preset = start_look(show.setlist, preset=preset,
+                        default=(replay.header.preset if replay else "") or show.presets.default)
     if show.model.path is None:
         from visualizer.presets.live import preset_model
 

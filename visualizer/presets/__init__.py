@@ -8,5 +8,6 @@
 - ``beats``: BeatClock (a continuous beat position) and Crossfade (switches quantised to bars)
 - ``watch``: FileWatcher, the mtime poll behind hot reload
 - ``deck``: PresetDeck, the live side: slots, cross-fades, bindings, hot reload, HUD errors
+- ``setlist``: SetList, a show's looks in order, one a phrase, through the deck's cross-fades
 - ``live``: the deck wired into `gansmania live` (actions, frame hook, ParamStore)
 """

@@ -99,6 +99,11 @@ class PresetDeck:
         """Every unresolved problem by source file, full one-line messages."""
         return dict(self._errors)
 
+    def find(self, ref: str | Path) -> Path:
+        """The file of preset ``ref`` (name or file) in this deck's folders; GansmaniaError
+        (one line) when there is none."""
+        return find_preset(ref, dirs=self._preset_dirs)
+
     def load(self, path: Path) -> Preset:
         """The preset at ``path``, validated against this deck's shader library."""
         return load_preset(path, library=self.library, model_dirs=self._model_dirs)
@@ -118,9 +123,10 @@ class PresetDeck:
         log.info("preset %s: %s", preset.name, preset.description)
         return preset
 
-    def select(self, ref: str | Path) -> bool:
-        """Fade to ``ref`` (name or file) from the next bar (see PresetSettings); False, with the
-        error recorded for the HUD, when it cannot be loaded or built."""
+    def select(self, ref: str | Path, *, start_beat: float | None = None) -> bool:
+        """Fade to ``ref`` (name or file) from the next bar (see PresetSettings), or from beat
+        ``start_beat`` of the clock (a set list's phrase boundary); False, with the error
+        recorded for the HUD, when it cannot be loaded or built."""
         key = str(ref)
         try:
             path = find_preset(ref, dirs=self._preset_dirs)
@@ -136,8 +142,8 @@ class PresetDeck:
         beats = self.settings.fade_beats if preset.transition.beats is None else preset.transition.beats
         if self.fade_beats_override is not None:
             beats = self.fade_beats_override
-        start = self.clock.next_start(quantize=self.settings.quantize,
-                                      beats_per_bar=self.settings.beats_per_bar)
+        start = start_beat if start_beat is not None else self.clock.next_start(
+            quantize=self.settings.quantize, beats_per_bar=self.settings.beats_per_bar)
         self._incoming, self._fade, self._fade_started = preset, Crossfade(start, beats), False
         self._watch()
         log.info("preset %s in %.2f beats, fading over %g beats (%s)", preset.name,

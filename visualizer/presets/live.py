@@ -5,7 +5,9 @@
 - a frame hook advances the deck (beat clock, fades, bindings, hot reload) and hands the
   transition progress, the preset name and any preset/shader error to the app (HUD + log);
 - a preset's ``[controller]`` goes into the ParamStore, the one home of live parameters; the new
-  keyframes glide in over the cross-fade (walk.bank_change_s for the fade, then the preset's own).
+  keyframes glide in over the cross-fade (walk.bank_change_s for the fade, then the preset's own);
+- with a ``[setlist]`` the show starts on its first look and moves on every phrase
+  (``setlist``); a switch by hand holds it for a phrase.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from visualizer.presets.catalog import find_preset
 from visualizer.presets.deck import PresetDeck
 from visualizer.presets.loader import load_preset
 from visualizer.presets.schema import Preset
+from visualizer.presets.setlist import SetList
 
 if TYPE_CHECKING:
     from visualizer.app import LiveApp, Tick
@@ -44,14 +47,16 @@ class LivePresets:
     def __init__(self, app: LiveApp) -> None:
         self.app = app
         self.deck = PresetDeck(app.renderer, settings=app.show.presets, on_switch=self._switch)
+        self.setlist = SetList(self.deck, app.show.setlist) if app.show.setlist.looks else None
         self._restore_glide_s: float | None = None  # the preset's own glide, once its fade ends
 
     def install(self, ref: str) -> Preset:
-        """Show preset ``ref`` and take over the preset actions and the per-frame hook."""
-        preset = self.deck.start(ref)
+        """Show preset ``ref`` (with a set list: its first look) and take over the preset
+        actions and the per-frame hook."""
+        preset = self.setlist.start() if self.setlist is not None else self.deck.start(ref)
         self.app.on_action("preset", self._on_preset)
-        self.app.on_action("preset_next", lambda action: self.deck.step(+1))
-        self.app.on_action("preset_prev", lambda action: self.deck.step(-1))
+        self.app.on_action("preset_next", lambda action: self._by_hand(self.deck.step(+1)))
+        self.app.on_action("preset_prev", lambda action: self._by_hand(self.deck.step(-1)))
         self.app.add_frame_hook(self._tick)
         self.app.preset_name = self.deck.name
         return preset
@@ -59,11 +64,15 @@ class LivePresets:
     def _on_preset(self, action: Action) -> None:
         value = action.value
         if isinstance(value, int) and not isinstance(value, bool):
-            self.deck.select_slot(value)
+            self._by_hand(self.deck.select_slot(value))
         elif isinstance(value, str) and value:
-            self.deck.select(value)
+            self._by_hand(self.deck.select(value))
         else:
             self.app.report_error("preset", f"preset action wants a slot 1-9 or a name, got {value!r}")
+
+    def _by_hand(self, switched: bool) -> None:
+        if switched and self.setlist is not None:
+            self.setlist.hold()
 
     def _tick(self, tick: Tick) -> None:
         from visualizer.control.settings import controller_settings
@@ -73,6 +82,8 @@ class LivePresets:
         self.deck.fade_beats_override = fade_beats if fade_beats >= 0.0 else None
         self.app.transition = self.deck.update(tick.frame, now_s=tick.now_s,
                                                gain=controller.fx.gain * controller.reactivity)
+        if self.setlist is not None:
+            self.setlist.update()  # a switch it starts now shows from the next frame
         self.app.preset_name = self.deck.name
         if self.deck.incoming is None and self._restore_glide_s is not None:
             self._set({_GLIDE_PARAM: self._restore_glide_s}, "preset")
@@ -102,8 +113,8 @@ class LivePresets:
 
 
 def install_presets(app: LiveApp, ref: str) -> LivePresets:
-    """Wire presets into ``app`` starting with ``ref`` (name or .toml); GansmaniaError when the
-    start preset is broken."""
+    """Wire presets into ``app`` starting with ``ref`` (name or .toml), or with the show's set
+    list; GansmaniaError when the start preset or a look of the set list is broken."""
     presets = LivePresets(app)
     presets.install(ref)
     return presets
