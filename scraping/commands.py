@@ -9,13 +9,14 @@ from pathlib import Path
 import click
 
 from scraping.fractals import fractals
-from scraping.settings import SOURCE_NAMES
+from scraping.settings import LOCAL_SOURCE_NAMES, SOURCE_NAMES
 
 _SET_HELP = "Override any setting, e.g. --set crawl.rate_per_host_hz=2 (repeatable)."
 
 
 @click.command()
-@click.option("--source", "-s", type=click.Choice(SOURCE_NAMES), required=True,
+@click.option("--source", "-s", type=click.Choice(SOURCE_NAMES + LOCAL_SOURCE_NAMES),
+              required=True,
               help="Where to scrape.")
 @click.option("--query", "-q", help="Search words (museums) or a category (wikimedia).")
 @click.option("--limit", type=click.IntRange(min=0), help="Most items to list (0 = all).")
@@ -43,7 +44,10 @@ def scrape(source: str, query: str | None, limit: int | None, out: Path, contact
 
     Sources: aic (Art Institute of Chicago, public domain), met (The Met, public domain),
     cleveland (Cleveland Museum of Art, CC0), wikimedia (a Commons category and its
-    subcategories, with each file's licence), gallery (any site: start URLs and CSS selectors).
+    subcategories, with each file's licence), gallery (any site: start URLs and CSS selectors),
+    debian-art (abstract wallpapers and fractal renders from Debian packages, offline: a
+    reviewed list of packages fetched with apt-get download, licences from their copyright
+    files).
     The crawl honours robots.txt, limits the rate per host, retries with backoff (and
     Retry-After), and records every item in OUT/manifest.sqlite. Run it again to resume: nothing
     is downloaded twice. Exact and near duplicates are kept once.
@@ -51,6 +55,7 @@ def scrape(source: str, query: str | None, limit: int | None, out: Path, contact
     \b
     Example:
       gansmania scrape --source aic --query abstract --limit 500 --out raw/ --contact me@example.org
+      gansmania scrape --source debian-art --out raw/
       gansmania scrape --source wikimedia --query "Abstract paintings" --out raw/ --contact me@example.org
       gansmania scrape --source gallery --start-url https://example.org/art --item-selector "a.work" \\
           --image-selector "img.full" --next-selector "a.next" --licence CC0 --out raw/ --contact me@example.org
@@ -75,12 +80,17 @@ def _run_scrape(settings, out: Path, *, refresh: bool) -> None:
     from scraping.progress import CrawlProgress, print_summary
     from visualizer.core.config import to_toml
 
-    check_settings(settings)
+    if settings.source not in LOCAL_SOURCE_NAMES:
+        check_settings(settings)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"scrape-{settings.source}.config.toml").write_text(to_toml(settings), encoding="utf-8")
     try:
         with CrawlProgress(settings.source) as progress:
-            summary = run_crawl(settings, out, observer=progress, refresh=refresh)
+            if settings.source == "debian-art":
+                from scraping.debian_art import scrape_debian_art
+                summary = scrape_debian_art(settings, out, observer=progress)
+            else:
+                summary = run_crawl(settings, out, observer=progress, refresh=refresh)
     except KeyboardInterrupt:
         # Everything recorded so far is in the manifest; the same command resumes.
         click.echo(f"interrupted; run the same command again to resume ({out})", err=True)
@@ -94,8 +104,10 @@ def _run_scrape(settings, out: Path, *, refresh: bool) -> None:
               required=True, help="Dataset folder to write.")
 @click.option("--res", "resolution", type=int, help="Side of the square images, px (power of 2).")
 @click.option("--augment", type=click.IntRange(min=0), help="Extra augmented copies per crop.")
-@click.option("--crop", type=click.Choice(["center", "multi"]), help="One centre square, or "
-              "several along a long image.")
+@click.option("--crop", type=click.Choice(["center", "multi", "scales"]),
+              help="One centre square, several along a long image, or random squares at "
+                   "several scales (up to max_crops each).")
+@click.option("--max-crops", type=click.IntRange(min=1), help="Most squares from one image.")
 @click.option("--seed", type=click.IntRange(min=0), help="Augmentation seed.")
 @click.option("--workers", type=click.IntRange(min=0), help="Processes (0 = one per core).")
 @click.option("--overwrite", is_flag=True, help="Replace a dataset already in --out.")
@@ -104,12 +116,12 @@ def _run_scrape(settings, out: Path, *, refresh: bool) -> None:
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override any setting, e.g. --set rotation_deg=5 (repeatable).")
 def prepare(raw: Path, out: Path, resolution: int | None, augment: int | None,
-            crop: str | None, seed: int | None, workers: int | None, overwrite: bool,
+            crop: str | None, max_crops: int | None, seed: int | None, workers: int | None, overwrite: bool,
             config_path: Path | None, assignments: tuple[str, ...]) -> None:
     """Turn the kept images of a scrape into a training set for `gansmania train`.
 
-    Square crops (centre, or several along long images) resized with Lanczos to RES x RES PNGs
-    in NVlabs' layout (00000/img00000000.png), optional augmentation that multiplies the set
+    Square crops (centre, several along long images, or random ones at several scales)
+    resized with Lanczos to RES x RES PNGs in NVlabs' layout (00000/img00000000.png), optional augmentation that multiplies the set
     (flip, rotation, colour jitter, crops), dataset.json, and ATTRIBUTION.md naming every
     source work's artist, title, licence and URL.
 
@@ -117,13 +129,15 @@ def prepare(raw: Path, out: Path, resolution: int | None, augment: int | None,
     Example:
       gansmania prepare raw/ --res 256 --out data/
       gansmania prepare raw/ --res 256 --augment 3 --crop multi --out data/
+      gansmania prepare raw/ --res 256 --crop scales --max-crops 64 --out data/
     """
     from scraping.prepare import prepare_dataset
     from scraping.progress import bar
     from scraping.settings import PrepareSettings
     from visualizer.core.config import load_config, parse_assignment
 
-    overrides = {"resolution": resolution, "augment": augment, "crop": crop, "seed": seed,
+    overrides = {"resolution": resolution, "augment": augment, "crop": crop,
+                 "max_crops": max_crops, "seed": seed,
                  "workers": workers}
     overrides.update(parse_assignment(a) for a in assignments)
     settings = load_config(PrepareSettings, config_path, overrides=overrides)

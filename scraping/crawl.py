@@ -54,7 +54,7 @@ class CrawlObserver(Protocol):
         """One more item got its result ``status``."""
 
 
-class _Quiet:
+class Quiet:
     def start(self, *, found: int, settled: int) -> None:
         pass
 
@@ -134,12 +134,12 @@ def scrape(settings: ScrapeSettings, out: Path, *, observer: CrawlObserver | Non
     already there. ``refresh`` walks the listings again from their first pages."""
     check_settings(settings)
     out = Path(out)
-    with _exclusive(out):
-        return asyncio.run(_Crawl(settings, out, observer or _Quiet(), refresh=refresh).run())
+    with exclusive(out):
+        return asyncio.run(_Crawl(settings, out, observer or Quiet(), refresh=refresh).run())
 
 
 @contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
+def exclusive(out: Path) -> Iterator[None]:
     """One crawl per folder at a time: two would fetch the same pending items. The lock dies
     with the process, so a killed crawl never leaves it behind."""
     out.mkdir(parents=True, exist_ok=True)

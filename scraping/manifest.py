@@ -35,6 +35,7 @@ STATUSES = {
     "truncated": "the connection kept dropping before the body was complete",
     "no_image": "the record has no image",
     "licence": "licence not in filter.licences",
+    "excluded": "left out by a reviewed list (debian-art: scraping/debian_art.toml)",
     "robots": "robots.txt disallows the URL",
     "http_error": "the server answered 4xx (not 429)",
     "failed": "retries exhausted (5xx, 429, timeouts, network) or too many redirects",
@@ -187,6 +188,11 @@ class Manifest:
                             % ",".join("?" * len(first_urls)), (crawl, *first_urls))
             self.db.executemany("UPDATE tasks SET url = ?, error = NULL WHERE crawl = ? AND key = ?",
                                 [(url, crawl, key) for key, url in first_urls.items()])
+
+    def task(self, crawl: str, key: str) -> Task | None:
+        row = self.db.execute("SELECT seq, crawl, key, url, depth, pages, error FROM tasks "
+                              "WHERE crawl = ? AND key = ?", (crawl, key)).fetchone()
+        return Task(*row) if row else None
 
     def next_task(self, crawl: str, *, after_seq: int) -> Task | None:
         """The first unfinished listing of ``crawl`` after ``after_seq`` (discovery order)."""

@@ -7,8 +7,11 @@ Output (NVlabs' dataset_tool layout, so their tools read it too)::
     DATA/ATTRIBUTION.md              every source image: title, artist, date, licence, URLs, files
     DATA/config.toml                 the resolved PrepareSettings
 
-Each kept image gives one centre square (``crop = "center"``) or up to ``max_crops`` squares
-spread along its long side (``"multi"``), resized with Lanczos. ``augment = N`` adds N randomly
+Each kept image gives one centre square (``crop = "center"``), up to ``max_crops`` squares
+spread along its long side (``"multi"``), or up to ``max_crops`` squares of random place and
+size (``"scales"``: sides log-uniform from ``crop_min_fraction`` of the shorter side up to all of
+it), so a few large wallpapers give thousands of distinct views, from whole compositions down to
+details; all resized with Lanczos. ``augment = N`` adds N randomly
 altered copies of every square (flip, rotation, colour jitter, crop). The randomness of an image
 depends only on the seed and the image's name, so the same inputs give the same dataset whatever
 the order or the number of workers.
@@ -63,8 +66,32 @@ class _Job:
     crops: int
 
 
+def crop_count(width: int, height: int, settings: PrepareSettings) -> int:
+    """How many squares one width x height image gives."""
+    if settings.crop != "scales":
+        return len(crop_boxes(width, height, mode=settings.crop, max_crops=settings.max_crops))
+    # About two views per resolution-sized tile of the shorter side squared: a 2880 px
+    # wallpaper gives many at 256 px, a 384 px render two, so small images are not repeated.
+    tiles = min(width, height) / settings.resolution
+    return max(1, min(settings.max_crops, math.floor(2 * tiles * tiles)))
+
+
+def random_boxes(width: int, height: int, *, count: int, resolution: int, min_fraction: float,
+                 rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
+    """``count`` squares of random place and size (log-uniform side) inside width x height."""
+    short = min(width, height)
+    smallest = min(short, max(resolution, round(min_fraction * short)))
+    boxes = []
+    for _ in range(count):
+        side = round(math.exp(rng.uniform(math.log(smallest), math.log(short))))
+        left = int(rng.integers(0, width - side + 1))
+        top = int(rng.integers(0, height - side + 1))
+        boxes.append((left, top, left + side, top + side))
+    return boxes
+
+
 def crop_boxes(width: int, height: int, *, mode: str, max_crops: int) -> list[tuple[int, int, int, int]]:
-    """Square boxes (left, top, right, bottom) taken from a width x height image."""
+    """Square boxes (left, top, right, bottom) of the "center" and "multi" modes."""
     side = min(width, height)
     long_side = max(width, height)
     count = 1
@@ -144,8 +171,13 @@ def _make_images(job: _Job, out: Path, settings: PrepareSettings) -> int:
         log.warning("%s (%s): cannot decode (%s); skipped", job.path, job.name, exc)
         return 0
     index = job.first_index
-    boxes = crop_boxes(image.width, image.height, mode=settings.crop,
-                       max_crops=settings.max_crops)[:job.crops]
+    if settings.crop == "scales":
+        boxes = random_boxes(image.width, image.height, count=job.crops, resolution=resolution,
+                             min_fraction=settings.crop_min_fraction,
+                             rng=_rng_for(job.name, settings.seed, -1, -1))
+    else:
+        boxes = crop_boxes(image.width, image.height, mode=settings.crop,
+                           max_crops=settings.max_crops)[:job.crops]
     for crop_number, box in enumerate(boxes):
         square = image.crop(box)
         variants = [square] + [augment(square, _rng_for(job.name, settings.seed, crop_number, k),
@@ -218,8 +250,7 @@ def _jobs(rows: Iterator[Row], raw: Path, settings: PrepareSettings) -> Iterator
             log.warning("%s: %s is missing; skipped", row.key, path)
             yield row, None
             continue
-        crops = len(crop_boxes(row.width, row.height, mode=settings.crop,
-                               max_crops=settings.max_crops))
+        crops = crop_count(row.width, row.height, settings)
         yield row, _Job(path=path, name=row.key, first_index=index, crops=crops)
         index += crops * (1 + settings.augment)
 

@@ -8,12 +8,15 @@ settings are written next to what the commands make (``RAW/scrape-SOURCE.config.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from visualizer.core.config import section, setting
 
 # The registry in scraping.sources maps these names to classes; a test keeps the two in step.
 SOURCE_NAMES = ("aic", "met", "cleveland", "wikimedia", "gallery")
+# Sources read from this machine's package manager instead of crawled over HTTP.
+LOCAL_SOURCE_NAMES = ("debian-art",)
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,22 @@ class GallerySettings:
 
 
 @dataclass(frozen=True)
+class DebianArtSettings:
+    catalogue: Path | None = setting(None, doc="reviewed package list (TOML: keep/drop patterns "
+                                               "per package); unset = scraping/debian_art.toml")
+    packages: tuple[str, ...] = setting((), doc="packages of scraping/debian_art.toml to take; "
+                                            "empty = all of them")
+    kinds: tuple[str, ...] = setting(("wallpaper", "fractal"),
+                                     doc="kinds of work kept: wallpaper, texture, fractal")
+    svg_width_px: int = setting(2560, doc="width SVG wallpapers are drawn at", min=256,
+                                max=16384)
+
+
+@dataclass(frozen=True)
 class ScrapeSettings:
     """Everything `gansmania scrape` needs."""
 
-    source: str = setting("aic", doc="where to scrape", choices=SOURCE_NAMES)
+    source: str = setting("aic", doc="where to scrape", choices=SOURCE_NAMES + LOCAL_SOURCE_NAMES)
     query: str = setting("abstract", doc="search words (museums) or category (wikimedia)")
     limit: int = setting(0, doc="most items to list for this query; 0 = all", min=0,
                          max=100_000_000)
@@ -141,6 +156,7 @@ class ScrapeSettings:
     cleveland: ClevelandSettings = section(ClevelandSettings, doc="Cleveland Museum of Art")
     wikimedia: WikimediaSettings = section(WikimediaSettings, doc="Wikimedia Commons")
     gallery: GallerySettings = section(GallerySettings, doc="generic HTML gallery")
+    debian_art: DebianArtSettings = section(DebianArtSettings, doc="art in Debian packages")
 
 
 @dataclass(frozen=True)
@@ -149,10 +165,14 @@ class PrepareSettings:
 
     resolution: int = setting(256, doc="side of the square training images, px",
                               choices=(4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048))
-    crop: Literal["center", "multi"] = setting("center", doc="one centre square, or several "
-                                                             "squares along a long image")
-    max_crops: int = setting(3, doc="most squares taken from one image with crop = multi", min=1,
-                             max=16)
+    crop: Literal["center", "multi", "scales"] = setting(
+        "center", doc="one centre square, several squares along a long image, or random squares "
+                      "at several scales")
+    max_crops: int = setting(3, doc="most squares taken from one image with crop = multi or "
+                                    "scales", min=1, max=1024)
+    crop_min_fraction: float = setting(0.25, doc="crop = scales: smallest square, as a fraction "
+                                                 "of the shorter side (never under the "
+                                                 "resolution)", min=0.01, max=1.0)
     augment: int = setting(0, doc="extra augmented copies of every crop (the set grows 1+N "
                                   "times)", min=0, max=64)
     flip: bool = setting(True, doc="augmentation: mirror left-right half the time")

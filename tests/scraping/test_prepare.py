@@ -10,7 +10,7 @@ from PIL import Image
 
 from scraping.crawl import scrape
 from scraping.localsite import add_gallery, png_bytes
-from scraping.prepare import crop_boxes, prepare_dataset
+from scraping.prepare import crop_boxes, crop_count, prepare_dataset, random_boxes
 from scraping.settings import PrepareSettings
 from tests.scraping.fakes import manifest_rows, settings_for
 from visualizer.core.config import load_config
@@ -138,3 +138,40 @@ def test_crop_boxes_spread_squares_along_the_long_side():
         [(0, 0, 100, 100), (100, 0, 200, 100), (200, 0, 300, 100)]
     assert crop_boxes(100, 250, mode="multi", max_crops=2) == [(0, 0, 100, 100), (0, 150, 100, 250)]
     assert crop_boxes(110, 100, mode="multi", max_crops=3) == [(5, 0, 105, 100)]
+
+
+def test_random_crops_at_several_scales_stay_inside_and_repeat_with_the_seed():
+    boxes = random_boxes(3840, 2160, count=200, resolution=256, min_fraction=0.25,
+                         rng=np.random.default_rng(3))
+    sides = np.array([right - left for left, top, right, bottom in boxes])
+    assert all(right - left == bottom - top for left, top, right, bottom in boxes)
+    assert all(0 <= left and 0 <= top and right <= 3840 and bottom <= 2160
+               for left, top, right, bottom in boxes)
+    assert sides.min() >= 540 and sides.max() <= 2160  # a quarter of the short side .. all of it
+    # Log-uniform: as many sides below the geometric middle (1080) as above it.
+    assert 0.35 < np.mean(sides < 1080) < 0.65
+    again = random_boxes(3840, 2160, count=200, resolution=256, min_fraction=0.25,
+                         rng=np.random.default_rng(3))
+    assert boxes == again
+    # Never smaller than the output resolution: a crop is never upscaled.
+    small = random_boxes(400, 300, count=50, resolution=256, min_fraction=0.1,
+                         rng=np.random.default_rng(0))
+    assert min(r - l for l, t, r, b in small) >= 256
+
+
+def test_large_images_give_more_random_crops_than_small_ones():
+    settings = PrepareSettings(resolution=256, crop="scales", max_crops=64)
+    assert crop_count(5120, 2880, settings) == 64     # capped
+    assert crop_count(384, 384, settings) == 4        # 2 x (384 / 256)^2, rounded down
+    assert crop_count(200, 100, settings) == 1        # smaller than the resolution: one view
+    assert crop_count(300, 100, PrepareSettings(crop="multi", max_crops=3)) == 3
+
+
+def test_scales_crops_make_a_dataset_that_repeats(raw, tmp_path):
+    settings = PrepareSettings(resolution=16, crop="scales", max_crops=8, workers=1)
+    summary = prepare_dataset(raw, tmp_path / "a", settings)
+    # 192x64 and 64x128 and 64x64 at 16 px: 2 x (64 / 16)^2 = 32 -> capped at 8 each.
+    assert summary.images == 24 == len(_pngs(tmp_path / "a"))
+    prepare_dataset(raw, tmp_path / "b", settings)
+    assert [p.read_bytes() for p in _pngs(tmp_path / "a")] == \
+        [p.read_bytes() for p in _pngs(tmp_path / "b")]
