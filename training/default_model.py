@@ -46,7 +46,10 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = ()) -> P
     run_dir = snapshot.parent
     training = dict(checkpoint.training)
     provenance = dict(checkpoint.provenance)
-    commands = _read_lines(run_dir / "commands.txt")
+    data = str(provenance.get("dataset", ""))
+    commands = [portable(c, data=data, run_dir=run_dir) for c in _read_lines(run_dir / "commands.txt")]
+    if data:
+        provenance["dataset"] = f"data/{Path(data).name}"
     provenance.update({"source": "gansmania train (bundled default model)",
                        "licence": "MIT, like the code; trained only on procedurally painted images",
                        "parent": snapshot.name, "commands": commands})
@@ -61,6 +64,13 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = ()) -> P
     card = _card(out, generator, training, provenance, size, grid_path, notes)
     out.with_suffix(".md").write_text(card, encoding="utf-8")
     return out
+
+
+def portable(text: str, *, data: str, run_dir: Path) -> str:
+    """``text`` with this machine's paths of the dataset and the run folder replaced by their
+    names (``data/NAME``, ``runs/NAME``): a card must not name where it was trained."""
+    return (text.replace(str(Path(data).expanduser()), f"data/{Path(data).name}")
+            .replace(str(run_dir), f"runs/{run_dir.name}"))
 
 
 def _read_lines(path: Path) -> list[str]:

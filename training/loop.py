@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import json
 import logging
 import math
 import os
@@ -266,7 +267,7 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
     tick_nimg = max(int(round(sched.tick_kimg * 1000)), 1)
     tick_start_nimg = counters.cur_nimg
     tick_start_time = session_start = time.monotonic()
-    wall_before = counters.wall_s
+    wall_before, cpu_before, session_cpu = counters.wall_s, counters.cpu_s, time.process_time()
     progress = Progress(total_kimg=sched.kimg, start_kimg=counters.cur_nimg / 1000, enabled=dist.main)
     if counters.cur_nimg >= total_nimg and dist.main:
         log.info("nothing to do: %.3f kimg already reached (--kimg %g)", counters.cur_nimg / 1000, sched.kimg)
@@ -305,7 +306,8 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
             kimg_done = (counters.cur_nimg - tick_start_nimg) / 1000
             counters = dataclasses.replace(
                 counters, cur_tick=counters.cur_tick + 1,
-                wall_s=wall_before + time.monotonic() - session_start)
+                wall_s=wall_before + time.monotonic() - session_start,
+                cpu_s=cpu_before + time.process_time() - session_cpu)
             if dist.main:
                 report = _report_tick(writer, stats, counters, nets.augment, tick_time=tick_time,
                                       kimg_done=kimg_done, total_nimg=total_nimg)
@@ -533,7 +535,8 @@ def _snapshot(config, run_dir, dist, device, *, counters, nets: Nets, grid_z, gr
     meta = {"generator": to_dict(config.generator), "discriminator": to_dict(config.discriminator),
             "preset": config.preset, "data": str(config.data.path)}
     summary = {"kimg": round(counters.cur_nimg / 1000, 3), "tick": counters.cur_tick,
-               "wall_s": round(counters.wall_s, 1), "preset": config.preset,
+               "wall_s": round(counters.wall_s, 1), "cpu_s": round(counters.cpu_s, 1),
+               "preset": config.preset,
                "augment_p": float(augment.p) if augment is not None else 0.0}
     provenance = {"source": "gansmania train", "dataset": str(config.data.path),
                   "dataset_images": len(dataset.names), "machine": machine_info()}
@@ -551,18 +554,37 @@ def _snapshot(config, run_dir, dist, device, *, counters, nets: Nets, grid_z, gr
                            summary=summary, provenance=provenance)
     grid = sample_grid(nets.g_ema, grid_z, grid_c)
     save_grid(run_dir / f"fakes-{counters.cur_nimg // 1000:06d}-{counters.cur_tick:06d}.png", grid)
-    if config.metrics.weights is not None:
-        from training.metrics import compute_fid_kid, load_feature_net
-
-        net = load_feature_net(config.metrics.weights, device=device)
-        result = compute_fid_kid(net, nets.g_ema, dataset, images=config.metrics.images, device=device,
-                                 cache_dir=run_dir, cache_key=str(config.metrics.weights))
-        log.info("metrics at %.3f kimg: FID %.3f  KID %.5f", counters.cur_nimg / 1000,
-                 result.fid, result.kid)
-        if writer is not None:
-            writer.add_scalar("Metrics/fid", result.fid, counters.cur_nimg)
-            writer.add_scalar("Metrics/kid", result.kid, counters.cur_nimg)
+    if config.metrics.weights is not None or config.metrics.art:
+        _metrics(config, run_dir, device, counters=counters, g_ema=nets.g_ema, dataset=dataset,
+                 writer=writer)
     log.info("snapshot: %s, %s", network.name, state_path.name)
+
+
+def _metrics(config, run_dir: Path, device, *, counters, g_ema, dataset, writer) -> None:
+    """FID/KID of this snapshot, logged, in TensorBoard and appended to RUN/metrics.jsonl (the
+    KID-over-training curve, with the kimg and the wall and CPU time it took to get here)."""
+    from training.metrics import compute_fid_kid, load_feature_net
+
+    if config.metrics.art:
+        from training.art_features import art_features
+
+        net, extractor = art_features, "art"
+    else:
+        net = load_feature_net(config.metrics.weights, device=device)
+        extractor = str(config.metrics.weights)
+    result = compute_fid_kid(net, g_ema, dataset, images=config.metrics.images, device=device,
+                             cache_dir=run_dir, cache_key=extractor)
+    log.info("metrics at %.3f kimg: FID %.3f  KID %.5f (%s)", counters.cur_nimg / 1000,
+             result.fid, result.kid, extractor)
+    line = {"kimg": round(counters.cur_nimg / 1000, 3), "tick": counters.cur_tick,
+            "wall_s": round(counters.wall_s, 1), "cpu_s": round(counters.cpu_s, 1),
+            "extractor": extractor, "images": result.fake_images, "fid": result.fid,
+            "kid": result.kid}
+    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as file:
+        file.write(json.dumps(line) + "\n")
+    if writer is not None:
+        writer.add_scalar("Metrics/fid", result.fid, counters.cur_nimg)
+        writer.add_scalar("Metrics/kid", result.kid, counters.cur_nimg)
 
 
 def _real_grid(dataset: ImageDataset, count: int) -> np.ndarray:

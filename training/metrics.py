@@ -122,11 +122,25 @@ def generator_batches(g: torch.nn.Module, *, count: int, batch: int, labels: np.
         done += n
 
 
-def dataset_batches(dataset, *, count: int, batch: int) -> Iterable[torch.Tensor]:
-    """The first ``count`` images of ``dataset`` (un-mirrored) as uint8 batches."""
-    count = min(count, len(dataset.names))
-    for start in range(0, count, batch):
-        yield torch.stack([dataset[i][0] for i in range(start, min(start + batch, count))])
+def spread_indices(total: int, count: int) -> np.ndarray:
+    """``count`` indices spread evenly over ``total`` items (all of them when count >= total).
+
+    Datasets are stored in runs (a folder per source, the crops of one work side by side), so the
+    first ``count`` images would measure one source only.
+    """
+    if count >= total:
+        return np.arange(total)
+    return np.floor(np.arange(count) * (total / count)).astype(np.int64)
+
+
+def dataset_batches(dataset, *, count: int, batch: int,
+                    indices: np.ndarray | None = None) -> Iterable[torch.Tensor]:
+    """``count`` images of ``dataset`` spread over all of it (un-mirrored), as uint8 batches;
+    or the images at ``indices``."""
+    if indices is None:
+        indices = spread_indices(len(dataset.names), count)
+    for start in range(0, len(indices), batch):
+        yield torch.stack([dataset[int(i)][0] for i in indices[start:start + batch]])
 
 
 @dataclass(frozen=True)
@@ -145,7 +159,9 @@ def compute_fid_kid(net: FeatureNet, g: torch.nn.Module, dataset, *, images: int
     real = None
     cache = None
     if cache_dir is not None:
-        key = f"{dataset.path}|{dataset.resolution}|{min(images, len(dataset.names))}|{cache_key}"
+        # "spread": the images are spread over the dataset (older caches took the first ones).
+        key = (f"{dataset.path}|{dataset.resolution}|{min(images, len(dataset.names))}|"
+               f"{cache_key}|spread")
         cache = Path(cache_dir) / f"real-features-{hashlib.sha1(key.encode()).hexdigest()[:12]}.npy"
         if cache.is_file():
             real = np.load(cache)
@@ -160,3 +176,34 @@ def compute_fid_kid(net: FeatureNet, g: torch.nn.Module, dataset, *, images: int
     g.train(was_training)
     return MetricResult(fid=fid(feature_stats(real), feature_stats(fake)),
                         kid=kid(real, fake), real_images=len(real), fake_images=len(fake))
+
+
+@dataclass(frozen=True)
+class SetScore:
+    """KID (mean and spread over subsets) and FID of one image set against the reference."""
+
+    name: str
+    images: int
+    kid: float
+    kid_std: float
+    fid: float
+
+
+def kid_spread(real: np.ndarray, fake: np.ndarray, *, subsets: int = 50,
+               subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """KID's mean and standard deviation over ``subsets`` single-subset estimates."""
+    values = [kid(real, fake, subsets=1, subset_size=subset_size, seed=seed + i)
+              for i in range(subsets)]
+    return float(np.mean(values)), float(np.std(values))
+
+
+def score_sets(reference: np.ndarray, candidates: dict[str, np.ndarray], *,
+               subset_size: int = 1000) -> list[SetScore]:
+    """Score each candidate's features [N, D] against the reference features [M, D]."""
+    reference_stats = feature_stats(reference)
+    scores = []
+    for name, features in candidates.items():
+        mean, std = kid_spread(reference, features, subset_size=subset_size)
+        scores.append(SetScore(name=name, images=len(features), kid=mean, kid_std=std,
+                               fid=fid(reference_stats, feature_stats(features))))
+    return scores

@@ -34,6 +34,7 @@ class Counters:
     ada_sign_sum: float = 0.0  # sum of sign(D(real)) since the last ADA adjustment
     ada_sign_count: int = 0
     wall_s: float = 0.0  # training time so far, over all sessions (s)
+    cpu_s: float = 0.0  # CPU time of the main process so far (all its threads), over all sessions (s)
 
 
 def state_name(counters: Counters) -> str:

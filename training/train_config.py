@@ -87,6 +87,8 @@ class RuntimeSettings:
 @dataclass(frozen=True)
 class MetricSettings:
     weights: Path | None = setting(None, doc="local feature-network file (TorchScript) for FID/KID; unset = off")
+    art: bool = setting(False, doc="FID/KID with the built-in art statistics (training.art_features: "
+                                   "colour layout, edges, scale of structure; no download)")
     images: int = setting(5000, doc="generated (and at most real) images per FID/KID", min=2, max=200000)
 
 
@@ -155,6 +157,8 @@ def check(config: TrainConfig, *, world: int = 1) -> None:
     if per_gpu % group:
         raise ConfigError(f"batch per process {per_gpu} must be divisible by "
                           f"discriminator.mbstd_group_size = {config.discriminator.mbstd_group_size}")
+    if config.metrics.weights is not None and config.metrics.art:
+        raise ConfigError("metrics.weights and metrics.art are both set; allowed: one extractor")
     if config.metrics.weights is not None and not Path(config.metrics.weights).is_file():
         raise ConfigError(f"metrics.weights = {config.metrics.weights}: file not found")
 

@@ -42,6 +42,8 @@ def test_export_writes_g_ema_only_with_card_and_grid(tmp_path):
     assert '"generator": "training.procedural"' in card  # the dataset recipe
     assert "## Notes\n\n- path-length regularisation off" in card
     assert out.with_suffix(".png").is_file()
+    assert str(tmp_path) not in card  # no path of the machine it was trained on
+    assert f"images from `data/{data.name}`" in card
 
 
 def _committed_model():

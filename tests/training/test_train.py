@@ -160,3 +160,21 @@ def test_fid_and_kid_are_logged_at_snapshots_with_local_feature_weights(data, tm
     err = capfd.readouterr().err
     assert "FID" in err and "KID" in err
     assert list(out.glob("real-features-*.npy"))
+
+
+def test_built_in_art_metrics_write_the_kid_curve_with_cpu_time(data, tmp_path):
+    out = tmp_path / "run"
+    run(train_args(data, out, ticks=2, sets=("metrics.art=true", "metrics.images=16")))
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [line["tick"] for line in lines] == [1, 2]
+    assert all(line["extractor"] == "art" and line["kid"] == line["kid"] for line in lines)
+    assert 0 < lines[0]["cpu_s"] < lines[1]["cpu_s"] and lines[0]["wall_s"] < lines[1]["wall_s"]
+    summary = load_checkpoint(sorted(out.glob("network-snapshot-*.safetensors"))[-1]).training
+    assert summary["cpu_s"] == lines[1]["cpu_s"]
+
+
+def test_two_metric_extractors_at_once_are_a_one_line_error(data, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(train_args(data, tmp_path / "run", ticks=1, extra=["--metrics-weights", __file__],
+                        sets=("metrics.art=true",)))
+    assert exit_info.value.code == 2
