@@ -8,6 +8,9 @@ the package's DEP-5 copyright file (the last stanza whose ``Files`` pattern matc
 says), falling back to the list's own note. SVGs are drawn by librsvg's ``rsvg-convert``, which
 renders filters (blurs, gradients) that lighter SVG libraries skip.
 
+With ``debian_art.fractal_cache`` the renders of a `gansmania fractals render` cache join as
+works of mandelbulber2-data (the scene's artist and licence; see scraping/fractals.py).
+
 Every candidate gets a row in the same manifest as the web sources (``source = "debian-art"``,
 ``item_id = PACKAGE/PATH``), stored content-addressed under ``OUT/images/``, so duplicates,
 ``prepare`` and ATTRIBUTION.md work unchanged. A rerun skips what is recorded: an interrupted
@@ -30,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from scraping import dep5
 from scraping.crawl import CrawlObserver, CrawlSummary, Quiet, exclusive
 from scraping.dedupe import decide_duplicates
 from scraping.images import Rejection, inspect_image
@@ -41,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "debian-art"
 CATALOGUE = Path(__file__).with_name("debian_art.toml")
+FRACTAL_PACKAGE = "mandelbulber2-data"   # the scenes and their copyright file
+FRACTAL_EXAMPLES = "usr/share/mandelbulber2/examples"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".svg")
 COMMAND_TIMEOUT_S = 300
 
@@ -73,15 +79,6 @@ class PackageRule:
 
 
 @dataclass(frozen=True)
-class Stanza:
-    """One ``Files`` paragraph of a DEP-5 copyright file."""
-
-    patterns: tuple[str, ...]
-    copyright: str
-    licence: str
-
-
-@dataclass(frozen=True)
 class Work:
     """A selected image inside an unpacked package."""
 
@@ -91,6 +88,7 @@ class Work:
     file: Path         # where it lies unpacked
     author: str | None
     licence: str | None
+    title: str = ""    # default: the file's name
 
     @property
     def item_id(self) -> str:
@@ -116,65 +114,7 @@ def load_catalogue(path: Path = CATALOGUE) -> dict[str, PackageRule]:
     return rules
 
 
-# ----------------------------------------------------------------------------- DEP-5 copyright
-
-def parse_copyright(text: str) -> list[Stanza]:
-    """The ``Files`` stanzas of a DEP-5 copyright file, in file order ([] for free-form files)."""
-    stanzas = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        fields = _fields(paragraph)
-        if "files" in fields and "license" in fields:
-            stanzas.append(Stanza(patterns=tuple(fields["files"].split()),
-                                  copyright=" ".join(fields.get("copyright", "").split()),
-                                  licence=fields["license"].splitlines()[0].strip()))
-    return stanzas
-
-
-def _fields(paragraph: str) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    key = None
-    for line in paragraph.splitlines():
-        if line[:1].isspace() and key:
-            fields[key] += "\n" + line.strip()
-        elif ":" in line:
-            key, _, value = line.partition(":")
-            key = key.strip().lower()
-            fields[key] = value.strip()
-    return fields
-
-
-def stanza_for(stanzas: list[Stanza], path: str) -> Stanza | None:
-    """The stanza that governs ``path`` (installed path): DEP-5's last match wins.
-
-    Patterns name paths in the source tree, which the package installs under some prefix, so a
-    pattern matches when it matches the path or any tail of it after a ``/``. Packages that
-    install ``16.04/x.jpg`` as ``backgrounds/x.jpg`` lose the folder, so when only the catch-all
-    ``*`` matched, a pattern naming the file itself (its last part, no wildcard) decides.
-    """
-    found = None
-    for stanza in stanzas:
-        if any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path, "*/" + p)
-               for p in stanza.patterns):
-            found = stanza
-    if found is None or found.patterns == ("*",):
-        name = path.rsplit("/", 1)[-1]
-        for stanza in stanzas:
-            if any(p.rsplit("/", 1)[-1] == name for p in stanza.patterns):
-                found = stanza
-    return found
-
-
-def _author(copyright_text: str) -> str:
-    """'2014-2022, Juliette Taka Belin <j@x>' -> 'Juliette Taka Belin' (years and mail dropped)."""
-    names = []
-    for holder in re.split(r"\s*(?:\n|;|©)\s*", copyright_text):
-        holder = re.sub(r"<[^>]*>|\(c\)|copyright|\b\d{4}(?:\s*-\s*\d{4})?\b|^[\s,.]+|[\s,.]+$",
-                        "", holder, flags=re.I).strip(" ,.")
-        holder = " ".join(holder.split())
-        if holder:
-            names.append(holder)
-    return ", ".join(dict.fromkeys(names))
-
+# ----------------------------------------------------------------------------- licences
 
 def licence_compatible(licence: str | None) -> bool:
     """Whether a DEP-5 licence expression allows training weights released as GPL-3.0-or-later."""
@@ -228,7 +168,7 @@ def _command(argv: list[str], *, cwd: Path, run: Callable[..., subprocess.Comple
 def find_works(rule: PackageRule, tree: Path, version: str) -> Iterator[Work]:
     """The package's selected images, with author and licence, in path order."""
     copyright_files = sorted(tree.glob("usr/share/doc/*/copyright"))
-    stanzas = parse_copyright(copyright_files[0].read_text(encoding="utf-8", errors="replace")) \
+    stanzas = dep5.parse(copyright_files[0].read_text(encoding="utf-8", errors="replace")) \
         if copyright_files else []
     files = [f for f in sorted(tree.rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES
              and f.is_file() and rule.selects(f.relative_to(tree).as_posix())]
@@ -240,13 +180,13 @@ def find_works(rule: PackageRule, tree: Path, version: str) -> Iterator[Work]:
         files = sorted(largest.values())
     for file in files:
         path = file.relative_to(tree).as_posix()
-        stanza = stanza_for(stanzas, path)
+        stanza = dep5.governing(stanzas, path)
         # A free-form copyright file (no stanza) or one whose only match is the package-wide
         # "Files: *" (packaging code's licence) defers to the reviewed note, when there is one.
         if stanza is None or (stanza.patterns == ("*",) and rule.licence):
             author, licence = rule.author, rule.licence
         else:
-            author, licence = _author(stanza.copyright) or rule.author, stanza.licence
+            author, licence = ", ".join(stanza.authors) or rule.author, stanza.licence
         yield Work(package=rule.name, version=version, path=path, file=file, author=author,
                    licence=licence)
 
@@ -270,28 +210,29 @@ def scrape_debian_art(settings: ScrapeSettings, out: Path, *,
     began = time.monotonic()
     rules = selected_rules(settings.debian_art)
     out = Path(out)
+    listings = _listings(settings.debian_art, rules, out / "packages")
     with exclusive(out), Manifest(out) as manifest:
-        manifest.add_tasks(SOURCE, [(f"package:{name}", f"debian:{name}", 0) for name in rules])
+        manifest.add_tasks(SOURCE, [(key, f"debian:{key}", 0) for key in listings])
         observer.start(found=manifest.count_found(SOURCE), settled=manifest.count_settled(SOURCE))
         errors = []
-        new = 0
-        for name, rule in rules.items():
-            # Listing is local and cheap, so it is done every run: an edited reviewed list
-            # takes effect on the next run, adding new works and excluding dropped ones.
-            task = manifest.task(SOURCE, f"package:{name}")
+        files: dict[str, Path] = {}
+        # Listing is local and cheap, so it is done every run: an edited reviewed list (or new
+        # fractal renders) takes effect on the next run, adding works and excluding dropped ones.
+        for key, (kind, prefix, list_works) in listings.items():
+            task = manifest.task(SOURCE, key)
             try:
-                tree, version = fetch_package(name, out / "packages")
+                works = list(list_works())
             except GansmaniaError as exc:
                 manifest.task_failed(task, str(exc))
                 errors.append(str(exc))
                 continue
-            works = list(find_works(rule, tree, version))
-            manifest.commit_page(task, items=[_item(w, rule.kind) for w in works], next_url=None)
-            _exclude_dropped(manifest, name, {w.item_id for w in works})
+            manifest.commit_page(task, items=[_item(w, kind) for w in works], next_url=None)
+            _exclude_dropped(manifest, prefix, {w.item_id for w in works})
+            files.update({w.item_id: w.file for w in works})
             observer.found(manifest.count_found(SOURCE))
+        new = 0
         for row in manifest.pending(SOURCE, after_seq=0, limit=1_000_000):
-            # item_id is PACKAGE/PATH: the file lies at that path in the unpacked package.
-            status = settle_work(manifest, out, row, out / "packages" / row.item_id,
+            status = settle_work(manifest, out, row, files.get(row.item_id),
                                  min_size_px=settings.filter.min_size_px,
                                  svg_width_px=settings.debian_art.svg_width_px)
             new += status == "downloaded"
@@ -303,6 +244,40 @@ def scrape_debian_art(settings: ScrapeSettings, out: Path, *,
                             downloaded=manifest.count_downloaded(crawl=SOURCE),
                             statuses=manifest.counts(crawl=SOURCE), listing_errors=tuple(errors),
                             new_downloads=new, elapsed_s=time.monotonic() - began, dedupe=dedupe)
+
+
+Listing = tuple[str, str, Callable[[], Iterator[Work]]]  # kind, item_id prefix, the works
+
+
+def _listings(settings: DebianArtSettings, rules: dict[str, PackageRule],
+              packages: Path) -> dict[str, Listing]:
+    """Every listing task of this scrape by key: one per package, and the fractal renders."""
+    listings: dict[str, Listing] = {
+        f"package:{name}": (rule.kind, f"{name}/",
+                            lambda rule=rule: find_works(rule, *fetch_package(rule.name, packages)))
+        for name, rule in rules.items()}
+    if "fractal" in settings.kinds and settings.fractal_cache is not None:
+        listings["fractals"] = ("fractal", f"{FRACTAL_PACKAGE}/",
+                                lambda: fractal_works(Path(settings.fractal_cache), packages))
+    return listings
+
+
+def fractal_works(cache: Path, packages: Path) -> Iterator[Work]:
+    """The renders in a `gansmania fractals render` cache, as works of the scenes' package
+    (authors and licence from its copyright file); the cache may be growing meanwhile."""
+    from scraping.fractals import cached_renders, list_scenes
+
+    if not (cache / "index.jsonl").is_file():
+        raise GansmaniaError(f"debian_art.fractal_cache = {cache}: no index.jsonl there; render "
+                             "into it first with `gansmania fractals render`")
+    tree, version = fetch_package(FRACTAL_PACKAGE, packages)
+    examples = tree / FRACTAL_EXAMPLES
+    scenes = list_scenes(examples)
+    for render in sorted(cached_renders(scenes, cache), key=lambda r: (r.scene, r.view)):
+        path = f"{FRACTAL_EXAMPLES}/{render.scene}#view{render.view}"
+        yield Work(package=FRACTAL_PACKAGE, version=version, path=path, file=render.png,
+                   author=render.author, licence=render.licence,
+                   title=f"{Path(render.scene).stem} (view {render.view}, {render.collection})")
 
 
 def selected_rules(settings: DebianArtSettings) -> dict[str, PackageRule]:
@@ -321,10 +296,10 @@ def selected_rules(settings: DebianArtSettings) -> dict[str, PackageRule]:
     return {n: rules[n] for n in names if rules[n].kind in settings.kinds}
 
 
-def _exclude_dropped(manifest: Manifest, package: str, selected: set[str]) -> None:
+def _exclude_dropped(manifest: Manifest, prefix: str, selected: set[str]) -> None:
     """Follow an edited list: works it no longer selects are excluded, works it selects again
     are pending again (their bytes were not kept, so they are stored anew)."""
-    for row in manifest.rows(where="source = ? AND item_id LIKE ?", params=(SOURCE, f"{package}/%")):
+    for row in manifest.rows(where="source = ? AND item_id LIKE ?", params=(SOURCE, f"{prefix}%")):
         if row.item_id not in selected and row.status != "excluded":
             manifest.settle(row.seq, Stored("excluded", "dropped by the reviewed package list"))
         elif row.item_id in selected and row.status == "excluded":
@@ -333,18 +308,18 @@ def _exclude_dropped(manifest: Manifest, package: str, selected: set[str]) -> No
 
 def _item(work: Work, kind: str) -> dict:
     return {"source": SOURCE, "item_id": work.item_id, "status": "pending", "reason": None,
-            "title": Path(work.path).stem.replace("_", " "), "artist": work.author,
+            "title": work.title or Path(work.path).stem.replace("_", " "), "artist": work.author,
             "date": None, "licence": work.licence,
             "page_url": f"debian:{work.package}={work.version} ({kind})",
             "image_url": work.path, "detail_url": None}
 
 
-def settle_work(manifest: Manifest, out: Path, row: Row, file: Path, *,
+def settle_work(manifest: Manifest, out: Path, row: Row, file: Path | None, *,
                 min_size_px: int, svg_width_px: int) -> str:
     """Store one listed work (copied, or drawn when an SVG) and record it; returns its status."""
-    if not file.is_file():
-        return _settle(manifest, row, Stored("failed", "the unpacked file is gone; delete "
-                                             "packages/ to unpack again"))
+    if file is None or not file.is_file():
+        return _settle(manifest, row, Stored("failed", "its file is gone (delete packages/ to "
+                                             "unpack again; a fractal render left its cache)"))
     if not licence_compatible(row.licence):
         return _settle(manifest, row, Stored("licence", f"licence {row.licence!r} cannot be "
                                              "carried by GPL-3.0-or-later weights"))

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import click
 
+from scraping import dep5
 from scraping.licences import FAMILIES, licence_family
 from visualizer.core.errors import GansmaniaError
 
@@ -106,94 +107,26 @@ def list_scenes(examples_dir: Path, *, copyright_file: Path | None = None) -> li
     if copyright_file is None:
         copyright_file = examples_dir.parent.parent / "doc" / "mandelbulber2-data" / "copyright"
     try:
-        stanzas = parse_dep5(Path(copyright_file).read_text(encoding="utf-8"))
+        stanzas = dep5.parse(Path(copyright_file).read_text(encoding="utf-8"))
     except OSError as exc:
         raise GansmaniaError(f"{copyright_file}: cannot read the copyright file ({exc})") from None
     scenes = []
     for path in sorted(examples_dir.rglob("*.fract")):
         relative = path.relative_to(examples_dir).as_posix()
-        stanza = stanza_for(stanzas, relative)
+        stanza = dep5.governing(stanzas, relative)
         if stanza is None:
             raise GansmaniaError(f"{copyright_file}: no Files stanza covers {relative}")
         folder = relative.rpartition("/")[0]
         collection = _collection(folder, stanza, copyright_file)
         scenes.append(FractalScene(path=path, relative=relative, collection=collection,
-                                   authors=stanza.authors, licence=spdx(stanza.licence),
+                                   authors=stanza.authors, licence=dep5.spdx(stanza.licence),
                                    skip=skip_rule(path)))
     rank = {family: i for i, family in enumerate(FAMILIES)}
     return sorted(scenes, key=lambda s: (rank.get(licence_family(s.licence), len(rank)),
                                          s.relative))
 
 
-@dataclass(frozen=True)
-class Stanza:
-    """A DEP-5 ``Files`` paragraph."""
-
-    patterns: tuple[str, ...]
-    authors: tuple[str, ...]
-    licence: str  # as the file writes it ("GPL-3+")
-
-
-def parse_dep5(text: str) -> list[Stanza]:
-    """The ``Files`` paragraphs of a machine-readable (DEP-5) copyright file, in file order."""
-    stanzas = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        name = None
-        for line in paragraph.splitlines():
-            if line[:1] in (" ", "\t") and name:
-                fields[name] += "\n" + line.strip()
-            elif ":" in line:
-                name, _, value = line.partition(":")
-                name = name.strip().lower()
-                fields[name] = value.strip()
-        if "files" in fields and "license" in fields:
-            stanzas.append(Stanza(patterns=tuple(fields["files"].split()),
-                                  authors=_authors(fields.get("copyright", "")),
-                                  licence=fields["license"].splitlines()[0].strip()))
-    return stanzas
-
-
-def stanza_for(stanzas: list[Stanza], relative: str) -> Stanza | None:
-    """The last stanza whose pattern matches (DEP-5's rule). Patterns name paths in the source
-    tree (``.../examples/Name?collection/*``); their part below ``examples/`` is matched against
-    the path below the examples folder, and patterns outside it (``*``) as they are."""
-    found = None
-    for stanza in stanzas:
-        for pattern in stanza.patterns:
-            tail = pattern.split("/examples/", 1)[-1]
-            if _glob(tail).fullmatch(relative):
-                found = stanza
-    return found
-
-
-def _glob(pattern: str) -> re.Pattern:
-    # DEP-5 globs: "*" is any run of characters, "/" included; "?" is one character.
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
-                              for c in pattern))
-
-
-def _authors(copyright_text: str) -> tuple[str, ...]:
-    """Names from ``Copyright`` lines like "© 2014-2019, Krzysztof Marczak <mail@example.org>"."""
-    names = []
-    for line in copyright_text.splitlines():
-        line = re.sub(r"<[^>]*>", "", line)
-        line = re.sub(r"^\s*(©|\(c\)|copyright)?[\s,]*([\d\s,\-–]+,)?", "", line, flags=re.I)
-        if line.strip(" ,"):
-            names.append(line.strip(" ,"))
-    return tuple(names)
-
-
-def spdx(licence: str) -> str:
-    """Debian's short names in SPDX form where they differ ("GPL-3+" -> "GPL-3.0-or-later")."""
-    match = re.fullmatch(r"((?:L|A)?GPL)-(\d)(?:\.(\d))?(\+?)", licence.strip())
-    if not match:
-        return licence.strip()
-    name, major, minor, plus = match.groups()
-    return f"{name}-{major}.{minor or 0}-{'or-later' if plus else 'only'}"
-
-
-def _collection(folder: str, stanza: Stanza, copyright_file: Path) -> str:
+def _collection(folder: str, stanza: dep5.Stanza, copyright_file: Path) -> str:
     """The collection a folder names ("X collection - license Creative Commons (CC-BY 4.0)"),
     after checking that the licence in the name is the copyright file's."""
     if not folder:
@@ -386,6 +319,24 @@ def render_scenes(scenes: list[FractalScene], cache_dir: Path, *, views_per_scen
                                         view=view, overrides=overrides,
                                         author=", ".join(scene.authors), licence=scene.licence,
                                         collection=scene.collection, seconds=entry["seconds"])
+
+
+def cached_renders(scenes: list[FractalScene], cache_dir: Path) -> Iterator[FractalRender]:
+    """The kept renders already in ``cache_dir`` (any view and size), without rendering and
+    without the cache's lock, so a bulk run may go on meanwhile. A PNG gets its name by a
+    rename once complete, so one that exists is whole."""
+    cache_dir = Path(cache_dir)
+    by_relative = {scene.relative: scene for scene in scenes}
+    for key, entry in _read_index(cache_dir / INDEX_NAME).items():
+        relative, _, view_size = key.rpartition("#")
+        scene = by_relative.get(relative)
+        if scene is None or entry.get("status") != "rendered" or \
+                not (cache_dir / entry["png"]).is_file():
+            continue
+        yield FractalRender(png=cache_dir / entry["png"], scene=relative,
+                            view=int(view_size.partition("@")[0]), overrides=entry["overrides"],
+                            author=", ".join(scene.authors), licence=scene.licence,
+                            collection=scene.collection, seconds=entry["seconds"])
 
 
 @contextlib.contextmanager

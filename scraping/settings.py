@@ -137,6 +137,9 @@ class DebianArtSettings:
                                             "empty = all of them")
     kinds: tuple[str, ...] = setting(("wallpaper", "fractal"),
                                      doc="kinds of work kept: wallpaper, texture, fractal")
+    fractal_cache: Path | None = setting(None, doc="a `gansmania fractals render` cache whose "
+                                                   "renders join the scrape (kind fractal); "
+                                                   "unset = none")
     svg_width_px: int = setting(2560, doc="width SVG wallpapers are drawn at", min=256,
                                 max=16384)
 

@@ -3,19 +3,14 @@ list, the DEP-5 licences and the manifest, and a rerun resumes and follows an ed
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from scraping.debian_art import (
-    fetch_package,
-    licence_compatible,
-    parse_copyright,
-    scrape_debian_art,
-    stanza_for,
-)
+from scraping.debian_art import fetch_package, licence_compatible, scrape_debian_art
 from scraping.manifest import Manifest
 from scraping.settings import ScrapeSettings
 from visualizer.core.config import from_dict
@@ -154,17 +149,61 @@ def test_a_failed_download_names_the_package(tmp_path):
         fetch_package("nosuch", tmp_path, run=refuse)
 
 
-def test_dep5_last_match_wins_and_names_the_file():
-    stanzas = parse_copyright(COPYRIGHT)
-    assert [s.licence for s in stanzas] == ["GPL-2+", "CC-BY-SA-4.0", "GPL-2"]
-    assert stanza_for(stanzas, "usr/share/x/art/drawing.svg").licence == "CC-BY-SA-4.0"
-    assert stanza_for(stanzas, "usr/share/x/other.png").licence == "GPL-2+"
-    assert stanza_for(stanzas, "usr/share/backgrounds/lonely.png").licence == "GPL-2"
-    assert parse_copyright("This package was debianized by someone.\n") == []
-
-
 @pytest.mark.parametrize(("licence", "allowed"), [
     ("GPL-2+", True), ("CC-BY-SA-3.0", True), ("CC0-1.0", True), ("GPL-3+ or CC-BY-SA-3.0", True),
     ("GPL-2", False), ("CC-BY-NC-4.0", False), (None, False), ("", False)])
 def test_which_licences_the_weights_can_carry(licence, allowed):
     assert licence_compatible(licence) is allowed
+
+
+def test_fractal_renders_in_a_cache_join_the_scrape_with_their_scene_s_licence(tmp_path):
+    from tests.scraping.test_fractals import COPYRIGHT as FRACTAL_COPYRIGHT
+    from tests.scraping.test_fractals import scene_text
+
+    root = tmp_path / "build" / "mandelbulber2-data"
+    examples = root / "usr/share/mandelbulber2/examples"
+    jane = "Jane Doe  collection - license Creative Commons (CC-BY 4.0)"
+    (examples / jane).mkdir(parents=True)
+    (examples / jane / "knot.fract").write_text(scene_text())
+    (examples / "top.fract").write_text(scene_text())
+    (root / "usr/share/doc/mandelbulber2-data").mkdir(parents=True)
+    (root / "usr/share/doc/mandelbulber2-data/copyright").write_text(FRACTAL_COPYRIGHT)
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN/control").write_text("Package: mandelbulber2-data\nVersion: 2.20-2\n"
+                                         "Architecture: all\nMaintainer: T <t@example.org>\n"
+                                         "Description: scenes\n")
+    out = tmp_path / "raw"
+    (out / "packages").mkdir(parents=True)
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root),
+                    str(out / "packages" / "mandelbulber2-data_2.20-2_all.deb")], check=True,
+                   capture_output=True)
+    cache = tmp_path / "fractals"
+    cache.mkdir()
+    lines = []
+    for n, (scene, view) in enumerate([(f"{jane}/knot.fract", 0), (f"{jane}/knot.fract", 1),
+                                       ("top.fract", 0)]):
+        _pattern(10 + n).resize((128, 128)).save(cache / f"r{n}.png")
+        lines.append(json.dumps({"key": f"{scene}#{view}@128", "status": "rendered",
+                                 "overrides": {}, "seconds": 1.0, "png": f"r{n}.png"}))
+    lines.append(json.dumps({"key": "top.fract#1@128", "status": "timeout", "overrides": {}}))
+    (cache / "index.jsonl").write_text("\n".join(lines) + "\n")
+    catalogue = tmp_path / "list.toml"
+    catalogue.write_text(CATALOGUE)
+
+    scrape_debian_art(_settings(catalogue, packages=[], kinds=["fractal"],
+                                fractal_cache=str(cache)), out)
+
+    rows = {r.item_id.rsplit("/", 1)[-1]: r for r in Manifest(out, create=False).rows()}
+    assert sorted(rows) == ["knot.fract#view0", "knot.fract#view1", "top.fract#view0"]
+    knot = rows["knot.fract#view1"]
+    assert (knot.status, knot.artist, knot.licence) == ("kept", "Jane Doe", "CC-BY-4.0")
+    assert knot.title == "knot (view 1, Jane Doe collection)"
+    assert knot.page_url == "debian:mandelbulber2-data=2.20-2 (fractal)"
+    assert rows["top.fract#view0"].licence == "GPL-3.0-or-later"
+
+
+def test_a_fractal_cache_without_an_index_is_a_one_line_error(packages, tmp_path):
+    catalogue = tmp_path / "list.toml"
+    catalogue.write_text(CATALOGUE)
+    summary = scrape_debian_art(_settings(catalogue, fractal_cache=str(tmp_path)), packages)
+    assert any("no index.jsonl there" in e for e in summary.listing_errors)
