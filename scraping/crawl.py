@@ -15,14 +15,11 @@ completed download is never repeated, and a recorded result is never lost.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -34,7 +31,8 @@ from scraping.licences import licence_allowed
 from scraping.manifest import ITEM_FIELDS, Manifest, Row, Stored
 from scraping.settings import ScrapeSettings
 from scraping.sources import Found, Source, SourceError, make_source
-from visualizer.core.errors import ConfigError, GansmaniaError
+from visualizer.core.atomic import exclusive_folder
+from visualizer.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -138,18 +136,11 @@ def scrape(settings: ScrapeSettings, out: Path, *, observer: CrawlObserver | Non
         return asyncio.run(_Crawl(settings, out, observer or Quiet(), refresh=refresh).run())
 
 
-@contextmanager
-def exclusive(out: Path) -> Iterator[None]:
-    """One crawl per folder at a time: two would fetch the same pending items. The lock dies
-    with the process, so a killed crawl never leaves it behind."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "scrape.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise GansmaniaError(f"{out}: another `gansmania scrape` is writing here; wait for "
-                                 "it or give another --out") from None
-        yield
+def exclusive(out: Path):
+    """One crawl per folder at a time: two would fetch the same pending items."""
+    return exclusive_folder(out, lock_name="scrape.lock",
+                            busy="another `gansmania scrape` is writing here; wait for it or "
+                                 "give another --out")
 
 
 class _Crawl:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import colorsys
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -36,6 +35,7 @@ import click
 
 from scraping import dep5
 from scraping.licences import FAMILIES, licence_family
+from visualizer.core.atomic import exclusive_folder
 from visualizer.core.errors import GansmaniaError
 
 log = logging.getLogger(__name__)
@@ -339,18 +339,11 @@ def cached_renders(scenes: list[FractalScene], cache_dir: Path) -> Iterator[Frac
                             collection=scene.collection, seconds=entry["seconds"])
 
 
-@contextlib.contextmanager
-def _exclusive(cache_dir: Path) -> Iterator[None]:
-    """One render run per cache folder: two would share (and clear) ``.partial/``. The lock
-    dies with the process, so a killed run never leaves it behind."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir / "render.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise GansmaniaError(f"{cache_dir}: another fractal render is writing here; wait "
-                                 "for it or give another cache folder") from None
-        yield
+def _exclusive(cache_dir: Path):
+    """One render run per cache folder: two would share (and clear) ``.partial/``."""
+    return exclusive_folder(cache_dir, lock_name="render.lock",
+                            busy="another fractal render is writing here; wait for it or give "
+                                 "another cache folder")
 
 
 def _render(scene: FractalScene, view: int, overrides: dict[str, str], cache_dir: Path, *,

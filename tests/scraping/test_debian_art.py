@@ -13,26 +13,9 @@ from PIL import Image
 from scraping.debian_art import fetch_package, licence_compatible, scrape_debian_art
 from scraping.manifest import Manifest
 from scraping.settings import ScrapeSettings
+from tests.scraping.test_dep5 import COPYRIGHT
 from visualizer.core.config import from_dict
 from visualizer.core.errors import ConfigError, GansmaniaError
-
-COPYRIGHT = """\
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: testart
-
-Files: *
-Copyright: 2001, Packager Person <p@example.org>
-License: GPL-2+
-
-Files: art/waves.png
- art/drawing.svg
-Copyright: 2014-2020, Ann Artist <ann@example.org>
-License: CC-BY-SA-4.0
-
-Files: 16.04/lonely.png
-Copyright: Bea Painter, 2018
-License: GPL-2
-"""
 
 SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300">
   <defs><linearGradient id="g"><stop offset="0" stop-color="#ff0000"/>
@@ -98,7 +81,8 @@ def test_selected_works_are_stored_with_their_authors_and_licences(packages, tmp
     rows = _rows(packages)
     assert "photo.jpg" not in rows  # dropped by the reviewed list: never listed
     waves, drawing = rows["waves.png"], rows["drawing.svg"]
-    assert (waves.status, waves.artist, waves.licence) == ("kept", "Ann Artist", "CC-BY-SA-4.0")
+    assert (waves.status, waves.artist, waves.licence) == ("kept", "Ann Artist, Cy Second",
+                                                           "CC-BY-SA-4.0")
     assert (drawing.status, drawing.width, drawing.height) == ("kept", 800, 600)  # drawn by librsvg
     assert drawing.page_url == "debian:testart=1.0 (wallpaper)"
     # The DEP-5 stanza names 16.04/lonely.png; the package installs it without the folder.

@@ -1,11 +1,15 @@
-"""Files replaced in one step: a reader (or a crash) sees the old file or the new, never half."""
+"""Files replaced in one step (a reader, or a crash, sees the old file or the new, never half),
+and folders one process at a time."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
+from visualizer.core.errors import GansmaniaError
 
 
 @contextlib.contextmanager
@@ -21,3 +25,17 @@ def replaced_atomically(path: Path) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def exclusive_folder(folder: Path, *, lock_name: str, busy: str) -> Iterator[None]:
+    """Hold ``folder/lock_name`` exclusively while the block runs; when another process holds
+    it, stop with ``GansmaniaError(f"{folder}: {busy}")``. The lock dies with the process, so a
+    killed run never leaves it behind."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / lock_name, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GansmaniaError(f"{folder}: {busy}") from None
+        yield
