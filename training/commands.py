@@ -121,4 +121,35 @@ def kid_command(data: Path, candidates: tuple[Path, ...], images: int, resolutio
                             + "\n", encoding="utf-8")
 
 
-COMMANDS: tuple = (train, synth_dataset, generate, import_pkl, kid_command)
+@click.command("curves")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw KID against CPU-hours to this PNG.")
+@click.option("--points", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Common CPU times at which the runs are compared.")
+def curves_command(runs: tuple[Path, ...], png: Path | None, points: int) -> None:
+    """Compare training runs at equal CPU time by the KID their snapshots logged.
+
+    Reads RUN/metrics.jsonl of runs trained with `--set metrics.art=true` (or
+    --metrics-weights) and prints each run's KID at common CPU times, read between its
+    snapshots, up to where the shortest run has got.
+
+    \b
+    Example:
+      gansmania curves runs/cpu256 runs/cpu128 --png kid.png
+    """
+    from training.curves import at_equal_cpu, plot, read_curve
+
+    curves = [read_curve(run) for run in runs]
+    hours, kids = at_equal_cpu(curves, points=points)
+    click.echo(f"{'run':<28} {'kimg':>7} " + " ".join(f"{h:>9.2f}h" for h in hours)
+               + "   (KID x1e3 at equal CPU-hours)")
+    for curve in curves:
+        click.echo(f"{curve.name:<28} {curve.kimg[-1]:>7g} "
+                   + " ".join(f"{k * 1e3:>10.3f}" for k in kids[curve.name]))
+    if png is not None:
+        plot(curves, png)
+        click.echo(f"curves: {png}")
+
+
+COMMANDS: tuple = (train, synth_dataset, generate, import_pkl, kid_command, curves_command)
