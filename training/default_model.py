@@ -2,7 +2,8 @@
 (``models/default.safetensors``, at most 20 MB), its model card (``default.md``) and a sample grid
 (``default.png``, 64 fixed seeds).
 
-    .venv/bin/python -m training.default_model /work/runs/default/network-snapshot-....safetensors
+    .venv/bin/python -m training.default_model runs/default/network-snapshot-....safetensors \
+        --data data/mix --old models/default.safetensors --recipe-run runs/recipe-b ...
 
 The card records the exact training command(s), kimg, wall time, machine and the dataset
 recipe, read from the run folder beside the snapshot.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,15 @@ def sample(generator: torch.nn.Module, seeds, *, batch: int = 8) -> np.ndarray:
     return sample_grid(generator, z, torch.zeros([len(z), generator.c_dim]), batch=batch)
 
 
-def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = ()) -> Path:
+def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
+                   data: Path | None = None, old_model: Path | None = None,
+                   runs: Sequence[Path] = (), kid_images: int = 2000) -> Path:
     """Write ``out`` (G_ema only), ``out.md`` (model card) and ``out.png`` (grid); return ``out``.
 
-    ``notes``: lines for the card's Notes section (what the run folder cannot tell).
+    ``notes``: lines for the card's Notes section (what the run folder cannot tell). With
+    ``data`` (the training folder) the card also gets its composition, the weights' licence,
+    KID against ``data`` beside ``old_model``, the KID curve of the run and of ``runs`` (the
+    recipes it was chosen over), a side-by-side figure, and ATTRIBUTION.md beside ``out``.
     """
     snapshot, out = Path(snapshot), Path(out)
     checkpoint = load_checkpoint(snapshot, groups=["G_ema"])
@@ -46,13 +53,24 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = ()) -> P
     run_dir = snapshot.parent
     training = dict(checkpoint.training)
     provenance = dict(checkpoint.provenance)
-    data = str(provenance.get("dataset", ""))
-    commands = [portable(c, data=data, run_dir=run_dir) for c in _read_lines(run_dir / "commands.txt")]
-    if data:
-        provenance["dataset"] = f"data/{Path(data).name}"
-    provenance.update({"source": "gansmania train (bundled default model)",
-                       "licence": "MIT, like the code; trained only on procedurally painted images",
+    trained_on = str(provenance.get("dataset", ""))
+    commands = [portable(c, data=trained_on, run_dir=run_dir)
+                for c in _read_lines(run_dir / "commands.txt")]
+    if trained_on:
+        provenance["dataset"] = f"data/{Path(trained_on).name}"
+    if data is not None:
+        from training.model_card import WEIGHTS_LICENCE
+
+        licence = f"{WEIGHTS_LICENCE}: see the card for why and ATTRIBUTION.md for the works"
+    else:
+        licence = "MIT, like the code; trained only on procedurally painted images"
+    provenance.update({"source": "gansmania train (bundled default model)", "licence": licence,
                        "parent": snapshot.name, "commands": commands})
+    if old_model is not None and Path(old_model).resolve() == out.resolve():
+        # The old model is about to be replaced; score the copy it leaves behind.
+        kept = out.with_name(f"{out.stem}-replaced{out.suffix}")
+        shutil.copyfile(out, kept)
+        old_model = kept
     save_generator(out, generator, training=training, provenance=provenance)
     size = out.stat().st_size
     if size > MAX_BYTES:
@@ -61,7 +79,15 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = ()) -> P
     images = sample(generator, CARD_SEEDS)
     grid_path = out.with_suffix(".png")
     grid_image(images, columns=8).save(grid_path)
-    card = _card(out, generator, training, provenance, size, grid_path, notes)
+    evidence_lines = []
+    if data is not None:
+        from training.model_card import evidence
+
+        evidence_lines = evidence(out, out, data=Path(data), old_model=old_model,
+                                  runs=[run_dir, *runs], kid_images=kid_images)
+    if old_model is not None and old_model.name.endswith(f"-replaced{out.suffix}"):
+        old_model.unlink()
+    card = _card(out, generator, training, provenance, size, grid_path, notes, evidence_lines)
     out.with_suffix(".md").write_text(card, encoding="utf-8")
     return out
 
@@ -79,7 +105,7 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, Any], size: int,
-          grid: Path, notes: Sequence[str]) -> str:
+          grid: Path, notes: Sequence[str], evidence_lines: Sequence[str]) -> str:
     config = generator.config
     wall = float(training.get("wall_s", 0))
     machine = provenance.get("machine", {})
@@ -91,14 +117,18 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
         f"A StyleGAN2 generator (config `{training.get('preset', '?')}`: {config.img_resolution}x"
         f"{config.img_resolution}, z/w {config.z_dim}/{config.w_dim}, channels "
         f"{config.channel_base}/{config.channel_max}, {sum(p.numel() for p in generator.parameters()):,} "
-        f"parameters, {size / 2**20:.1f} MB) trained with `gansmania train` on procedurally painted "
-        "abstract images. It is what `live`, `render` and `generate` use without `--model`.",
+        f"parameters, {size / 2**20:.1f} MB) trained with `gansmania train` on "
+        + ("abstract art and procedural paintings (below)" if evidence_lines
+           else "procedurally painted abstract images")
+        + ". It is what `live`, `render` and `generate` use without `--model`.",
         "",
         "## Training",
         "",
         f"- kimg: {training.get('kimg')} (ticks: {training.get('tick')}), final ADA p: "
         f"{training.get('augment_p', 0):.3f}",
-        f"- wall time: {wall / 3600:.1f} h ({wall:.0f} s), over all sessions",
+        f"- wall time: {wall / 3600:.1f} h ({wall:.0f} s), over all sessions"
+        + (f"; CPU time {float(training['cpu_s']) / 3600:.1f} CPU-hours" if training.get("cpu_s")
+           else ""),
         f"- machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, torch "
         f"{machine.get('torch', '?')}" + (f", GPU {machine['gpu']}" if machine.get("gpu") else ""),
         f"- snapshot: `{provenance.get('parent')}`",
@@ -106,12 +136,7 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
         "",
         *[f"      {c}" for c in commands],
         "",
-        "## Dataset",
-        "",
-        f"- {provenance.get('dataset_images', '?')} images from `{provenance.get('dataset', '?')}`",
-        "- recipe: " + (f"`{json.dumps(recipe)}`" if recipe else "(not recorded)"),
-        "- regenerate: `gansmania synth-dataset DATA --count N --res R --seed S` (same seed, same images)",
-        "",
+        *(evidence_lines or _procedural_dataset(provenance, recipe)),
         "## Samples",
         "",
         f"![64 samples, seeds 0-63]({grid.name})",
@@ -124,14 +149,32 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
     return "\n".join(lines)
 
 
+def _procedural_dataset(provenance: dict[str, Any], recipe: dict | None) -> list[str]:
+    return [
+        "## Dataset",
+        "",
+        f"- {provenance.get('dataset_images', '?')} images from `{provenance.get('dataset', '?')}`",
+        "- recipe: " + (f"`{json.dumps(recipe)}`" if recipe else "(not recorded)"),
+        "- regenerate: `gansmania synth-dataset DATA --count N --res R --seed S` (same seed, same images)",
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Export a snapshot as the bundled default model.")
     parser.add_argument("snapshot", type=Path, help="network-snapshot-*.safetensors of the run")
     parser.add_argument("--out", type=Path, default=Path("models/default.safetensors"))
     parser.add_argument("--note", action="append", default=[],
                         help="a line for the card's Notes section (repeatable)")
+    parser.add_argument("--data", type=Path, help="the training folder: composition, KID, "
+                        "ATTRIBUTION.md and figures go into the card")
+    parser.add_argument("--old", type=Path, help="the model this one replaces (KID, figure)")
+    parser.add_argument("--recipe-run", action="append", type=Path, default=[],
+                        help="a run of a recipe compared with this one (its KID curve)")
+    parser.add_argument("--kid-images", type=int, default=2000)
     args = parser.parse_args()
-    path = export_default(args.snapshot, args.out, notes=args.note)
+    path = export_default(args.snapshot, args.out, notes=args.note, data=args.data,
+                          old_model=args.old, runs=args.recipe_run, kid_images=args.kid_images)
     print(f"wrote {path}, {path.with_suffix('.md')}, {path.with_suffix('.png')}")
 
 

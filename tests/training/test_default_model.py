@@ -4,9 +4,11 @@ diverse: no mode collapse across 64 fixed seeds."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.training.training_runs import procedural_data, train_args
 from training.checkpoint import load_checkpoint, load_generator
@@ -44,6 +46,59 @@ def test_export_writes_g_ema_only_with_card_and_grid(tmp_path):
     assert out.with_suffix(".png").is_file()
     assert str(tmp_path) not in card  # no path of the machine it was trained on
     assert f"images from `data/{data.name}`" in card
+
+
+def _art_part(folder):
+    """A scraped part as `prepare` leaves it: PNGs, dataset.json and ATTRIBUTION.md."""
+    rng = np.random.default_rng(0)
+    (folder / "00000").mkdir(parents=True)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(
+            folder / "00000" / f"img{i:08d}.png")
+    (folder / "dataset.json").write_text(json.dumps({"labels": None, "count": 8,
+                                                     "source": "gansmania prepare",
+                                                     "attribution": "ATTRIBUTION.md"}))
+    (folder / "ATTRIBUTION.md").write_text(
+        "| title | artist | date | licence | source | page | image | files |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| blobs | Jo Artist |  | CC-BY-SA-3.0 | debian-art:gnome-backgrounds/usr/x/blobs.svg | "
+        "debian:gnome-backgrounds=43 (wallpaper) | usr/x/blobs.svg | "
+        "00000/img00000000.png … 00000/img00000005.png |\n"
+        "| knot (view 0) | Jane Doe |  | CC-BY-4.0 | debian-art:mandelbulber2-data/e/k.fract#view0"
+        " | debian:mandelbulber2-data=2.20 (fractal) | e | 00000/img00000006.png … "
+        "00000/img00000007.png |\n")
+
+
+def test_export_with_its_data_writes_the_evidence(tmp_path):
+    data = tmp_path / "mix"
+    procedural_data(data / "procedural")
+    _art_part(data / "art")
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(train_args(data, run, ticks=2, sets=("metrics.art=true", "metrics.images=8")))
+    assert exit_info.value.code == 0
+    models = tmp_path / "models"
+    models.mkdir()
+    old = export_default(run / "network-snapshot-000000-000001.safetensors",
+                         models / "default.safetensors")
+    out = export_default(run / "network-snapshot-000000-000002.safetensors",
+                         models / "default.safetensors", data=data, old_model=old, kid_images=8)
+
+    card = out.with_suffix(".md").read_text()
+    assert "| debian-art:gnome-backgrounds | 1 | 6 | CC-BY-SA-3.0 |" in card
+    assert "| debian-art:mandelbulber2-data | 1 | 2 | CC-BY-4.0 |" in card
+    assert "| procedural (synth-dataset) |  | 16 |" in card
+    assert "## Licence of the weights: GPL-3.0-or-later" in card
+    assert "| mix (held-out half) |" in card and "| this model (default.safetensors) |" in card
+    assert "| the model it replaces (default-replaced.safetensors) |" in card
+    assert "![KID against CPU-hours](default-kid.png)" in card
+    assert str(tmp_path) not in card
+    attribution = (models / "ATTRIBUTION.md").read_text()
+    assert "| blobs | Jo Artist | CC-BY-SA-3.0 |" in attribution
+    assert {p.name for p in models.iterdir()} == {"default.safetensors", "default.md",
+                                                   "default.png", "default-kid.png",
+                                                   "default-compare.png", "ATTRIBUTION.md"}
+    assert Image.open(models / "default-compare.png").width == 3 * 8 * 64 + 2 * 16
 
 
 def _committed_model():
