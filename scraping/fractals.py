@@ -470,7 +470,13 @@ def _last_line(log_file: Path) -> str:
 
 @click.group()
 def fractals() -> None:
-    """Fractal art for the training set, rendered with mandelbulber2."""
+    """Fractal art for the training set, rendered with mandelbulber2.
+
+    \b
+    Example:
+      gansmania fractals render /usr/share/mandelbulber2/examples --cache fractals/ --views 3
+      gansmania scrape --source debian-art --out raw/ --set debian_art.fractal_cache=fractals/
+    """
 
 
 @fractals.command()
