@@ -15,7 +15,7 @@ Every candidate gets a row in the same manifest as the web sources (``source = "
 ``item_id = PACKAGE/PATH``), stored content-addressed under ``OUT/images/``, so duplicates,
 ``prepare`` and ATTRIBUTION.md work unchanged. A rerun skips what is recorded: an interrupted
 run resumes. Only works whose licence can be carried by the model's licence are kept
-(``WEIGHTS_COMPATIBLE``; see models/default.md for why GPL-3.0-or-later).
+(``WEIGHTS_COMPATIBLE``; training/model_card.py says why the weights are GPL-3.0-or-later).
 """
 
 from __future__ import annotations
