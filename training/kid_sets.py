@@ -42,23 +42,25 @@ def _features(batches: Iterator[torch.Tensor]) -> np.ndarray:
     return extract(art_features, batches, device=torch.device("cpu"))
 
 
+def resize_uint8(images: np.ndarray | torch.Tensor, side: int) -> torch.Tensor:
+    """uint8 [N, C, R, R] images at ``side`` x ``side`` (antialiased bilinear), still uint8."""
+    images = torch.as_tensor(images)
+    if images.shape[-1] == side:
+        return images
+    scaled = torch.nn.functional.interpolate(images.float(), size=(side, side), mode="bilinear",
+                                             antialias=True)
+    return scaled.round().clamp(0, 255).to(torch.uint8)
+
+
 def _model_images(path: Path, count: int, resolution: int) -> Iterator[torch.Tensor]:
-    """Seeds 0..count-1 at truncation 1 (z as `gansmania generate` makes it), uint8, resized to
-    ``resolution`` so models of any size compare on the same footing."""
+    """Seeds 0..count-1 as the model card's grid draws them (truncation 1, constant noise),
+    resized to ``resolution`` so models of any size compare on the same footing."""
+    from training.default_model import sample
     from training.generate import load_model
-    from training.latents import z_from_seeds
 
     generator = load_model(path)
     if generator.c_dim:
         raise GansmaniaError(f"{path}: a conditional model; `gansmania kid` scores "
                              "unconditional ones")
     for start in range(0, count, BATCH):
-        seeds = list(range(start, min(start + BATCH, count)))
-        z = z_from_seeds(seeds, generator.z_dim)
-        with torch.no_grad():
-            image = generator(z, torch.zeros([len(seeds), 0]), noise_mode="const")
-        image = (image * 127.5 + 128).clamp(0, 255)
-        if image.shape[-1] != resolution:
-            image = torch.nn.functional.interpolate(image, size=(resolution, resolution),
-                                                    mode="bilinear", antialias=True)
-        yield image.round().to(torch.uint8)
+        yield resize_uint8(sample(generator, range(start, min(start + BATCH, count))), resolution)

@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from training.curves import plot, read_curve
 from training.data_composition import Part, composition, read_parts
-from training.kid_sets import compare_sets
+from training.kid_sets import compare_sets, resize_uint8
 from training.metrics import dataset_batches, spread_indices
 from training.snapshots import grid_image
 
@@ -100,10 +99,7 @@ def comparison_figure(data: Path, generator_path: Path, old_model: Path | None,
                                                   indices=picks))).astype(np.uint8)]
     for path in (old_model, generator_path):
         if path is not None:
-            images = torch.from_numpy(sample(load_model(path), CARD_SEEDS)).float()
-            small = torch.nn.functional.interpolate(images, size=(TILE_PX, TILE_PX),
-                                                    mode="bilinear", antialias=True)
-            panels.append(small.round().clamp(0, 255).to(torch.uint8).numpy())
+            panels.append(resize_uint8(sample(load_model(path), CARD_SEEDS), TILE_PX).numpy())
     grids = [grid_image(panel, columns=8) for panel in panels]
     gap = TILE_PX // 4
     figure = Image.new("RGB", (sum(g.width for g in grids) + gap * (len(grids) - 1),
