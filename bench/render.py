@@ -24,7 +24,7 @@ def main() -> None:
                         help="another config key, e.g. model.threads=2 (repeatable)")
     args = parser.parse_args()
 
-    from visualizer.app import configure_threads
+    from visualizer.show import configure_threads
     from visualizer.core.config import override, parse_assignment
     from visualizer.settings import ModelSettings
 

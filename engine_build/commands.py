@@ -35,9 +35,9 @@ def build_engine(model: Path | None, fmt: str, fp16: bool, max_batch: int,
       gansmania build-engine --model models/abstract.safetensors --fp16 --max-batch 4
     """
     from engine_build.cache import ensure_engine, ensure_onnx, engines_dir
-    from training.generate import resolve_model_path
+    from visualizer.core.paths import model_path as resolve
 
-    model_path = resolve_model_path(model)
+    model_path = resolve(model)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == "onnx":

@@ -41,7 +41,8 @@ def generate(model: Path | None, seeds: str, truncation_psi: float, trunc_cutoff
       gansmania generate --seeds 0-15 --trunc 0.7 --grid --out out/seeds
       gansmania generate --model network-snapshot.pkl --seeds 1,5,9 --out out/pkl
     """
-    from training.generate import GenerateSettings, generate as run_generate, resolve_model_path
+    from training.generate import GenerateSettings, generate as run_generate
+    from visualizer.core.paths import model_path
     from training.latents import parse_seeds
 
     if device == "auto":
@@ -49,7 +50,7 @@ def generate(model: Path | None, seeds: str, truncation_psi: float, trunc_cutoff
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     settings = GenerateSettings(
-        model=str(resolve_model_path(model)), seeds=tuple(parse_seeds(seeds)),
+        model=str(model_path(model)), seeds=tuple(parse_seeds(seeds)),
         truncation_psi=truncation_psi, truncation_cutoff=trunc_cutoff, noise_mode=noise_mode,
         class_idx=class_idx, fused_modconv=not non_fused, device=device, grid=grid)
     written = run_generate(settings, out_dir)

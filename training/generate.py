@@ -39,22 +39,6 @@ class GenerateSettings:
     grid: bool = False  # also write grid.png of all seeds
 
 
-def resolve_model_path(model: Path | str | None) -> Path:
-    """``model`` itself, or the bundled default (models/default.safetensors) when None."""
-    if model is not None:
-        path = Path(model).expanduser()
-        if not path.is_file():
-            raise GansmaniaError(f"--model {path}: file not found")
-        return path
-    from visualizer.core.paths import bundled_model
-
-    default = bundled_model()
-    if default is None:
-        raise GansmaniaError("there is no bundled model yet (models/default.safetensors); pass "
-                             "--model PATH (a .safetensors checkpoint or an NVlabs .pkl)")
-    return default
-
-
 def load_model(path: Path | str, *, device: str | torch.device = "cpu"):
     """A generator from our checkpoint (.safetensors) or an NVlabs pickle (.pkl, imported in
     memory with the restricted unpickler)."""

@@ -1,7 +1,8 @@
-"""The live show, wired: audio analyzer -> controller -> generator worker -> render loop.
+"""The live show, wired: features -> latent feed -> generator worker -> render loop.
 
-`build_app(show)` makes every part from a ShowConfig; `LiveApp.run()` is the render loop (main
-thread: glfw wants it). Each display frame it
+`visualizer.show.build_app` assembles it; `LiveApp.run()` is the render loop (main thread: glfw
+wants it), and `step_frame` is one frame of it, which the offline render calls on its own
+clock. Each display frame it
 
 1. polls keys (-> ParamStore actions) and drains the action queue (handlers by kind);
 2. takes the newest generated frame, if any, and uploads it (stale ones were dropped);
@@ -27,11 +28,9 @@ It never waits for the generator. Extension points for the other parts of the pr
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visualizer.core.errors import GansmaniaError
@@ -40,16 +39,15 @@ from visualizer.live_stats import LiveStats
 if TYPE_CHECKING:
     import numpy as np
 
-    from visualizer.audio.analyzer import Analyzer
-    from visualizer.audio.frames import FeatureFrame
-    from visualizer.backends.base import Generator
-    from visualizer.control.latent import LatentSpace
+    from visualizer.audio.frames import FeatureFrame, FeatureSource
+    from visualizer.backends.worker import WorkerFactory
     from visualizer.control.params import Action, ControlEvent, ParamSnapshot, ParamStore
     from visualizer.render.library import ShaderLibrary
     from visualizer.render.output import Output
     from visualizer.render.renderer import ChainSpec, PresentedFrame
     from visualizer.render.uniforms import AudioUniforms
-    from visualizer.settings import ModelSettings, ShowConfig
+    from visualizer.settings import ShowConfig
+    from visualizer.show import ShowModel
 
 log = logging.getLogger(__name__)
 
@@ -81,42 +79,6 @@ FrameHook = Callable[[Tick], None]
 FrameObserver = Callable[["PresentedFrame"], None]
 
 
-# ------------------------------------------------------------------------- setup helpers
-
-def configure_threads(model: ModelSettings, *, cores: int | None = None) -> int:
-    """Set thread environment for a CPU-bound show *before* torch and GL load; returns the
-    generator's torch thread count.
-
-    On a small CPU the generator (torch/OpenMP), the rasteriser (Mesa llvmpipe) and the audio
-    thread share the cores. OpenMP workers spin-wait between ops by default, burning the time
-    llvmpipe needs to draw: ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep. With 2 cores the
-    generator gets 1 thread (2 threads collapse under load as they fight the display) and
-    llvmpipe keeps its default (a thread per core). A variable the user set is left alone.
-    """
-    cores = cores or os.cpu_count() or 1
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    threads = model.threads or (1 if cores <= 2 else min(cores - 2, 8))
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    return threads
-
-
-def resolve_model_path(model: ModelSettings) -> Path:
-    """The checkpoint to load: ``model.path``, else the bundled default; one line when neither."""
-    from visualizer.core import paths
-
-    if model.path is not None:
-        path = Path(model.path).expanduser()
-        if not path.is_file():
-            raise GansmaniaError(f"model {path}: file not found")
-        return path
-    bundled = paths.bundled_model()
-    if bundled is None:
-        raise GansmaniaError("no bundled default model yet (models/default.safetensors is missing): "
-                             "pass --model PATH.safetensors (from `gansmania train` or `gansmania "
-                             "import-pkl`)")
-    return bundled
-
-
 class FramePacer:
     """Sleeps to a fixed frame period; a frame that ran late restarts the schedule instead of
     rushing to catch up (a burst of frames would look worse than one late one)."""
@@ -141,16 +103,15 @@ class FramePacer:
 # ------------------------------------------------------------------------------- the app
 
 class LiveApp:
-    """The running show. Build it with :func:`build_app` (or inject parts in tests)."""
+    """The running show. `visualizer.show.build_app` builds it; tests may hand in parts."""
 
-    def __init__(self, show: ShowConfig, *, generator: Generator, space: LatentSpace,
-                 analyzer: Analyzer, output: Output, library: ShaderLibrary | None = None,
-                 params: ParamStore | None = None, backend_reason: str = "",
-                 model_path: Path | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, show: ShowConfig, *, model: ShowModel, features: FeatureSource,
+                 output: Output, worker: WorkerFactory, library: ShaderLibrary | None = None,
+                 params: ParamStore | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         from visualizer.audio.features import FeatureExtractor, extractor_settings
-        from visualizer.backends.worker import GeneratorWorker
         from visualizer.control.fx import FxController
-        from visualizer.control.latent import LatentController
+        from visualizer.control.latent import LatentController, LatentFeed
         from visualizer.control.master import master_param_specs
         from visualizer.control.params import ParamStore
         from visualizer.control.shader_params import ShaderOverrides, shader_param_specs
@@ -162,19 +123,18 @@ class LiveApp:
         # or the first second of a file would play before its analysis starts.
         FeatureExtractor(extractor_settings(show.audio))
         self.show = show
-        self.generator = generator
-        self.analyzer = analyzer
+        self.generator = model.backend
+        self.analyzer = features
         self.output = output
-        self.model_path = model_path
-        self.backend_reason = backend_reason
+        self.model_path = model.path
+        self.backend_reason = model.reason
         self.clock = clock
         self.params = params or ParamStore(controller_param_specs(show.controller))
-        self.controller = LatentController(space)
         self.fx = FxController()
         display = show.display
         self.renderer = Renderer(output, library or ShaderLibrary(output.ctx),
                                  fx_scale=resolve_fx_scale(display.fx_scale, output=output,
-                                                           generator_px=generator.resolution),
+                                                           generator_px=self.generator.resolution),
                                  upscale=display.upscale, fit=display.fit, hud_visible=display.hud)
         # Master controls and shader parameters are live parameters too (OSC, MIDI, web).
         self.params.define(*[spec for spec in (*master_param_specs(hud=show.display.hud),
@@ -184,9 +144,8 @@ class LiveApp:
         self._hud_param = self.params.get("master.hud")  # applied to the renderer when it changes
         display_rate = self._display_rate()
         self._frame_s = 1.0 / display_rate
-        self.worker = GeneratorWorker(generator, self._next_latent,
-                                      max_fps=self._generator_cap(display_rate),
-                                      paused=self._frozen)
+        latents = LatentFeed(LatentController(model.space), features, self.params, clock=clock)
+        self.worker = worker(self.generator, latents, max_fps=self._generator_cap(display_rate))
         self.osc_port: int | None = None
         self.preset_name = ""
         self.transition = 0.0
@@ -205,7 +164,6 @@ class LiveApp:
         self._observers: tuple[tuple[FrameObserver, bool], ...] = ()
         self._errors: dict[str, tuple[str, float]] = {}  # source -> (message, last time)
         self._stop = False
-        self._last_step_s: float | None = None
         self._stats = LiveStats()
 
     # ------------------------------------------------------------------ extension points
@@ -287,7 +245,7 @@ class LiveApp:
             start = last = self.clock()
             self._stats.start(start)
             log.info("show running: %dx%d at %.0f fps, generator %s, audio %s",
-                     *self.output.size, pacer.fps, self.generator.name, self.analyzer.source.name)
+                     *self.output.size, pacer.fps, self.generator.name, self.analyzer.name)
             index = 0
             while not self._stop and not self.output.closed:
                 now = self.clock()
@@ -354,20 +312,6 @@ class LiveApp:
         on_cpu = "cpu" in self.generator.name
         return min(CPU_SHARED_GENERATOR_FPS, display) if _software_gl(self.output.ctx) and on_cpu \
             else display
-
-    def _frozen(self) -> bool:
-        """The worker's pause: True while ``master.freeze`` holds the picture (worker thread)."""
-        frozen = bool(self.params.snapshot()["master.freeze"])
-        if frozen:
-            self._last_step_s = None  # the walk resumes with one ordinary step, not a jump
-        return frozen
-
-    def _next_latent(self):
-        """The worker's pull: step the controller from the newest audio and params (worker thread)."""
-        now = self.clock()
-        dt = 1.0 / 30.0 if self._last_step_s is None else min(max(now - self._last_step_s, 1e-4), 0.25)
-        self._last_step_s = now
-        return self.controller.step(self.analyzer.latest.get(), self.params.snapshot(), dt)
 
     def _handle_input(self) -> None:
         for key in self.output.poll():
@@ -491,53 +435,3 @@ def _monitor_refresh_hz() -> float | None:
     monitor = glfw.get_primary_monitor()
     mode = glfw.get_video_mode(monitor) if monitor else None
     return float(mode.refresh_rate) if mode and mode.refresh_rate > 0 else None
-
-
-# ---------------------------------------------------------------------------- building
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A show's generator: the backend that paints, and the torch model that maps seeds to w."""
-
-    backend: Generator
-    space: LatentSpace
-    path: Path
-    reason: str  # why this backend was chosen (HUD, stats, log)
-
-
-def load_model(model: ModelSettings) -> LoadedModel:
-    """Load the checkpoint ``model`` names and create its backend (``live`` and ``render``).
-
-    Call :func:`configure_threads` first (before torch is imported) in a fresh process.
-    """
-    import torch
-
-    from training.checkpoint import load_generator
-    from visualizer.backends.registry import BackendRequest, create_backend
-    from visualizer.backends.torch_backend import TorchLatentSpace
-
-    torch.set_num_threads(configure_threads(model))
-    path = resolve_model_path(model)
-    generator = load_generator(path, device="cpu")
-    backend, reason = create_backend(model.backend, BackendRequest(
-        model_path=path, generator=generator, device=model.device, precision=model.precision))
-    log.info("generator %s (%s), %d px, from %s", backend.name, reason, backend.resolution, path)
-    return LoadedModel(backend=backend, space=TorchLatentSpace(generator), path=path,
-                       reason=reason)
-
-
-def build_app(show: ShowConfig, *, title: str = "GANsmania") -> LiveApp:
-    """Every part of the show from ``show``: model + backend, latent space, audio, output."""
-    from visualizer.audio.analyzer import analyzer_for
-    from visualizer.render.output import open_output
-
-    model = load_model(show.model)
-    analyzer = analyzer_for(show.audio)
-    output = open_output(show.display, title=title)
-    try:
-        return LiveApp(show, generator=model.backend, space=model.space, analyzer=analyzer,
-                       output=output, backend_reason=model.reason, model_path=model.path)
-    except Exception:
-        output.release()
-        model.backend.close()
-        raise

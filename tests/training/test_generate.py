@@ -76,7 +76,7 @@ def test_errors_are_one_line(model, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GANSMANIA_DATA", str(empty))
     assert run_cli("generate", "--seeds", "0", "--out", str(tmp_path / "x")) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no bundled model yet" in err and "--model" in err
+    assert err.count("\n") == 1 and "no bundled default model yet" in err and "--model" in err
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(model.read_bytes()[:1000])
     assert run_cli("generate", "--model", str(broken), "--out", str(tmp_path / "y")) == 2

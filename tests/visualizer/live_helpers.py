@@ -27,17 +27,29 @@ def show_config(audio: Path, **overrides) -> ShowConfig:
     return load_config(ShowConfig, None, overrides=values)
 
 
-def headless_app(show: ShowConfig, *, backend=None, generator=None):
-    """A LiveApp with injected parts: the SMALL random generator (or ``backend`` wrapping it)."""
+def headless_app(show: ShowConfig, *, model=None, backend=None, generator=None):
+    """A LiveApp with injected parts and no preset: ``model`` (a ShowModel; default the SMALL
+    random generator, or ``backend`` wrapping it), the show's analyzer, a headless output and a
+    generator thread."""
     from visualizer.app import LiveApp
     from visualizer.audio.analyzer import analyzer_for
-    from visualizer.backends.torch_backend import TorchGenerator, TorchLatentSpace
+    from visualizer.backends.worker import threaded_worker
     from visualizer.render.output import HeadlessOutput
 
+    return LiveApp(show, model=model or small_model(generator=generator, backend=backend),
+                   features=analyzer_for(show.audio), output=HeadlessOutput(show.display.size),
+                   worker=threaded_worker)
+
+
+def small_model(*, generator=None, backend=None):
+    """A ShowModel of the SMALL random generator (or ``generator``; ``backend`` wrapping it)."""
+    from visualizer.backends.torch_backend import TorchGenerator, TorchLatentSpace
+    from visualizer.show import ShowModel
+
     generator = generator or small_generator(seed=1)
-    backend = backend or TorchGenerator(generator)
-    return LiveApp(show, generator=backend, space=TorchLatentSpace(generator),
-                   analyzer=analyzer_for(show.audio), output=HeadlessOutput(show.display.size))
+    return ShowModel(backend=backend or TorchGenerator(generator),
+                     space=TorchLatentSpace(generator), path=Path("small.safetensors"),
+                     reason="test")
 
 
 def frame_difference(a: np.ndarray, b: np.ndarray) -> float:

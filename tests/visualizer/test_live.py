@@ -36,7 +36,7 @@ def test_without_a_model_it_says_so_in_one_line(tmp_path, repo_root):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "gansmania: error: no bundled default model yet (models/default.safetensors is missing): "
-        "pass --model PATH.safetensors (from `gansmania train` or `gansmania import-pkl`)"]
+        "pass --model PATH (a .safetensors checkpoint from `gansmania train`, or an NVlabs .pkl)"]
 
 
 def test_headless_run_writes_plausible_stats_and_the_resolved_config(tmp_path):

@@ -1,16 +1,11 @@
-"""LiveApp's wiring without a long show: actions and their handlers, hooks, observers, pacing,
-thread settings and the model lookup."""
+"""LiveApp's wiring without a long show: actions and their handlers, hooks, observers, pacing."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
 from tests.visualizer.live_helpers import click_track, headless_app, show_config
-from visualizer.app import FramePacer, configure_threads, resolve_model_path
-from visualizer.core.errors import GansmaniaError
-from visualizer.settings import ModelSettings
+from visualizer.app import FramePacer
 
 
 class FakeClock:
@@ -39,20 +34,6 @@ def test_pacer_keeps_a_steady_period_and_restarts_after_a_late_frame():
     clock.now += 0.004
     pacer.wait()
     assert clock.slept[-1] == pytest.approx(0.016)
-
-
-def test_thread_settings_leave_the_users_choice_alone(monkeypatch):
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert configure_threads(ModelSettings(), cores=2) == 1  # a core left for the display
-    assert configure_threads(ModelSettings(), cores=8) == 6
-    assert configure_threads(ModelSettings(threads=4), cores=2) == 4
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and os.environ["OMP_NUM_THREADS"] == "3"
-
-
-def test_a_missing_model_file_is_one_line(tmp_path):
-    with pytest.raises(GansmaniaError, match=r"model .*nope.safetensors: file not found"):
-        resolve_model_path(ModelSettings(path=tmp_path / "nope.safetensors"))
 
 
 def test_actions_reach_their_handlers_and_failures_reach_the_hud(tmp_path):

@@ -58,6 +58,10 @@ class Analyzer:
         self.tempo_override: Callable[[FeatureFrame], FeatureFrame] | None = None
 
     @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
     def status(self) -> SourceStatus:
         return self.source.status
 

@@ -1,4 +1,5 @@
-"""The generator worker: a thread that owns the backend and paints as fast as it may.
+"""The generator workers: a thread that owns the backend and paints as fast as it may (live),
+and a synchronous one that paints when the offline render tells it to.
 
 Pull model, for latency: right before each synthesis the worker asks for the next LatentFrame
 (``next_latent``: the controller stepped from the *newest* FeatureFrame and params snapshot),
@@ -9,6 +10,9 @@ newest, and any result it never took was dropped as stale (counted by the render
 A backend exception is caught: the error is kept for the HUD and logged (once per distinct
 message, then every ``log_every_s``), the worker backs off briefly, and the display keeps
 showing the last good frame. The show never goes black because a generator call failed.
+
+The show is given a `WorkerFactory` (`threaded_worker` or `SyncWorker`) and builds its worker
+from the backend and its `LatentFeed`, so live and offline share everything else.
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from visualizer.backends.base import GeneratedFrame, Generator
 from visualizer.control.frames import LatentFrame
 from visualizer.core.slot import LatestSlot
 from visualizer.render.frames import to_rgb8
+
+if TYPE_CHECKING:
+    from visualizer.control.latent import LatentFeed
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,60 @@ class WorkerError:
     message: str  # "generator: RuntimeError: ..." (one line)
     t_s: float  # time.monotonic() of the latest occurrence
     count: int  # failures so far
+
+
+class Worker(Protocol):
+    """What the show reads from its generator worker."""
+
+    latest: LatestSlot[GeneratedFrame]  # the newest painted frame
+    frames_generated: int
+    error: WorkerError | None  # the latest failure (HUD, stats)
+
+    @property
+    def gen_ms(self) -> float | None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class WorkerFactory(Protocol):
+    def __call__(self, backend: Generator, latents: LatentFeed, *, max_fps: float) -> Worker: ...
+
+
+def threaded_worker(backend: Generator, latents: LatentFeed, *, max_fps: float) -> GeneratorWorker:
+    """The live show's worker: paints on its own thread, pulling the newest latents, paused
+    while the picture is frozen."""
+    return GeneratorWorker(backend, latents.next, max_fps=max_fps, paused=latents.frozen)
+
+
+class SyncWorker:
+    """Paints on demand in the offline render loop instead of on a thread: the order of steps
+    is fixed, so frames repeat exactly. ``max_fps`` does not apply (the render decides)."""
+
+    def __init__(self, backend: Generator, latents: LatentFeed, *, max_fps: float = 0.0) -> None:
+        self.backend = backend
+        self.latents = latents
+        self.latest: LatestSlot[GeneratedFrame] = LatestSlot()
+        self.frames_generated = 0
+        self.error: WorkerError | None = None  # a failure offline raises instead
+        self.gen_ms: float | None = None
+
+    def start(self) -> None:
+        """Nothing runs in the background."""
+
+    def stop(self) -> None:
+        """Nothing runs in the background."""
+
+    def paint(self, *, dt_s: float) -> None:
+        """Step the latents by ``dt_s`` and paint the result into ``latest``."""
+        latent = self.latents.step(dt_s)
+        started = time.perf_counter()
+        image = to_rgb8(self.backend.synthesize(latent))
+        self.gen_ms = (time.perf_counter() - started) * 1e3
+        self.frames_generated += 1
+        self.latest.put(GeneratedFrame(seq=latent.seq, t_audio=latent.t_audio, image=image,
+                                       gen_ms=self.gen_ms))
 
 
 class GeneratorWorker:

@@ -110,34 +110,18 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         if value is not None:
             show = override(show, key, value, origin="--" + key.split(".")[1].replace("_", "-"))
 
-    show = with_setlist(show, setlist, phrase_bars)
-    from visualizer.presets.setlist import start_look
-
-    preset = start_look(show.setlist, preset=preset, default=show.presets.default)
-    if show.model.path is None:
-        from visualizer.presets.live import preset_model
-
-        model = preset_model(preset)  # the preset's own model, unless one was given
-        if model is not None:
-            show = override(show, "model.path", model, origin=f"preset {preset}")
-
-    from visualizer.control.surfaces import check_settings
+    from visualizer.control.surfaces import ControlSurfaces, check_settings
+    from visualizer.show import build_app, prepare_show
 
     check_settings(show.control)
-    from visualizer.app import configure_threads
-
-    configure_threads(show.model)  # before torch and GL load: they read it once
-    from visualizer.app import build_app
-
-    from visualizer.control.surfaces import ControlSurfaces
-    from visualizer.record.live import LiveRecording
+    show = prepare_show(with_setlist(show, setlist, phrase_bars), preset=preset)
+    from visualizer.record.live import LiveRecording  # after prepare_show set the threads
 
     app = build_app(show)
     recording = surfaces = None
     try:
-        _install_look(app, preset)
         recording = LiveRecording(app, record=record_path, log_path=log_path)
-        surfaces = ControlSurfaces(app, show.control,
+        surfaces = ControlSurfaces(app, show.config.control,
                                    recording=lambda: recording.recorder.recording)
         try:
             stats = app.run(duration_s=duration_s)
@@ -154,19 +138,12 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     if stats_path is not None:
         stats_path.parent.mkdir(parents=True, exist_ok=True)
         stats_path.write_text(json.dumps(stats, indent=2) + "\n")
-        write_resolved(show, stats_path)
+        write_resolved(show.config, stats_path)
     latency = stats["latency_ms"]["median"]
     click.echo(f"{stats['frames_displayed']} frames at {stats['display_fps']:.1f} fps, generator "
                f"{stats['gen_fps']:.1f} fps ({stats['backend']}), latency "
                f"{'--' if latency is None else f'{latency:.0f}'} ms median, "
                f"{stats['onsets']} onsets, {stats['bpm']:.1f} BPM")
-
-
-def _install_look(app, preset: str) -> None:
-    """Start with preset ``preset`` (name or file) and hand keys 1-9 and hot reload to presets."""
-    from visualizer.presets.live import install_presets
-
-    install_presets(app, preset)
 
 
 def with_setlist(show, setlist: str | None, phrase_bars: int | None):

@@ -60,7 +60,7 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
       gansmania render show-audio.wav --replay SHOW.gmlog --size 1920x1080 --out show.mp4
       gansmania render song.ogg --out set.mp4 --setlist kaleido_bloom,prism,symmetry --phrase-bars 8
     """
-    from visualizer.commands.live import _install_look, _parse_size, with_setlist
+    from visualizer.commands.live import _parse_size, with_setlist
     from visualizer.core.config import override
 
     replay = None
@@ -73,37 +73,24 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
     for key, value in options.items():
         if value is not None:
             show = override(show, key, value, origin=f"--{key.split('.')[1]}")
-    show = with_setlist(show, setlist, phrase_bars)
-    from visualizer.presets.setlist import start_look
-
-    preset = start_look(show.setlist, preset=preset,
-                        default=(replay.header.preset if replay else "") or show.presets.default)
-    if show.model.path is None:
-        from visualizer.presets.live import preset_model
-
-        model = preset_model(preset)  # the preset's own model, unless one was given (as live)
-        if model is not None:
-            show = override(show, "model.path", model, origin=f"preset {preset}")
     rate = fps if fps is not None else show.record.fps
     show = override(show, "record.fps", rate, origin="--fps")
     show = override(show, "display.fps", rate, origin="--fps")
-    show = override(show, "display.headless", True, origin="render")
-
-    from visualizer.app import configure_threads
-
-    configure_threads(show.model)  # before torch and GL load: they read it once
     from visualizer.record.render import RenderJob, render_song
+    from visualizer.show import prepare_show
 
+    show = prepare_show(with_setlist(show, setlist, phrase_bars), preset=preset,
+                        default=replay.header.preset if replay else None)
     if seed is None and replay is not None:
         seed = replay.header.seed
-    job = RenderJob(audio=audio, out=out, preset=preset, seed=seed, start_s=start_s,
+    job = RenderJob(audio=audio, out=out, seed=seed, start_s=start_s,
                     end_s=end_s, lookahead=lookahead, replay=replay, generator_fps=generator_fps)
     if no_progress:
-        result = render_song(show, job, install_look=_install_look)
+        result = render_song(show, job)
     else:
         with _progress_bar(out.name) as update:
-            result = render_song(show, job, install_look=_install_look, progress=update)
-    width, height = show.display.size
+            result = render_song(show, job, progress=update)
+    width, height = show.config.display.size
     click.echo(f"{result.path}: {result.frames} frames, {result.duration_s:.2f} s at "
                f"{width}x{height}, {rate:g} fps ({result.encoder}); rendered in "
                f"{result.wall_s:.1f} s ({result.speed:.2f}x real time)")

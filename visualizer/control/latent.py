@@ -22,9 +22,9 @@ come from seeds and the jitter from a seeded stream — so an offline render rep
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -34,6 +34,10 @@ from visualizer.control.frames import LatentFrame
 from visualizer.control.settings import (MAX_SEED, ControllerSettings, WalkSettings,
                                          controller_settings)
 from visualizer.core.smoothing import one_pole_coefficient
+
+if TYPE_CHECKING:
+    from visualizer.audio.frames import FeatureSource
+    from visualizer.control.params import ParamStore
 
 _W_STD_SEEDS = range(4_000_000_000, 4_000_000_064)  # seeds that measure the spread of w
 
@@ -286,3 +290,35 @@ class LatentController:
         if j.strength == 0.0 or self._high == 0.0:
             return 0.0
         return (j.strength * self._high) * layer_mask(j.layers, self.num_ws) * self._jitter
+
+
+class LatentFeed:
+    """What the generator paints next: the controller stepped from the newest features and the
+    live parameters. The threaded worker pulls :meth:`next` (time steps from ``clock``); the
+    offline render calls :meth:`step` with its fixed frame interval."""
+
+    def __init__(self, controller: LatentController, features: FeatureSource,
+                 params: ParamStore, *, clock: Callable[[], float]) -> None:
+        self.controller = controller
+        self.features = features
+        self.params = params
+        self.clock = clock
+        self._last_step_s: float | None = None
+
+    def step(self, dt_s: float) -> LatentFrame:
+        """The next LatentFrame, ``dt_s`` seconds after the previous one."""
+        return self.controller.step(self.features.latest.get(), self.params.snapshot(), dt_s)
+
+    def next(self) -> LatentFrame:
+        """The next LatentFrame in real time (the worker thread)."""
+        now = self.clock()
+        dt = 1.0 / 30.0 if self._last_step_s is None else min(max(now - self._last_step_s, 1e-4), 0.25)
+        self._last_step_s = now
+        return self.step(dt)
+
+    def frozen(self) -> bool:
+        """True while ``master.freeze`` holds the picture: the worker paints nothing."""
+        frozen = bool(self.params.snapshot()["master.freeze"])
+        if frozen:
+            self._last_step_s = None  # the walk resumes with one ordinary step, not a jump
+        return frozen

@@ -41,6 +41,22 @@ def bundled_model() -> Path | None:
     return path if path.is_file() else None
 
 
+def model_path(given: Path | str | None) -> Path:
+    """The checkpoint to load: ``given`` (--model, model.path), else the bundled default; a
+    one-line GansmaniaError when neither exists."""
+    if given is not None:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise GansmaniaError(f"model {path}: file not found")
+        return path
+    bundled = bundled_model()
+    if bundled is None:
+        raise GansmaniaError("no bundled default model yet (models/default.safetensors is missing): "
+                             "pass --model PATH (a .safetensors checkpoint from `gansmania train`, "
+                             "or an NVlabs .pkl)")
+    return bundled
+
+
 def user_dir() -> Path:
     """Per-user folder for engine caches, learned MIDI maps and user presets."""
     base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"

@@ -110,10 +110,11 @@ class PresetDeck:
 
     # ------------------------------------------------------------------ switching
 
-    def start(self, ref: str | Path) -> Preset:
-        """Show preset ``ref`` (name or file) at once. Raises GansmaniaError: before the show a
-        bad preset should stop `live` with its one-line error, not start on a black screen."""
-        preset = self.load(find_preset(ref, dirs=self._preset_dirs))
+    def start(self, look: str | Path | Preset) -> Preset:
+        """Show ``look`` (a preset's name or file, or one already loaded) at once. Raises
+        GansmaniaError: before the show a bad preset should stop `live` with its one-line
+        error, not start on a black screen."""
+        preset = look if isinstance(look, Preset) else self.load(find_preset(look, dirs=self._preset_dirs))
         self.renderer.cancel_transition()
         self.renderer.set_chain(preset.chain_spec())
         self._current, self._incoming, self._fade, self.progress = preset, None, None, 0.0

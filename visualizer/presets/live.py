@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from visualizer.core.errors import ConfigError
-from visualizer.presets.catalog import find_preset
 from visualizer.presets.deck import PresetDeck
-from visualizer.presets.loader import load_preset
 from visualizer.presets.schema import Preset
 from visualizer.presets.setlist import SetList
 
@@ -33,14 +31,6 @@ _GLIDE_PARAM = "walk.bank_change_s"
 _GLIDE_MAX_S = 30.0  # the param's declared maximum
 
 
-def preset_model(ref: str) -> Path | None:
-    """The model file preset ``ref`` names (None: the show's), read without GL before the app
-    is built, so `live --preset X` loads X's model when no --model is given."""
-    from visualizer.render.library import ShaderLibrary
-
-    return load_preset(find_preset(ref), library=ShaderLibrary(None)).model
-
-
 class LivePresets:
     """Owns the deck inside a running LiveApp (see the module docstring)."""
 
@@ -50,10 +40,10 @@ class LivePresets:
         self.setlist = SetList(self.deck, app.show.setlist) if app.show.setlist.looks else None
         self._restore_glide_s: float | None = None  # the preset's own glide, once its fade ends
 
-    def install(self, ref: str) -> Preset:
-        """Show preset ``ref`` (with a set list: its first look) and take over the preset
-        actions and the per-frame hook."""
-        preset = self.setlist.start() if self.setlist is not None else self.deck.start(ref)
+    def install(self, look: str | Preset) -> Preset:
+        """Show ``look`` (a preset, its name or file; with a set list: the list's first look)
+        and take over the preset actions and the per-frame hook."""
+        preset = self.setlist.start() if self.setlist is not None else self.deck.start(look)
         self.app.on_action("preset", self._on_preset)
         self.app.on_action("preset_next", lambda action: self._by_hand(self.deck.step(+1)))
         self.app.on_action("preset_prev", lambda action: self._by_hand(self.deck.step(-1)))
@@ -112,9 +102,10 @@ class LivePresets:
             raise ConfigError(f"{source}: {error}")
 
 
-def install_presets(app: LiveApp, ref: str) -> LivePresets:
-    """Wire presets into ``app`` starting with ``ref`` (name or .toml), or with the show's set
-    list; GansmaniaError when the start preset or a look of the set list is broken."""
+def install_presets(app: LiveApp, look: str | Preset) -> LivePresets:
+    """Wire presets into ``app`` starting with ``look`` (a preset, or its name or .toml), or
+    with the show's set list; GansmaniaError when the start preset or a look of the set list
+    is broken."""
     presets = LivePresets(app)
-    presets.install(ref)
+    presets.install(look)
     return presets

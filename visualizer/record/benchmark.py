@@ -42,11 +42,11 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Render the song once per size; (rows, extra facts for the report). ``sets``: more
     config keys ({dotted: value}), e.g. {"model.threads": 2}."""
-    from visualizer.commands.live import _install_look
     from visualizer.core.bench import bench_model
     from visualizer.core.config import override
     from visualizer.record.render import RenderJob, render_song
     from visualizer.settings import ShowConfig
+    from visualizer.show import prepare_show
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="gm-bench-render-") as tmp:
@@ -57,12 +57,11 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
             show = ShowConfig()
             for key, value in {"model.path": model_path, "model.backend": backend,
                                "display.size": tuple(size), "display.fps": fps,
-                               "record.fps": fps, "display.headless": True,
-                               **(sets or {})}.items():
+                               "record.fps": fps, **(sets or {})}.items():
                 show = override(show, key, value)
             job = RenderJob(audio=song, out=folder / f"render-{size[0]}x{size[1]}.mp4",
-                            preset=preset or show.presets.default, generator_fps=generator_fps)
-            result = render_song(show, job, install_look=_install_look)
+                            generator_fps=generator_fps)
+            result = render_song(prepare_show(show, preset=preset), job)
             rows.append({"output": f"{size[0]}x{size[1]}", "fps": fps,
                          "gen_fps": generator_fps or fps, "frames": result.frames,
                          "loop_s": result.render_s, "speed_x": result.loop_speed,

@@ -1,11 +1,11 @@
 """Offline song -> video: the live show's own parts, driven by a simulated clock.
 
-`render_song` builds a `visualizer.app.LiveApp` exactly as `gansmania live` does (same
-controller, FX mapper, preset deck, shaders, renderer) but with
+`render_song` builds the show with `visualizer.show.build_app`, as `gansmania live` does (same
+controller, FX mapper, preset deck, shaders, renderer), handing in
 
 - an `OfflineAnalyzer` (the live extractor, fed hop by hop up to the clock),
 - a headless EGL output at the requested size,
-- a synchronous generator: one controller step + synthesis per generator frame, in order,
+- a `SyncWorker`: one controller step + synthesis per generator frame, in order,
 
 and steps it frame by frame at ``t_k = start + k / fps`` (song seconds). Nothing depends on
 wall time, so the same command gives the same frames. Frames and the song's audio go to a
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,8 +31,8 @@ from visualizer.record.showlog import ShowEvent, ShowLog
 
 if TYPE_CHECKING:
     from visualizer.app import LiveApp
-    from visualizer.backends.base import Generator
     from visualizer.settings import ShowConfig
+    from visualizer.show import Show
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ SKIPPED_ACTIONS = frozenset({
     "quit",  # a render ends at --end or the end of the song
 })
 
-LookInstaller = Callable[["LiveApp", str], None]
 Progress = Callable[[int, int], None]
 
 
@@ -65,7 +64,6 @@ class RenderJob:
 
     audio: Path
     out: Path
-    preset: str = "drift"  # name or .toml path, as `live --preset`
     seed: int | None = None  # seed bank for the latent walk (walk.bank); None = the preset's
     start_s: float = 0.0
     end_s: float | None = None  # None = the end of the song
@@ -95,37 +93,6 @@ class RenderResult:
         return self.duration_s / self.render_s if self.render_s > 0 else math.inf
 
 
-class SyncWorker:
-    """The generator worker's interface (``latest`` slot, counters), painting on demand in the
-    render loop instead of on a thread: the order of steps is fixed, so frames repeat exactly."""
-
-    def __init__(self, backend: Generator) -> None:
-        from visualizer.core.slot import LatestSlot
-
-        self.backend = backend
-        self.latest = LatestSlot()
-        self.frames_generated = 0
-        self.error = None
-        self.gen_ms: float | None = None
-
-    def start(self) -> None:
-        """Nothing runs in the background."""
-
-    def stop(self, **_: Any) -> None:
-        """Nothing runs in the background."""
-
-    def paint(self, latent) -> None:
-        from visualizer.backends.base import GeneratedFrame
-        from visualizer.render.frames import to_rgb8
-
-        started = time.perf_counter()
-        image = to_rgb8(self.backend.synthesize(latent))
-        self.gen_ms = (time.perf_counter() - started) * 1e3
-        self.frames_generated += 1
-        self.latest.put(GeneratedFrame(seq=latent.seq, t_audio=latent.t_audio, image=image,
-                                       gen_ms=self.gen_ms))
-
-
 class _Clock:
     """The simulated clock: song seconds, set by the render loop."""
 
@@ -136,33 +103,36 @@ class _Clock:
         return self.now_s
 
 
-def render_song(show: ShowConfig, job: RenderJob, *, install_look: LookInstaller,
-                progress: Progress | None = None) -> RenderResult:
-    """Render ``job.audio`` to ``job.out`` with the show ``show`` (its display.size, record.fps).
+def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None) -> RenderResult:
+    """Render ``job.audio`` to ``job.out`` with ``show`` (its look, display.size, record.fps).
 
-    ``install_look(app, name)``: puts a preset on the app, as `gansmania live --preset` does.
     ``progress(done, total)``: called after every frame. User errors are GansmaniaError.
     """
     from visualizer.audio.filesource import load_audio
+    from visualizer.backends.worker import SyncWorker
+    from visualizer.render.output import HeadlessOutput
+    from visualizer.show import build_app, offline
 
     audio, sr = load_audio(Path(job.audio))
     song_s = audio.shape[0] / sr
     start_s, end_s = _segment(job, song_s)
-    fps = show.record.fps
+    show = offline(show)
+    config = show.config
+    fps = config.record.fps
     total = max(1, round((end_s - start_s) * fps))
     started = time.perf_counter()
-    app, clock = _build(show, job, audio, sr)
-    worker = SyncWorker(app.generator)
+    clock = _Clock()
+    app = build_app(show, features=_analyzer(config, job, audio, sr), worker=SyncWorker,
+                    output=HeadlessOutput(config.display.size), clock=clock)
+    worker = app.worker
     backend_name = app.generator.name
-    app.worker = worker
     recorder = None
     try:
-        install_look(app, job.preset)
         if job.seed is not None:
             error = app.params.set("walk.bank", job.seed, source="cli")
             if error:
                 raise GansmaniaError(f"--seed {job.seed}: {error}")
-        recorder = _open_recorder(show, job, sr, audio.shape[1], start_s)
+        recorder = _open_recorder(config, job, sr, audio.shape[1], start_s)
         current: dict[str, float] = {"t": start_s}
         app.add_frame_observer(lambda presented: recorder.add_frame(
             presented.image, t_s=current["t"], block=True), pixels=True)
@@ -180,10 +150,10 @@ def render_song(show: ShowConfig, job: RenderJob, *, install_look: LookInstaller
             # Frame k stands for the instant t (the recorder's slot k is centred on it), so it
             # shows the audio up to the middle of its slot: an event lands on the nearest frame.
             # Live can only show the past; offline there is no audio->photon latency to pay.
-            frame = analyzer.advance_to(t + 0.5 / fps)
+            analyzer.advance_to(t + 0.5 / fps)
             next_event = _apply_events(app, events, next_event, until_s=analyzer.now_s)
             if k % gen_every == 0:
-                worker.paint(app.controller.step(frame, app.params.snapshot(), gen_dt))
+                worker.paint(dt_s=gen_dt)
             app.step_frame(k, now_s=t, dt_s=1.0 / fps, time_s=t)
             # The samples of this frame's slot, in exact integer arithmetic (no drift).
             lo = first_sample + k * sr * rate.denominator // rate.numerator
@@ -224,47 +194,32 @@ def _generator_stride(fps: float, generator_fps: float) -> int:
     return max(1, round(fps / generator_fps))
 
 
-def _build(show: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int) -> tuple[LiveApp, _Clock]:
-    """A LiveApp as `build_app` makes it, with the offline analyzer, a headless output and the
-    simulated clock."""
-    from visualizer.app import LiveApp, load_model
+def _analyzer(config: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int):
+    """The offline analyzer of ``audio`` (with whole-song beats for --lookahead)."""
     from visualizer.audio.features import extractor_settings
     from visualizer.record.offline_audio import LookaheadBeats, OfflineAnalyzer
-    from visualizer.render.output import HeadlessOutput
 
-    model = load_model(show.model)
     lookahead = None
     if job.lookahead:
-        mono = audio.mean(axis=1) if show.audio.channels == 0 else audio[:, show.audio.channels - 1]
+        channel = config.audio.channels
+        mono = audio.mean(axis=1) if channel == 0 else audio[:, channel - 1]
         lookahead = LookaheadBeats.track(mono, sr=sr)
-    analyzer = OfflineAnalyzer(audio, sample_rate=sr, settings=extractor_settings(show.audio, sr=sr),
-                               channel=show.audio.channels, name=Path(job.audio).name,
-                               history_s=show.audio.history_s, lookahead=lookahead)
-    output = HeadlessOutput(show.display.size)
-    clock = _Clock()
-    try:
-        app = LiveApp(show, generator=model.backend, space=model.space, analyzer=analyzer,
-                      output=output, backend_reason=model.reason, model_path=model.path,
-                      clock=clock)
-    except Exception:
-        output.release()
-        model.backend.close()
-        raise
-    app.renderer.hud_visible = False
-    return app, clock
+    return OfflineAnalyzer(audio, sample_rate=sr, settings=extractor_settings(config.audio, sr=sr),
+                           channel=config.audio.channels, name=Path(job.audio).name,
+                           history_s=config.audio.history_s, lookahead=lookahead)
 
 
-def _open_recorder(show: ShowConfig, job: RenderJob, sr: int, channels: int, start_s: float):
+def _open_recorder(config: ShowConfig, job: RenderJob, sr: int, channels: int, start_s: float):
     import os
 
     from visualizer.record.recorder import Recorder
     from visualizer.record.writer import StreamSpec
 
-    spec = StreamSpec(size=show.display.size, fps=show.record.fps, sample_rate=sr,
+    spec = StreamSpec(size=config.display.size, fps=config.record.fps, sample_rate=sr,
                       channels=channels)
     # A fixed thread count: x264's output depends on it, and a render must repeat exactly.
-    threads = show.record.threads or os.cpu_count() or 1
-    return Recorder(Path(job.out), spec, origin_s=start_s, settings=show.record, config=show,
+    threads = config.record.threads or os.cpu_count() or 1
+    return Recorder(Path(job.out), spec, origin_s=start_s, settings=config.record, config=config,
                     threads=threads).start()
 
 

@@ -69,9 +69,18 @@ def test_freeze_holds_the_picture_until_released(app):
 
 
 def test_freeze_pauses_the_generator_and_the_walk(app):
-    assert app._frozen() is False
+    from visualizer.control.latent import LatentFeed
+
+    clock = iter(range(100)).__next__
+    feed = LatentFeed(LatentController(TorchLatentSpace(small_generator(seed=3))), app.analyzer,
+                      app.params, clock=clock)
+    assert feed.frozen() is False
+    feed.next()
+    assert feed.next().seq == 1
     app.params.set("master.freeze", True, source="osc")
-    assert app._frozen() is True and app._last_step_s is None  # the walk resumes without a jump
+    assert feed.frozen() is True
+    app.params.set("master.freeze", False, source="osc")
+    assert feed._last_step_s is None  # the walk resumes with one ordinary step, not a jump
     painted = []
 
     class Backend:

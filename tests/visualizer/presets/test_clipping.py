@@ -93,16 +93,16 @@ def _cases():
 @pytest.mark.parametrize(("name", "track"), list(_cases()))
 def test_the_preset_neither_washes_out_nor_goes_black(name: str, track: str, tracks, tmp_path: Path,
                                                       isolated_threads) -> None:
-    from visualizer.commands.live import _install_look
     from visualizer.core import paths
     from visualizer.record.render import RenderJob, render_song
+    from visualizer.show import prepare_show
 
     model = paths.bundled_model()
     assert model is not None, "models/default.safetensors is missing"
     show = show_config(model, size=SIZE, fps=FPS)
     out = tmp_path / f"{name}-{track}.mp4"
-    render_song(show, RenderJob(audio=tracks[track], out=out, preset=name, generator_fps=FPS / 2),
-                install_look=_install_look)
+    render_song(prepare_show(show, preset=name),
+                RenderJob(audio=tracks[track], out=out, generator_fps=FPS / 2))
     white, black = clipped(decode(out, audio=False).frames)
     assert white.shape[0] == round(DURATION_S * FPS)
     worst, first = worst_window(white + black, fps=FPS)

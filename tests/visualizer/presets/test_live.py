@@ -52,8 +52,9 @@ def show(tmp_path, monkeypatch):
 def test_live_keeps_the_last_good_look_through_broken_edits(show, tmp_path):
     import torch
 
-    from visualizer.app import build_app
+    from tests.visualizer.live_helpers import headless_app
     from visualizer.presets.live import install_presets
+    from visualizer.show import open_model
 
     look = tmp_path / "look.toml"
     good = (PRESETS / "drift.toml").read_text()
@@ -68,7 +69,7 @@ def test_live_keeps_the_last_good_look_through_broken_edits(show, tmp_path):
     seen, brightness = [], []
 
     threads = torch.get_num_threads()
-    app = build_app(show)
+    app = headless_app(show, model=open_model(show.model))  # the deck's own wiring, no look yet
     try:
         presets = install_presets(app, str(look))
         reported = []  # what reached the HUD's error line, through the app's public hook

@@ -158,8 +158,8 @@ COLOUR = 'description = "colour"\n[[fx]]\nshader = "grade"\nsaturation = 3.0\n'
 
 def test_render_plays_the_set_list_and_the_video_changes_look_on_the_boundaries(
         tmp_path: Path, isolated_threads) -> None:
-    from visualizer.commands.live import _install_look
     from visualizer.record.render import RenderJob, render_song
+    from visualizer.show import prepare_show
 
     tiny_model = tmp_path / "tiny.safetensors"
     tiny_generator(tiny_model)
@@ -172,7 +172,7 @@ def test_render_plays_the_set_list_and_the_video_changes_look_on_the_boundaries(
     show = show_config(tiny_model, fps=20.0, sets={
         "setlist.looks": looks, "setlist.phrase_bars": 1, "presets.fade_beats": 0.0})
     out = tmp_path / "set.mp4"
-    render_song(show, RenderJob(audio=song, out=out, preset=looks[0]), install_look=_install_look)
+    render_song(prepare_show(show), RenderJob(audio=song, out=out))  # starts on the first look
     frames = decode(out, audio=False).frames.astype(np.int16)
     colourful = (frames.max(axis=-1) - frames.min(axis=-1)).mean(axis=(1, 2)) > 10.0
     switches = np.flatnonzero(np.diff(colourful.astype(int))) + 1

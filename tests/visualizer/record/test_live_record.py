@@ -18,22 +18,18 @@ import pytest
 from tests.signals import click_train
 from tests.visualizer.record.media import decode, ffprobe, playable_seconds, stream
 from tests.visualizer.record.shows import first_frame_seeing, show_config, write_wav
-from visualizer.commands.live import _install_look
 from visualizer.record.live import LiveRecording
 from visualizer.record.render import RenderJob, render_song
 from visualizer.record.showlog import read_show_log
+from visualizer.show import build_app, prepare_show
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def live_app(model: Path, song: Path, **sets):
-    from visualizer.app import build_app
-
     show = show_config(model, size=(96, 64), fps=30.0,
                        sets={"audio.input": str(song), "display.fps": 30.0, **sets})
-    app = build_app(show)
-    _install_look(app, "drift")
-    return app
+    return build_app(prepare_show(show, preset="drift"))
 
 
 def at(seconds: float, action) -> threading.Timer:
@@ -82,8 +78,8 @@ def test_live_record_and_log_replay_offline(tmp_path: Path, tiny_model: Path,
     frames = {}
     for name, replay in (("plain", None), ("replay", log)):
         out = tmp_path / f"{name}.mp4"
-        render_song(show, RenderJob(audio=song, out=out, preset="drift", end_s=3.0,
-                                    replay=replay), install_look=_install_look)
+        render_song(prepare_show(show, preset="drift"),
+                    RenderJob(audio=song, out=out, end_s=3.0, replay=replay))
         frames[name] = decode(out, audio=False).frames.astype(np.int16)
     change = np.abs(frames["replay"] - frames["plain"]).reshape(72, -1).max(axis=1)
     expected = first_frame_seeing(bank_at, fps=24.0)

@@ -14,10 +14,10 @@ from tests.signals import click_train, clicks_at
 from tests.visualizer.record.media import (click_times, decode, ffprobe, flash_times,
                                            playable_seconds, stream)
 from tests.visualizer.record.shows import show_config, write_wav
-from visualizer.commands.live import _install_look
 from visualizer.core.config import resolved_config_path
 from visualizer.core.errors import GansmaniaError
 from visualizer.record.render import RenderJob, render_song
+from visualizer.show import prepare_show
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -35,7 +35,8 @@ whiteness = 1.0
 
 def render(show, tmp_path: Path, audio: Path, name: str, **job) -> Path:
     out = tmp_path / name
-    render_song(show, RenderJob(audio=audio, out=out, **job), install_look=_install_look)
+    look = job.pop("preset", None)
+    render_song(prepare_show(show, preset=look), RenderJob(audio=audio, out=out, **job))
     return out
 
 

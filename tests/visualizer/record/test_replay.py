@@ -9,10 +9,10 @@ import numpy as np
 from tests.signals import chord
 from tests.visualizer.record.media import decode
 from tests.visualizer.record.shows import first_frame_seeing, show_config, write_wav
-from visualizer.commands.live import _install_look
 from visualizer.core.config import to_dict
 from visualizer.record.render import RenderJob, render_song
 from visualizer.record.showlog import ShowEvent, ShowLogHeader, read_show_log, write_show_log
+from visualizer.show import prepare_show
 
 FPS = 24.0
 BANK_AT_S = 1.234  # off the frame and hop grids
@@ -25,8 +25,8 @@ def replay(tmp_path: Path, model: Path, song: Path, events: list[ShowEvent], nam
     log = write_show_log(tmp_path / f"{name}.gmlog", ShowLogHeader(
         audio=str(song), preset="drift", config=to_dict(show)), events)
     out = tmp_path / f"{name}.mp4"
-    render_song(show, RenderJob(audio=song, out=out, preset="drift", replay=read_show_log(log)),
-                install_look=_install_look)
+    render_song(prepare_show(show, preset="drift"),
+                RenderJob(audio=song, out=out, replay=read_show_log(log)))
     return decode(out, audio=False).frames.astype(np.int16)
 
 
