@@ -110,12 +110,12 @@ class LiveApp:
                  params: ParamStore | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         from visualizer.audio.features import FeatureExtractor, extractor_settings
-        from visualizer.control.fx import FxController
-        from visualizer.control.latent import LatentController, LatentFeed
         from visualizer.control.master import master_param_specs
         from visualizer.control.params import ParamStore
         from visualizer.control.shader_params import ShaderOverrides, shader_param_specs
-        from visualizer.control.settings import controller_param_specs
+        from visualizer.mapping.fx import FxController
+        from visualizer.mapping.latent import LatentController, LatentFeed
+        from visualizer.mapping.settings import controller_param_specs
         from visualizer.render.library import ShaderLibrary
         from visualizer.render.renderer import Renderer
 
@@ -265,6 +265,7 @@ class LiveApp:
         """One display frame at clock time ``now_s``: input, generator frame, FX, hooks, render,
         observers. `run` calls it in real time; `gansmania render` with a simulated clock."""
         from visualizer.control.master import output_gain
+        from visualizer.mapping.settings import controller_settings
         from visualizer.render.hud import HudState
 
         self._handle_input()
@@ -272,7 +273,7 @@ class LiveApp:
         frame = self.analyzer.latest.get()
         self._stats.features(self.analyzer, frame)
         params = self.params.snapshot()
-        uniforms = self.fx.step(frame, params, dt_s, time_s=time_s)
+        uniforms = self.fx.step(frame, controller_settings(params), dt_s, time_s=time_s)
         tick = Tick(index, now_s, dt_s, time_s, frame, uniforms, params)
         for hook in self._hooks:
             self._run_hook(hook, tick)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from visualizer.control.settings import ControllerSettings
 from visualizer.core.config import section, setting
+from visualizer.mapping.settings import ControllerSettings
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from visualizer.audio.frames import FeatureSource
     from visualizer.backends.base import Generator
     from visualizer.backends.worker import WorkerFactory
-    from visualizer.control.latent import LatentSpace
+    from visualizer.mapping.latent import LatentSpace
     from visualizer.presets.schema import Preset
     from visualizer.render.output import Output
     from visualizer.settings import ModelSettings, ShowConfig

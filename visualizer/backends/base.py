@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from visualizer.control.frames import LatentFrame
+from visualizer.mapping.frames import LatentFrame
 
 
 @dataclass(frozen=True, slots=True)

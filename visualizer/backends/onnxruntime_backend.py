@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, OUTPUT_IMAGE, read_graph_info
-from visualizer.control.frames import LatentFrame
 from visualizer.core.errors import GansmaniaError
+from visualizer.mapping.frames import LatentFrame
 from visualizer.render.frames import float_chw_to_rgb8
 
 if TYPE_CHECKING:

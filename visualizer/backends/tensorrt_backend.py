@@ -18,8 +18,8 @@ import numpy as np
 
 from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, OUTPUT_IMAGE
 from visualizer.backends.onnxruntime_backend import Availability
-from visualizer.control.frames import LatentFrame
 from visualizer.core.errors import GansmaniaError
+from visualizer.mapping.frames import LatentFrame
 
 if TYPE_CHECKING:
     from visualizer.backends.registry import BackendRequest

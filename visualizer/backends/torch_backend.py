@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from visualizer.control.frames import LatentFrame
+from visualizer.mapping.frames import LatentFrame
 
 if TYPE_CHECKING:
     import torch
@@ -88,7 +88,7 @@ class TorchGenerator:
 class TorchLatentSpace:
     """z/seed -> w through a generator's mapping network (on the CPU), with seeds' w cached.
 
-    Implements ``visualizer.control.latent.LatentSpace``: every array is float32 numpy,
+    Implements ``visualizer.mapping.latent.LatentSpace``: every array is float32 numpy,
     ws untruncated, shapes [N, num_ws, w_dim].
     """
 

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from visualizer.backends.base import GeneratedFrame, Generator
-from visualizer.control.frames import LatentFrame
 from visualizer.core.slot import LatestSlot
+from visualizer.mapping.frames import LatentFrame
 from visualizer.render.frames import to_rgb8
 
 if TYPE_CHECKING:
-    from visualizer.control.latent import LatentFeed
+    from visualizer.mapping.latent import LatentFeed
 
 log = logging.getLogger(__name__)
 

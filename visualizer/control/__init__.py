@@ -1,1 +1,1 @@
-"""Control: the ParamStore, the latent controller (features -> latents/noise/FX), OSC, MIDI, Link."""
+"""Control surfaces: the ParamStore and the routes, OSC, MIDI, Ableton Link, tempo sources, keys and the TouchOSC template."""

@@ -331,7 +331,7 @@ def _controller_sections() -> frozenset[str]:
     import dataclasses
     import typing
 
-    from visualizer.control.settings import ControllerSettings
+    from visualizer.mapping.settings import ControllerSettings
 
     hints = typing.get_type_hints(ControllerSettings)
     return frozenset(name for name, hint in hints.items() if dataclasses.is_dataclass(hint))
@@ -462,8 +462,8 @@ def standard_table(*, library: Any = None) -> RouteTable:
     """The route table of a show at its defaults (controller, master and every shader pass's
     parameters), without a running show: for address listings, docs and templates."""
     from visualizer.control.master import master_param_specs
-    from visualizer.control.settings import controller_param_specs
     from visualizer.control.shader_params import shader_param_specs
+    from visualizer.mapping.settings import controller_param_specs
     from visualizer.render.library import ShaderLibrary
 
     library = library or ShaderLibrary(None)

@@ -65,7 +65,7 @@ class LivePresets:
             self.setlist.hold()
 
     def _tick(self, tick: Tick) -> None:
-        from visualizer.control.settings import controller_settings
+        from visualizer.mapping.settings import controller_settings
 
         controller = controller_settings(tick.params)
         fade_beats = tick.params.get("master.crossfade_beats", -1.0)

@@ -7,7 +7,7 @@ A preset file (every key but ``description`` optional)::
     [transition]                    # how the show fades *to* this preset
     beats = 8                       # unset = the show's presets.fade_beats
     mode = "luma"                   # mix | luma | dip
-    [controller]                    # latent routes: visualizer.control.settings.ControllerSettings
+    [controller]                    # latent routes: visualizer.mapping.settings.ControllerSettings
     ...
     [[fx]]                          # the shader chain, in order: one table per pass
     shader = "zoom"                 # a pass from shaders/ (see `gansmania presets list --shaders`)
@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from visualizer.control.settings import ControllerSettings
 from visualizer.core.config import section, setting
+from visualizer.mapping.settings import ControllerSettings
 from visualizer.render.passes import ParamValue
 from visualizer.render.renderer import CROSSFADE_MODES
 

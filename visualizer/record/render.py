@@ -197,7 +197,7 @@ def _generator_stride(fps: float, generator_fps: float) -> int:
 def _analyzer(config: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int):
     """The offline analyzer of ``audio`` (with whole-song beats for --lookahead)."""
     from visualizer.audio.features import extractor_settings
-    from visualizer.record.offline_audio import LookaheadBeats, OfflineAnalyzer
+    from visualizer.audio.offline import LookaheadBeats, OfflineAnalyzer
 
     lookahead = None
     if job.lookahead:

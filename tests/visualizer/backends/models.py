@@ -10,7 +10,7 @@ import torch
 from training.checkpoint import save_generator
 from training.configs import CONFIGS
 from training.networks import Generator
-from visualizer.control.frames import LatentFrame
+from visualizer.mapping.frames import LatentFrame
 
 # The `cpu` architecture shrunk to 64 px: same layers and routes, a few ms a frame.
 SMALL = CONFIGS["cpu"].replace(z_dim=64, w_dim=64, img_resolution=64, channel_base=512,

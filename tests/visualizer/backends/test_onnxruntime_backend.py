@@ -9,8 +9,8 @@ import torch
 
 from tests.engines import exported, random_ws, torch_images
 from tests.training.generators import randomised
-from training.configs import named_config
 from training.checkpoint import save_generator
+from training.configs import named_config
 from training.generate import to_uint8
 from visualizer.backends.base import Generator
 from visualizer.backends.onnxruntime_backend import (
@@ -18,8 +18,8 @@ from visualizer.backends.onnxruntime_backend import (
     availability,
     session_options,
 )
-from visualizer.control.frames import LatentFrame
 from visualizer.core.errors import GansmaniaError
+from visualizer.mapping.frames import LatentFrame
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from training.configs import named_config
 from visualizer.backends import onnxruntime_backend, tensorrt_backend
 from visualizer.backends.onnxruntime_backend import Availability, OnnxRuntimeGenerator
 from visualizer.backends.registry import BackendRequest, create_backend, resolve_backend
-from visualizer.control.frames import LatentFrame
 from visualizer.core.errors import GansmaniaError
+from visualizer.mapping.frames import LatentFrame
 
 NO = Availability(False, "missing here")
 YES = Availability(True, "works")

@@ -11,8 +11,8 @@ import pytest
 from tests.engines import exported, random_ws, torch_images
 from visualizer.backends import tensorrt_backend
 from visualizer.backends.base import Generator
-from visualizer.control.frames import LatentFrame
 from visualizer.core.errors import GansmaniaError
+from visualizer.mapping.frames import LatentFrame
 
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 

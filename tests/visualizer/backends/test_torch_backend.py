@@ -9,11 +9,10 @@ import torch
 from tests.visualizer.backends.models import SMALL, small_generator
 from training.latents import z_from_seeds
 from visualizer.backends.base import Generator
-from visualizer.backends.registry import (BACKENDS, BackendRequest, create_backend,
-                                          resolve_backend)
+from visualizer.backends.registry import BACKENDS, BackendRequest, create_backend, resolve_backend
 from visualizer.backends.torch_backend import TorchGenerator, TorchLatentSpace
-from visualizer.control.frames import LatentFrame
 from visualizer.core.errors import GansmaniaError
+from visualizer.mapping.frames import LatentFrame
 
 
 def frame_for(generator, *, seed: int = 3, noise_gain: float = 1.0, seq: int = 0) -> LatentFrame:

@@ -9,7 +9,7 @@ import numpy as np
 from tests.visualizer.backends.models import FailingGenerator, small_generator
 from visualizer.backends.torch_backend import TorchGenerator
 from visualizer.backends.worker import GeneratorWorker
-from visualizer.control.frames import LatentFrame
+from visualizer.mapping.frames import LatentFrame
 
 
 class Latents:

@@ -17,8 +17,8 @@ from visualizer.control.osc import Listen, OscServer
 from visualizer.control.osc_feedback import StateFeed
 from visualizer.control.params import ParamStore
 from visualizer.control.routes import build_routes
-from visualizer.control.settings import controller_param_specs
 from visualizer.control.shader_params import shader_param_specs
+from visualizer.mapping.settings import controller_param_specs
 from visualizer.render.library import ShaderLibrary
 
 

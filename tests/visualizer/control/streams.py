@@ -51,7 +51,7 @@ def chord_chroma(*pitch_classes: int) -> tuple[float, ...]:
 
 class TableSpace:
     """A latent space of known vectors: seed s -> a seeded Gaussian w (same on every layer),
-    z -> a fixed linear map. Implements visualizer.control.latent.LatentSpace."""
+    z -> a fixed linear map. Implements visualizer.mapping.latent.LatentSpace."""
 
     def __init__(self, *, z_dim: int = 16, w_dim: int = 16, num_ws: int = 10) -> None:
         self.z_dim, self.w_dim, self.num_ws = z_dim, w_dim, num_ws

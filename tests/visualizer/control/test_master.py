@@ -13,10 +13,11 @@ from tests.visualizer.backends.models import small_generator
 from tests.visualizer.live_helpers import click_track, headless_app, show_config
 from visualizer.backends.torch_backend import TorchLatentSpace
 from visualizer.backends.worker import GeneratorWorker
-from visualizer.control.latent import LatentController
-from visualizer.control.params import ParamStore
-from visualizer.control.settings import controller_param_specs
 from visualizer.control.master import master_param_specs
+from visualizer.control.params import ParamStore
+from visualizer.core.slot import LatestSlot
+from visualizer.mapping.latent import LatentController, LatentFeed
+from visualizer.mapping.settings import controller_param_specs
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_freeze_holds_the_picture_until_released(app):
 
 
 def test_freeze_pauses_the_generator_and_the_walk(app):
-    from visualizer.control.latent import LatentFeed
+    from visualizer.mapping.latent import LatentFeed
 
     clock = iter(range(100)).__next__
     feed = LatentFeed(LatentController(TorchLatentSpace(small_generator(seed=3))), app.analyzer,
@@ -111,10 +112,14 @@ def test_master_truncation_scales_psi_to_the_average_image():
     generator = small_generator(seed=3)
     space = TorchLatentSpace(generator)
     params = ParamStore([*controller_param_specs(), *master_param_specs()])
-    controller = LatentController(space)
-    normal = controller.step(None, params.snapshot(), 1 / 30).ws
+    silence = type("Silence", (), {"latest": LatestSlot()})()  # no features yet
+
+    def first_step():
+        return LatentFeed(LatentController(space), silence, params, clock=time.monotonic).step(1 / 30)
+
+    normal = first_step().ws
     params.set("master.truncation", 0.0, source="osc")
-    flat = LatentController(space).step(None, params.snapshot(), 1 / 30).ws
+    flat = first_step().ws
     assert np.allclose(flat, np.broadcast_to(space.w_avg, flat.shape), atol=1e-5)
     assert not np.allclose(normal, flat, atol=1e-3)
 

@@ -7,9 +7,12 @@ import threading
 import pytest
 
 from visualizer.control.params import ACTIONS, ParamError, ParamSpec, ParamStore, nested, values_of
-from visualizer.control.settings import (ControllerSettings, controller_param_specs,
-                                         controller_settings)
 from visualizer.core.config import from_dict
+from visualizer.mapping.settings import (
+    ControllerSettings,
+    controller_param_specs,
+    controller_settings,
+)
 
 
 def store() -> ParamStore:

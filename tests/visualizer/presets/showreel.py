@@ -56,8 +56,8 @@ def tiny_generator(path: Path):
 def render_clip(preset: str, *, renderer, generator, space, frames: list[FeatureFrame],
                 clicks: np.ndarray, start_s: float, end_s: float, preset_dirs) -> Clip:
     """Frames of ``preset`` from 0 to ``end_s``; those from ``start_s`` on are kept."""
-    from visualizer.control.fx import FxController
-    from visualizer.control.latent import LatentController
+    from visualizer.mapping.fx import FxController
+    from visualizer.mapping.latent import LatentController
     from visualizer.presets.deck import PresetDeck
     from visualizer.settings import PresetSettings
 

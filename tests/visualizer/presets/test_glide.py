@@ -8,9 +8,9 @@ import dataclasses
 import numpy as np
 
 from tests.visualizer.control.streams import TableSpace, metronome, pulled
-from visualizer.control.latent import LatentController
-from visualizer.control.settings import ControllerSettings
 from visualizer.core.config import from_dict
+from visualizer.mapping.latent import LatentController
+from visualizer.mapping.settings import ControllerSettings
 
 QUIET = {"pulse": {"strength": 0.0}, "chroma": {"strength": 0.0}, "jitter": {"strength": 0.0},
          "truncation": {"quiet": 1.0, "loud": 1.0}, "noise": {"base": 0.0, "bass": 0.0}}

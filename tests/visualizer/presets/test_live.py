@@ -130,7 +130,7 @@ class FakeApp:
 
     def __init__(self, renderer) -> None:
         from visualizer.control.params import ParamStore
-        from visualizer.control.settings import controller_param_specs
+        from visualizer.mapping.settings import controller_param_specs
         from visualizer.settings import ShowConfig
 
         self.show = dataclasses.replace(ShowConfig(), presets=dataclasses.replace(

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from tests.visualizer.presets.helpers import FIXTURE_SHADERS, FIXTURES, PRESETS, SHADERS
-from visualizer.control.settings import ControllerSettings
 from visualizer.core.errors import ConfigError
+from visualizer.mapping.settings import ControllerSettings
 from visualizer.presets.catalog import find_preset, preset_paths, slot_paths
 from visualizer.presets.features import FEATURES, feature_values
 from visualizer.presets.loader import PresetError, load_preset

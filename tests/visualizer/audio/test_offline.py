@@ -7,7 +7,7 @@ import pytest
 
 from tests.signals import SR, click_train
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
-from visualizer.record.offline_audio import LookaheadBeats, OfflineAnalyzer
+from visualizer.audio.offline import LookaheadBeats, OfflineAnalyzer
 
 HOP = 256
 

@@ -8,18 +8,17 @@ settings are the ``fx`` part of `ControllerSettings` (plus ``reactivity``).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
 from visualizer.audio.frames import N_CHROMA, FeatureFrame
-from visualizer.control.latent import follow
-from visualizer.control.settings import controller_settings
+from visualizer.mapping.latent import follow
+from visualizer.mapping.settings import ControllerSettings
 from visualizer.render.uniforms import AudioUniforms
 
 
 class FxController:
-    """``step(frame, params, dt_s, time_s=)`` -> AudioUniforms; deterministic like the latents."""
+    """``step(frame, settings, dt_s, time_s=)`` -> AudioUniforms; deterministic like the latents."""
 
     def __init__(self) -> None:
         self._last: FeatureFrame | None = None
@@ -28,11 +27,10 @@ class FxController:
         self._chroma = np.zeros(N_CHROMA, dtype=np.float64)
         self.onsets = 0  # onsets seen (each counted once, even when the display skipped hops)
 
-    def step(self, frame: FeatureFrame | None, params: Any, dt_s: float, *,
+    def step(self, frame: FeatureFrame | None, settings: ControllerSettings, dt_s: float, *,
              time_s: float) -> AudioUniforms:
         """Uniforms for the next display frame. ``time_s``: show time (u_time)."""
-        s = controller_settings(params)
-        fx, gain = s.fx, s.fx.gain * s.reactivity
+        fx, gain = settings.fx, settings.fx.gain * settings.reactivity
         dt = max(float(dt_s), 1e-6)
         if frame is None:
             return AudioUniforms(time_s=time_s)

@@ -8,9 +8,9 @@ import math
 import pytest
 
 from tests.visualizer.control.streams import HOP_S, chord_chroma, metronome
-from visualizer.control.fx import FxController
-from visualizer.control.settings import ControllerSettings
 from visualizer.core.config import from_dict
+from visualizer.mapping.fx import FxController
+from visualizer.mapping.settings import ControllerSettings
 
 
 def test_onsets_counted_once_and_u_onset_decays_with_the_release_time():

@@ -1,6 +1,6 @@
 """The latent controller: one `FeatureFrame` + the live params -> one `LatentFrame`.
 
-Routes (each set by `ControllerSettings`, see ``visualizer.control.settings``)::
+Routes (each set by `ControllerSettings`, see ``visualizer.mapping.settings``)::
 
     beat clock (phase-locked to the detected beat) --> walk through keyframe seeds
     loudness --attack/release--> truncation psi          (energy)
@@ -22,7 +22,7 @@ come from seeds and the jitter from a seeded stream — so an offline render rep
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,10 +30,14 @@ import numpy as np
 
 from training.latents import lerp, slerp, truncate, w_path, z_from_seed
 from visualizer.audio.frames import N_CHROMA, FeatureFrame, silent_frame
-from visualizer.control.frames import LatentFrame
-from visualizer.control.settings import (MAX_SEED, ControllerSettings, WalkSettings,
-                                         controller_settings)
 from visualizer.core.smoothing import one_pole_coefficient
+from visualizer.mapping.frames import LatentFrame
+from visualizer.mapping.settings import (
+    MAX_SEED,
+    ControllerSettings,
+    WalkSettings,
+    controller_settings,
+)
 
 if TYPE_CHECKING:
     from visualizer.audio.frames import FeatureSource
@@ -69,11 +73,6 @@ class ControllerState:
     chroma: tuple[float, ...]  # 12 smoothed pitch-class weights
     high: float  # smoothed highs driving the jitter
     noise_gain: float
-
-
-def _master_truncation(params: Any) -> float:
-    """The live ``master.truncation`` multiplier (1 for offline ControllerSettings)."""
-    return float(params.get("master.truncation", 1.0)) if isinstance(params, Mapping) else 1.0
 
 
 def layer_mask(group: str, num_ws: int) -> np.ndarray:
@@ -134,11 +133,11 @@ class LatentController:
 
     # ------------------------------------------------------------------ the step
 
-    def step(self, frame: FeatureFrame | None, params: Any, dt_s: float) -> LatentFrame:
-        """The next LatentFrame. ``params``: a ParamSnapshot (or a ControllerSettings);
-        ``frame``: the newest FeatureFrame, None before audio arrives; ``dt_s`` > 0: time since
-        the previous step (seconds)."""
-        s = controller_settings(params)
+    def step(self, frame: FeatureFrame | None, s: ControllerSettings, dt_s: float, *,
+             truncation_scale: float = 1.0) -> LatentFrame:
+        """The next LatentFrame. ``frame``: the newest FeatureFrame, None before audio arrives;
+        ``dt_s`` > 0: time since the previous step (seconds); ``truncation_scale``: the live
+        ``master.truncation`` multiplier on psi."""
         dt = max(float(dt_s), 1e-6)
         if frame is None:
             frame = silent_frame(t_audio=0.0, hop_index=-1)
@@ -151,7 +150,7 @@ class LatentController:
                              release_s=s.truncation.release_s, dt_s=dt)
         t = s.truncation
         psi = t.quiet + (t.loud - t.quiet) * min(self._level * r, 1.0)
-        psi = min(psi * _master_truncation(params), 2.0)
+        psi = min(psi * truncation_scale, 2.0)
         ws = truncate(walk, self.w_avg, psi=psi, cutoff=t.cutoff or None)
 
         offset = np.zeros((self.num_ws, self.w_dim), dtype=np.float64)
@@ -307,7 +306,9 @@ class LatentFeed:
 
     def step(self, dt_s: float) -> LatentFrame:
         """The next LatentFrame, ``dt_s`` seconds after the previous one."""
-        return self.controller.step(self.features.latest.get(), self.params.snapshot(), dt_s)
+        params = self.params.snapshot()
+        return self.controller.step(self.features.latest.get(), controller_settings(params), dt_s,
+                                    truncation_scale=float(params["master.truncation"]))
 
     def next(self) -> LatentFrame:
         """The next LatentFrame in real time (the worker thread)."""

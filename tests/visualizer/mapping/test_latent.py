@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from tests.visualizer.control.streams import HOP_S, TableSpace, chord_chroma, metronome, pulled
-from visualizer.control.latent import LatentController, layer_mask
-from visualizer.control.settings import ControllerSettings
 from visualizer.core.config import from_dict
+from visualizer.mapping.latent import LatentController, layer_mask
+from visualizer.mapping.settings import ControllerSettings
 
 # Only the route under test moves: everything else off, truncation psi fixed at 1.
 QUIET = {"reactivity": 1.0, "pulse": {"strength": 0.0}, "chroma": {"strength": 0.0},

@@ -1,0 +1,1 @@
+"""Mapping: audio features -> latents, noise and shader uniforms (LatentController, FxController)."""
