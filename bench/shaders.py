@@ -10,7 +10,7 @@ from pathlib import Path
 
 from visualizer.core.bench import report
 from visualizer.render import benchmark
-from visualizer.render.output import egl_context
+from visualizer.render.headless import egl_context
 
 
 def main() -> None:

@@ -18,25 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 
 from training.checkpoint import load_checkpoint, load_generator, save_generator
-from training.latents import z_from_seeds
-from training.snapshots import grid_image, sample_grid
+from training.model_card import CARD_SEEDS, WEIGHTS_LICENCE, evidence
+from training.snapshots import grid_image, sample_seeds
 from visualizer.core.errors import GansmaniaError
 
 MAX_BYTES = 20 * 1024 * 1024
-CARD_SEEDS = range(64)  # the grid and the diversity test use these seeds
-
-
-def sample(generator: torch.nn.Module, seeds, *, batch: int = 8) -> np.ndarray:
-    """uint8 [N, C, R, R] images of ``seeds`` (z as `gansmania generate --seeds` makes them;
-    constant noise, no truncation)."""
-    z = z_from_seeds(seeds, generator.z_dim)
-    return sample_grid(generator, z, torch.zeros([len(z), generator.c_dim]), batch=batch)
-
-
 def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
                    data: Path | None = None, old_model: Path | None = None,
                    runs: Sequence[Path] = (), kid_images: int = 2000) -> Path:
@@ -59,8 +47,6 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
     if trained_on:
         provenance["dataset"] = f"data/{Path(trained_on).name}"
     if data is not None:
-        from training.model_card import WEIGHTS_LICENCE
-
         licence = f"{WEIGHTS_LICENCE}: see the card for why and ATTRIBUTION.md for the works"
     else:
         licence = "MIT, like the code; trained only on procedurally painted images"
@@ -76,13 +62,11 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
     if size > MAX_BYTES:
         out.unlink()
         raise GansmaniaError(f"{out}: {size / 2**20:.1f} MB is over the 20 MB budget for a bundled model")
-    images = sample(generator, CARD_SEEDS)
+    images = sample_seeds(generator, CARD_SEEDS)
     grid_path = out.with_suffix(".png")
     grid_image(images, columns=8).save(grid_path)
     evidence_lines = []
     if data is not None:
-        from training.model_card import evidence
-
         evidence_lines = evidence(out, out, data=Path(data), old_model=old_model,
                                   runs=[run_dir, *runs], kid_images=kid_images)
     if old_model is not None and old_model.name.endswith(f"-replaced{out.suffix}"):

@@ -55,7 +55,7 @@ def resize_uint8(images: np.ndarray | torch.Tensor, side: int) -> torch.Tensor:
 def _model_images(path: Path, count: int, resolution: int) -> Iterator[torch.Tensor]:
     """Seeds 0..count-1 as the model card's grid draws them (truncation 1, constant noise),
     resized to ``resolution`` so models of any size compare on the same footing."""
-    from training.default_model import sample
+    from training.snapshots import sample_seeds
     from training.generate import load_model
 
     generator = load_model(path)
@@ -63,4 +63,4 @@ def _model_images(path: Path, count: int, resolution: int) -> Iterator[torch.Ten
         raise GansmaniaError(f"{path}: a conditional model; `gansmania kid` scores "
                              "unconditional ones")
     for start in range(0, count, BATCH):
-        yield resize_uint8(sample(generator, range(start, min(start + BATCH, count))), resolution)
+        yield resize_uint8(sample_seeds(generator, range(start, min(start + BATCH, count))), resolution)

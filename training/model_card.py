@@ -31,6 +31,7 @@ LICENCE_REASONS = (
     "rights; their palettes are colour lists measured from the scraped works.",
 )
 TILE_PX = 64  # side of one picture in the comparison figure
+CARD_SEEDS = range(64)  # the card's grid, its figure and the diversity test use these seeds
 
 
 def evidence(out: Path, generator_path: Path, *, data: Path, old_model: Path | None,
@@ -90,7 +91,7 @@ def comparison_figure(data: Path, generator_path: Path, old_model: Path | None,
                       png: Path) -> None:
     """Three 8x8 grids side by side: training images, the old model, the new one."""
     from training.dataset import ImageDataset
-    from training.default_model import CARD_SEEDS, sample
+    from training.snapshots import sample_seeds
     from training.generate import load_model
 
     dataset = ImageDataset(data, resolution=TILE_PX)
@@ -99,7 +100,7 @@ def comparison_figure(data: Path, generator_path: Path, old_model: Path | None,
                                                   indices=picks))).astype(np.uint8)]
     for path in (old_model, generator_path):
         if path is not None:
-            panels.append(resize_uint8(sample(load_model(path), CARD_SEEDS), TILE_PX).numpy())
+            panels.append(resize_uint8(sample_seeds(load_model(path), CARD_SEEDS), TILE_PX).numpy())
     grids = [grid_image(panel, columns=8) for panel in panels]
     gap = TILE_PX // 4
     figure = Image.new("RGB", (sum(g.width for g in grids) + gap * (len(grids) - 1),

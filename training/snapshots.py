@@ -108,3 +108,12 @@ def load_transfer(path: Path) -> Transfer:
     return Transfer(path=Path(path), config=checkpoint.generator_config(group),
                     generator_state=dict(checkpoint.group(group).tensors),
                     discriminator_state=dict(d.tensors) if d is not None else None)
+
+
+def sample_seeds(generator: torch.nn.Module, seeds, *, batch: int = 8) -> np.ndarray:
+    """uint8 [N, C, R, R] images of ``seeds`` (z as `gansmania generate --seeds` makes them;
+    constant noise, no truncation)."""
+    from training.latents import z_from_seeds
+
+    z = z_from_seeds(seeds, generator.z_dim)
+    return sample_grid(generator, z, torch.zeros([len(z), generator.c_dim]), batch=batch)

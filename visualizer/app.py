@@ -310,9 +310,8 @@ class LiveApp:
         """
         if self.show.model.max_fps > 0:
             return min(self.show.model.max_fps, display)
-        on_cpu = "cpu" in self.generator.name
-        return min(CPU_SHARED_GENERATOR_FPS, display) if _software_gl(self.output.ctx) and on_cpu \
-            else display
+        shares_the_cpu = _software_gl(self.output.ctx) and self.generator.device == "cpu"
+        return min(CPU_SHARED_GENERATOR_FPS, display) if shares_the_cpu else display
 
     def _handle_input(self) -> None:
         for key in self.output.poll():

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from visualizer.app import LiveApp
     from visualizer.audio.frames import FeatureSource
-    from visualizer.backends.base import Generator
+    from visualizer.backends.base import ImageBackend
     from visualizer.backends.worker import WorkerFactory
     from visualizer.mapping.latent import LatentSpace
     from visualizer.presets.schema import Preset
@@ -45,7 +45,7 @@ class Show:
 class ShowModel:
     """A show's generator: the backend that paints, and the torch model that maps seeds to w."""
 
-    backend: Generator
+    backend: ImageBackend
     space: LatentSpace
     path: Path
     reason: str  # why this backend was chosen (HUD, stats, log)
@@ -91,7 +91,7 @@ def build_app(show: Show, *, model: ShowModel | None = None,
     from visualizer.app import LiveApp
     from visualizer.audio.analyzer import analyzer_for
     from visualizer.backends.worker import threaded_worker
-    from visualizer.presets.live import install_presets
+    from visualizer.presets.live_presets import install_presets
     from visualizer.render.output import open_output
 
     config = show.config

@@ -12,7 +12,9 @@ from PIL import Image
 
 from tests.training.training_runs import procedural_data, train_args
 from training.checkpoint import load_checkpoint, load_generator
-from training.default_model import CARD_SEEDS, export_default, sample
+from training.default_model import export_default
+from training.model_card import CARD_SEEDS
+from training.snapshots import sample_seeds
 from training.procedural import render
 from visualizer.cli import main
 from visualizer.core.paths import data_dir
@@ -113,7 +115,7 @@ def _committed_model():
 def test_default_model_samples_are_as_diverse_as_half_the_dataset():
     path = _committed_model()
     generator = load_generator(path)
-    samples = sample(generator, CARD_SEEDS)
+    samples = sample_seeds(generator, CARD_SEEDS)
     recipe = load_checkpoint(path, groups=["G_ema"]).provenance.get("dataset_recipe", {})
     dataset = np.stack([render(seed=recipe.get("seed", 0), index=i,
                                resolution=generator.img_resolution).transpose(2, 0, 1)

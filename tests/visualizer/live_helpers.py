@@ -34,7 +34,7 @@ def headless_app(show: ShowConfig, *, model=None, backend=None, generator=None):
     from visualizer.app import LiveApp
     from visualizer.audio.analyzer import analyzer_for
     from visualizer.backends.worker import threaded_worker
-    from visualizer.render.output import HeadlessOutput
+    from visualizer.render.headless import HeadlessOutput
 
     return LiveApp(show, model=model or small_model(generator=generator, backend=backend),
                    features=analyzer_for(show.audio), output=HeadlessOutput(show.display.size),

@@ -68,7 +68,7 @@ def test_actions_reach_their_handlers_and_failures_reach_the_hud(tmp_path):
 def test_auto_fx_scale_follows_the_generator_on_a_cpu_rasteriser():
     from visualizer.app import _software_gl, resolve_fx_scale
     from visualizer.core.errors import ConfigError
-    from visualizer.render.output import HeadlessOutput
+    from visualizer.render.headless import HeadlessOutput
 
     output = HeadlessOutput((1280, 720))
     try:

@@ -46,7 +46,7 @@ def test_offline_is_headless_without_a_hud(tmp_path):
 
 def test_build_app_shows_the_look_with_the_parts_handed_in(tmp_path):
     from visualizer.backends.worker import SyncWorker
-    from visualizer.render.output import HeadlessOutput
+    from visualizer.render.headless import HeadlessOutput
 
     audio, _ = click_track(tmp_path / "click.wav", duration_s=2.0)
     show = prepare_show(show_config(audio), preset="prism")
@@ -66,7 +66,7 @@ def test_build_app_shows_the_look_with_the_parts_handed_in(tmp_path):
 
 
 def test_a_broken_set_list_stops_the_build_and_releases_the_model(tmp_path):
-    from visualizer.render.output import HeadlessOutput
+    from visualizer.render.headless import HeadlessOutput
 
     config = override(show_config(tmp_path / "a.wav"), "setlist.looks", ("drift", "nope"))
     model = small_model()

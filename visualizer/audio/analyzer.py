@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from visualizer.audio.capture import AudioSource, SourceStatus
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
 from visualizer.audio.frames import FeatureFrame
-from visualizer.audio.sources import AudioSource, SourceStatus, mixdown
+from visualizer.audio.sources import mixdown
 from visualizer.core.errors import GansmaniaError
 from visualizer.core.ring import History
 from visualizer.core.slot import LatestSlot

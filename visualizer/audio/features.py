@@ -15,7 +15,7 @@ import numpy as np
 
 from visualizer.audio.frames import N_CHROMA, SILENCE_DB, FeatureFrame
 from visualizer.audio.onsets import ONSET_DETECTORS, AubioOnsetDetector, OnsetSettings
-from visualizer.audio.spectral import (BANDS_HZ, ChromaSpectrum, OnsetSpectrum, fft_size_for)
+from visualizer.audio.spectral import BANDS_HZ, ChromaSpectrum, OnsetSpectrum, fft_size_for
 from visualizer.audio.tempo import BEAT_TRACKERS, TempoSettings
 from visualizer.core.smoothing import AttackRelease
 

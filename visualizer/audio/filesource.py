@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from visualizer.audio.capture import SourceStatus
 from visualizer.audio.devices import quiet_stderr
-from visualizer.audio.sources import SourceStatus
 from visualizer.core.errors import GansmaniaError
 from visualizer.core.ring import RingBuffer
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
+    from visualizer.audio.capture import SourceStatus
     from visualizer.audio.features import ExtractorSettings
-    from visualizer.audio.sources import SourceStatus
     from visualizer.core.ring import History
     from visualizer.core.slot import LatestSlot
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from visualizer.audio.capture import SourceStatus
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
 from visualizer.audio.frames import FeatureFrame
-from visualizer.audio.sources import SourceStatus
 from visualizer.core.ring import History
 from visualizer.core.slot import LatestSlot
 

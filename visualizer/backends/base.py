@@ -1,4 +1,4 @@
-"""The `Generator` protocol every backend implements, and what it returns.
+"""The `ImageBackend` protocol every generator backend implements, and what it returns.
 
 A backend wraps one synthesis network (torch module, ONNX Runtime session, TensorRT engine) and
 turns a :class:`LatentFrame` into an image. Backends are chosen from the explicit registry in
@@ -24,10 +24,11 @@ class GeneratedFrame:
 
 
 @runtime_checkable
-class Generator(Protocol):
+class ImageBackend(Protocol):
     """Paints one image per LatentFrame. Not thread-safe: one worker thread owns it."""
 
     name: str  # e.g. "torch-cpu", "onnxruntime-cuda", "tensorrt-fp16": shown on the HUD/stats
+    device: str  # where it paints: "cpu" or "cuda"
     resolution: int  # output size in pixels (square)
     num_ws: int  # LatentFrame.ws rows expected
     w_dim: int  # LatentFrame.ws columns expected

@@ -75,7 +75,7 @@ def session_options(*, threads: int | None = None, spin: bool = True):
 
 
 class OnnxRuntimeGenerator:
-    """A :class:`~visualizer.backends.base.Generator` running an exported graph.
+    """A :class:`~visualizer.backends.base.ImageBackend` running an exported graph.
 
     ``synthesize`` returns uint8 (H, W, 3) numpy, on both providers (CUDA copies the frame
     back to the host). ``run_batch`` runs a whole batch (benchmarks, offline rendering).
@@ -94,6 +94,7 @@ class OnnxRuntimeGenerator:
         info = read_graph_info(self.onnx_path)
         self.resolution, self.num_ws, self.w_dim = info.resolution, info.num_ws, info.w_dim
         self.name = f"onnxruntime-{device}"
+        self.device = device
         providers = [CPU_PROVIDER] if device == "cpu" else [(CUDA_PROVIDER, {"device_id": 0}),
                                                            CPU_PROVIDER]
         options = session_options(threads=threads, spin=spin)

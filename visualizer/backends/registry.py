@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from visualizer.backends.base import Generator
+from visualizer.backends.base import ImageBackend
 from visualizer.core.errors import GansmaniaError
 
 
@@ -30,12 +30,12 @@ class BackendRequest:
 @dataclass(frozen=True)
 class BackendEntry:
     doc: str
-    create: Callable[[BackendRequest], Generator]
+    create: Callable[[BackendRequest], ImageBackend]
     # Why the backend cannot run for this request on this machine; None when it can.
     unavailable: Callable[[BackendRequest], str | None]
 
 
-def _torch_create(request: BackendRequest) -> Generator:
+def _torch_create(request: BackendRequest) -> ImageBackend:
     from visualizer.backends.torch_backend import TorchGenerator, resolve_device
 
     return TorchGenerator(request.generator, device=resolve_device(request.device),
@@ -51,7 +51,7 @@ def _torch_unavailable(request: BackendRequest) -> str | None:
     return None
 
 
-def _onnxruntime_create(request: BackendRequest) -> Generator:
+def _onnxruntime_create(request: BackendRequest) -> ImageBackend:
     from visualizer.backends import onnxruntime_backend
 
     return onnxruntime_backend.create(request)
@@ -63,7 +63,7 @@ def _onnxruntime_unavailable(request: BackendRequest) -> str | None:
     return onnxruntime_backend.unavailable(request)
 
 
-def _tensorrt_create(request: BackendRequest) -> Generator:
+def _tensorrt_create(request: BackendRequest) -> ImageBackend:
     from visualizer.backends import tensorrt_backend
 
     return tensorrt_backend.create(request)
@@ -137,7 +137,7 @@ def _auto_choice(request: BackendRequest) -> tuple[str, BackendRequest, str]:
     raise GansmaniaError("no generator backend can run here: " + "; ".join(skipped))
 
 
-def create_backend(name: str, request: BackendRequest) -> tuple[Generator, str]:
+def create_backend(name: str, request: BackendRequest) -> tuple[ImageBackend, str]:
     """Build the backend ``name`` resolves to; returns (generator, reason it was chosen)."""
     if name == "auto":
         chosen, request, reason = _auto_choice(request)

@@ -43,7 +43,7 @@ def availability() -> Availability:
 
 
 class TensorRTGenerator:
-    """A :class:`~visualizer.backends.base.Generator` running a TensorRT plan.
+    """A :class:`~visualizer.backends.base.ImageBackend` running a TensorRT plan.
 
     Not thread-safe (one worker thread owns it, as the protocol says). Each call ends with a
     stream synchronise, so the returned tensor is complete when the caller gets it.
@@ -60,6 +60,7 @@ class TensorRTGenerator:
         self._torch = torch
         self.plan_path = Path(plan_path)
         self.name = f"tensorrt-{precision}"
+        self.device = "cuda"
         self._device = torch.device("cuda", device_index)
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)

@@ -37,7 +37,7 @@ def resolve_device(device: str) -> str:
 
 
 class TorchGenerator:
-    """The :class:`visualizer.backends.base.Generator` protocol on a torch module.
+    """The :class:`visualizer.backends.base.ImageBackend` protocol on a torch module.
 
     ``generator``: a ``training.networks.Generator`` (eval mode, no grads) on any device; it is
     moved to ``device``. ``precision``: "auto" (fp16 layers on CUDA as the checkpoint says) or
@@ -50,19 +50,20 @@ class TorchGenerator:
 
         if precision not in ("auto", "fp32"):
             raise ValueError(f"precision must be auto or fp32, got {precision!r}")
-        self.device = torch.device(device)
-        self.synthesis = generator.synthesis.to(self.device).eval().requires_grad_(False)
+        self.torch_device = torch.device(device)
+        self.device = self.torch_device.type
+        self.synthesis = generator.synthesis.to(self.torch_device).eval().requires_grad_(False)
         self.force_fp32 = precision == "fp32"
         self.resolution = int(generator.img_resolution)
         self.num_ws = int(generator.num_ws)
         self.w_dim = int(generator.w_dim)
-        fp16 = self.device.type == "cuda" and not self.force_fp32 and generator.config.num_fp16_res
-        self.name = f"torch-{self.device.type}" + ("-fp16" if fp16 else "")
+        fp16 = self.device == "cuda" and not self.force_fp32 and generator.config.num_fp16_res
+        self.name = f"torch-{self.device}" + ("-fp16" if fp16 else "")
         # Frames' ws are read-only numpy; they are copied into this host buffer (shared with a
         # tensor) and from there, on CUDA, to the device: no allocation per frame.
         self._host = torch.zeros((1, self.num_ws, self.w_dim), dtype=torch.float32)
         self._host_np = self._host.numpy()
-        self._ws = self._host if self.device.type == "cpu" else self._host.to(self.device)
+        self._ws = self._host if self.device == "cpu" else self._host.to(self.torch_device)
 
     def synthesize(self, frame: LatentFrame) -> torch.Tensor:
         import torch
@@ -78,7 +79,7 @@ class TorchGenerator:
                                   noise_gain=float(frame.noise_gain))
 
     def close(self) -> None:
-        if self.device.type == "cuda":
+        if self.device == "cuda":
             import torch
 
             del self.synthesis

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from visualizer.backends.base import GeneratedFrame, Generator
+from visualizer.backends.base import GeneratedFrame, ImageBackend
 from visualizer.core.slot import LatestSlot
 from visualizer.mapping.frames import LatentFrame
 from visualizer.render.frames import to_rgb8
@@ -61,10 +61,10 @@ class Worker(Protocol):
 
 
 class WorkerFactory(Protocol):
-    def __call__(self, backend: Generator, latents: LatentFeed, *, max_fps: float) -> Worker: ...
+    def __call__(self, backend: ImageBackend, latents: LatentFeed, *, max_fps: float) -> Worker: ...
 
 
-def threaded_worker(backend: Generator, latents: LatentFeed, *, max_fps: float) -> GeneratorWorker:
+def threaded_worker(backend: ImageBackend, latents: LatentFeed, *, max_fps: float) -> GeneratorWorker:
     """The live show's worker: paints on its own thread, pulling the newest latents, paused
     while the picture is frozen."""
     return GeneratorWorker(backend, latents.next, max_fps=max_fps, paused=latents.frozen)
@@ -74,7 +74,7 @@ class SyncWorker:
     """Paints on demand in the offline render loop instead of on a thread: the order of steps
     is fixed, so frames repeat exactly. ``max_fps`` does not apply (the render decides)."""
 
-    def __init__(self, backend: Generator, latents: LatentFeed, *, max_fps: float = 0.0) -> None:
+    def __init__(self, backend: ImageBackend, latents: LatentFeed, *, max_fps: float = 0.0) -> None:
         self.backend = backend
         self.latents = latents
         self.latest: LatestSlot[GeneratedFrame] = LatestSlot()
@@ -108,7 +108,7 @@ class GeneratorWorker:
     and does not pull latents (a freeze: the latent walk stops where it is).
     """
 
-    def __init__(self, backend: Generator, next_latent: Callable[[], LatentFrame], *,
+    def __init__(self, backend: ImageBackend, next_latent: Callable[[], LatentFrame], *,
                  max_fps: float = 0.0, setup: Callable[[], None] | None = None,
                  paused: Callable[[], bool] | None = None,
                  backoff_s: float = 0.2, log_every_s: float = 10.0,

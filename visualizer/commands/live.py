@@ -115,7 +115,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
 
     check_settings(show.control)
     show = prepare_show(with_setlist(show, setlist, phrase_bars), preset=preset)
-    from visualizer.record.live import LiveRecording  # after prepare_show set the threads
+    from visualizer.record.live_recording import LiveRecording  # after prepare_show set the threads
 
     app = build_app(show)
     recording = surfaces = None

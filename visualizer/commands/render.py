@@ -76,7 +76,7 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
     rate = fps if fps is not None else show.record.fps
     show = override(show, "record.fps", rate, origin="--fps")
     show = override(show, "display.fps", rate, origin="--fps")
-    from visualizer.record.render import RenderJob, render_song
+    from visualizer.offline import RenderJob, render_song
     from visualizer.show import prepare_show
 
     show = prepare_show(with_setlist(show, setlist, phrase_bars), preset=preset,
@@ -122,8 +122,14 @@ def _progress_bar(name: str):
     import time
 
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
 

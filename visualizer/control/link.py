@@ -1,7 +1,7 @@
 """Ableton Link: share tempo and beat phase with Live, Traktor, phones and other peers on the
 network (LinkPython-extern, module ``link``).
 
-- Follow (``--tempo-source link``): :class:`LinkClock` is the show's BeatClock; ``/gm/bpm`` and
+- Follow (``--tempo-source link``): :class:`LinkClock` is the show's ExternalTempo; ``/gm/bpm`` and
   taps change the *session's* tempo, for every peer (that is how Link works: no master).
 - Lead (``control.link_lead = true`` with another tempo source): :class:`LinkLeader` publishes
   the tempo the show hears to the session, so Live can follow the room's music.
@@ -38,7 +38,7 @@ def _open_link(bpm: float):
 
 
 class LinkClock:
-    """A BeatClock joined to a Link session (see the module docstring). Thread-safe: Link's
+    """An ExternalTempo joined to a Link session (see the module docstring). Thread-safe: Link's
     session state is captured per call."""
 
     name = "link"

@@ -252,7 +252,7 @@ class MidiRouter:
 # ----------------------------------------------------------------------------- clock
 
 class MidiClock:
-    """A BeatClock from MIDI clock messages (see `visualizer.control.tempo`).
+    """An ExternalTempo from MIDI clock messages (see `visualizer.control.tempo`).
 
     Tempo: the median of the last ``window`` pulse intervals. Position: pulses / 24, plus the
     time since the last pulse (never more than one pulse ahead: when the clock stops, the beat

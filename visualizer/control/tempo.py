@@ -9,7 +9,7 @@
 - ``link``: an Ableton Link session on the network (Live, Traktor, phones...): the show follows
   its tempo and beat phase, and ``/gm/bpm`` or taps change the session's tempo for every peer.
 
-Every source but ``audio`` is a :class:`BeatClock`; :class:`TempoOverride` rewrites each
+Every source but ``audio`` is an :class:`ExternalTempo`; :class:`TempoOverride` rewrites each
 FeatureFrame's tempo, beat phase and beat flag from it on the analysis thread
 (``Analyzer.tempo_override``), so the latent walk, the shaders and preset fades all follow it
 with no other change. While a clock knows no tempo yet (no MIDI clock arriving, a Link session
@@ -34,7 +34,7 @@ TAP_TIMEOUT_S = 2.0  # a longer gap between taps starts a new tap sequence
 MIN_BPM, MAX_BPM = 20.0, 400.0
 
 
-class BeatClock(Protocol):
+class ExternalTempo(Protocol):
     """A tempo and beat position that is not the audio tracker's."""
 
     name: str
@@ -55,7 +55,7 @@ class BeatClock(Protocol):
 class TempoOverride:
     """``Analyzer.tempo_override``: a frame with the clock's tempo, phase and beat flag."""
 
-    def __init__(self, clock: BeatClock) -> None:
+    def __init__(self, clock: ExternalTempo) -> None:
         self.clock = clock
         self._last_beats: float | None = None
 

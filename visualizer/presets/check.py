@@ -83,7 +83,7 @@ class PresetChecker:
 
 def gl_context_or_reason() -> tuple[moderngl.Context | None, str]:
     """An EGL context for compiling passes, or None and why there is none."""
-    from visualizer.render.output import egl_context
+    from visualizer.render.headless import egl_context
 
     try:
         ctx = egl_context()

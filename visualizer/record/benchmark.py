@@ -44,7 +44,7 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
     config keys ({dotted: value}), e.g. {"model.threads": 2}."""
     from visualizer.core.bench import bench_model
     from visualizer.core.config import override
-    from visualizer.record.render import RenderJob, render_song
+    from visualizer.offline import RenderJob, render_song
     from visualizer.settings import ShowConfig
     from visualizer.show import prepare_show
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from visualizer.render.chain import ShaderChain, make_target, release_target
 from visualizer.render.frames import to_rgb8
+from visualizer.render.headless import HeadlessOutput
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.output import HeadlessOutput
 from visualizer.render.renderer import Renderer
 from visualizer.render.source import SourceStage
 from visualizer.render.uniforms import AudioUniforms
@@ -150,7 +150,7 @@ def frame_rows(ctx: Any, library: ShaderLibrary, *, size: tuple[int, int] = (128
 def run(*, frames: int = 30, repeats: int = 3, shader_dirs: Sequence[Path] | None = None,
         ctx: Any = None) -> list[dict[str, Any]]:
     """Every row of the render benchmark, on ``ctx`` (a fresh EGL context when None)."""
-    from visualizer.render.output import egl_context
+    from visualizer.render.headless import egl_context
 
     own = ctx is None
     ctx = egl_context() if own else ctx

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from visualizer.render.chain import ShaderChain, make_target, release_target
+from visualizer.render.headless import read_framebuffer
 from visualizer.render.hud import Hud, HudState
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.output import Output, read_framebuffer
+from visualizer.render.output import Output
 from visualizer.render.passes import ShaderPass, compile_program
 from visualizer.render.source import SourceStage
 from visualizer.render.uniforms import AudioUniforms

@@ -12,8 +12,8 @@ import time
 from typing import TYPE_CHECKING
 
 from visualizer.core.errors import GansmaniaError
+from visualizer.render.headless import unbind_egl_context
 from visualizer.render.monitors import has_display
-from visualizer.render.output import unbind_egl_context
 
 if TYPE_CHECKING:
     import moderngl

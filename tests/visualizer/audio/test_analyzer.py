@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.signals import SR, click_train, chord
+from tests.signals import SR, chord, click_train
 from visualizer.audio.analyzer import Analyzer, analyze_audio
 from visualizer.audio.features import ExtractorSettings
 from visualizer.audio.filesource import FileSource

@@ -7,9 +7,17 @@ import mido
 import numpy as np
 import pytest
 
-from visualizer.audio.musicgen import (BENCH_SONGS, DEMO_SONG, Section, Song, arrange,
-                                       chord_pitch_classes, merged_onsets, render_song,
-                                       write_midi)
+from visualizer.audio.musicgen import (
+    BENCH_SONGS,
+    DEMO_SONG,
+    Section,
+    Song,
+    arrange,
+    chord_pitch_classes,
+    merged_onsets,
+    render_song,
+    write_midi,
+)
 
 
 def test_beat_grid_and_tempo_segments_follow_the_sections():

@@ -38,7 +38,7 @@ class SlowGenerator:
 
     def __init__(self, inner, *, period_s: float) -> None:
         self.inner, self.period_s = inner, period_s
-        self.name, self.resolution = f"slow-{inner.name}", inner.resolution
+        self.name, self.device, self.resolution = f"slow-{inner.name}", inner.device, inner.resolution
         self.num_ws, self.w_dim = inner.num_ws, inner.w_dim
 
     def synthesize(self, frame: LatentFrame):

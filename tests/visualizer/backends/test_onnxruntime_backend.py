@@ -1,4 +1,4 @@
-"""The onnxruntime backend behind the Generator protocol: frames, noise gain, batches, the
+"""The onnxruntime backend behind the ImageBackend protocol: frames, noise gain, batches, the
 cached export, session options and one-line errors."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from tests.training.generators import randomised
 from training.checkpoint import save_generator
 from training.configs import named_config
 from training.generate import to_uint8
-from visualizer.backends.base import Generator
+from visualizer.backends.base import ImageBackend
 from visualizer.backends.onnxruntime_backend import (
     OnnxRuntimeGenerator,
     availability,
@@ -32,7 +32,7 @@ def cpu_model(tmp_path_factory):
 
 def test_backend_follows_the_generator_protocol(cpu_model):
     generator, backend = cpu_model
-    assert isinstance(backend, Generator)
+    assert isinstance(backend, ImageBackend)
     assert backend.name == "onnxruntime-cpu"
     assert (backend.resolution, backend.num_ws, backend.w_dim) == (
         generator.img_resolution, generator.num_ws, generator.w_dim)

@@ -1,5 +1,5 @@
 """The tensorrt backend: importable and self-explaining without TensorRT or a GPU; on a GPU
-(marked gpu) it follows the Generator protocol and keeps the frame on the GPU."""
+(marked gpu) it follows the ImageBackend protocol and keeps the frame on the GPU."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from tests.engines import exported, random_ws, torch_images
 from visualizer.backends import tensorrt_backend
-from visualizer.backends.base import Generator
+from visualizer.backends.base import ImageBackend
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 
@@ -36,7 +36,7 @@ def test_tensorrt_generator_keeps_the_frame_on_the_gpu(tmp_path):
     generator, onnx_path = exported("cpu", tmp_path, seed=4)
     plan = build_engine(onnx_path, tmp_path / "fp32.plan", fp16=False, max_batch=1)
     backend = tensorrt_backend.TensorRTGenerator(plan, precision="fp32")
-    assert isinstance(backend, Generator) and backend.name == "tensorrt-fp32"
+    assert isinstance(backend, ImageBackend) and backend.name == "tensorrt-fp32"
     assert (backend.resolution, backend.num_ws, backend.w_dim) == (256, 14, 256)
     ws = random_ws(generator, 1, seed=3)
     image = backend.synthesize(LatentFrame(seq=1, t_audio=0.0, ws=ws[0], noise_gain=0.5))

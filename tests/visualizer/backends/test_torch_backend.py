@@ -8,7 +8,7 @@ import torch
 
 from tests.visualizer.backends.models import SMALL, small_generator
 from training.latents import z_from_seeds
-from visualizer.backends.base import Generator
+from visualizer.backends.base import ImageBackend
 from visualizer.backends.registry import BACKENDS, BackendRequest, create_backend, resolve_backend
 from visualizer.backends.torch_backend import TorchGenerator, TorchLatentSpace
 from visualizer.core.errors import GansmaniaError
@@ -24,7 +24,7 @@ def frame_for(generator, *, seed: int = 3, noise_gain: float = 1.0, seq: int = 0
 def test_torch_backend_paints_what_the_network_paints():
     generator = small_generator()
     backend = TorchGenerator(generator, device="cpu")
-    assert isinstance(backend, Generator)
+    assert isinstance(backend, ImageBackend)
     assert (backend.name, backend.resolution, backend.num_ws, backend.w_dim) == \
         ("torch-cpu", 64, SMALL.num_ws, 64)
     frame = frame_for(generator)
@@ -87,5 +87,5 @@ def test_cuda_backend_matches_the_cpu_picture():
     frame = frame_for(generator)
     cpu = TorchGenerator(small_generator(), device="cpu").synthesize(frame)
     cuda = TorchGenerator(generator, device="cuda").synthesize(frame)
-    assert cuda.device.type == "cuda"
+    assert cuda.device == "cuda" and cuda.torch_device.type == "cuda"
     torch.testing.assert_close(cuda.cpu(), cpu, atol=1e-3, rtol=1e-3)

@@ -150,7 +150,7 @@ def test_live_shader_overrides_beat_the_preset_until_reset(app):
 
 
 def test_crossfade_beats_override_every_presets_own(app):
-    from visualizer.presets.live import install_presets
+    from visualizer.presets.live_presets import install_presets
 
     presets = install_presets(app, "drift")
     app.params.set("master.crossfade_beats", 0.5, source="osc")

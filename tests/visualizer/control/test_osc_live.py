@@ -26,8 +26,8 @@ def free_port() -> int:
 def test_documented_addresses_change_the_running_show(tmp_path):
     from visualizer.control.surfaces import ControlSurfaces
     from visualizer.presets.catalog import slot_paths
-    from visualizer.presets.live import install_presets
-    from visualizer.record.live import LiveRecording
+    from visualizer.presets.live_presets import install_presets
+    from visualizer.record.live_recording import LiveRecording
 
     audio, _ = click_track(tmp_path / "click.wav", bpm=100.0, duration_s=30.0)
     show = show_config(audio, **{"presets.quantize": "none", "presets.watch": False,

@@ -11,8 +11,8 @@ import pytest
 
 from tests.visualizer.presets.helpers import FIXTURE_SHADERS, PRESETS, SHADERS
 from tests.visualizer.render.gl_helpers import known_image
+from visualizer.render.headless import HeadlessOutput
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.output import HeadlessOutput
 from visualizer.render.renderer import Renderer
 
 

@@ -94,7 +94,7 @@ def _cases():
 def test_the_preset_neither_washes_out_nor_goes_black(name: str, track: str, tracks, tmp_path: Path,
                                                       isolated_threads) -> None:
     from visualizer.core import paths
-    from visualizer.record.render import RenderJob, render_song
+    from visualizer.offline import RenderJob, render_song
     from visualizer.show import prepare_show
 
     model = paths.bundled_model()

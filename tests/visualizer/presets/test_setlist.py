@@ -86,10 +86,10 @@ def test_the_live_show_runs_the_set_list_and_a_key_press_holds_it(rig, monkeypat
     import dataclasses
 
     from tests.visualizer.presets.helpers import PRESETS
-    from tests.visualizer.presets.test_live import FakeApp
+    from tests.visualizer.presets.test_live_presets import FakeApp
     from visualizer.app import Tick
     from visualizer.control.params import Action
-    from visualizer.presets.live import LivePresets
+    from visualizer.presets.live_presets import LivePresets
     from visualizer.render.uniforms import AudioUniforms
 
     monkeypatch.setattr("visualizer.presets.catalog.default_preset_dirs", lambda: (PRESETS,))
@@ -158,7 +158,7 @@ COLOUR = 'description = "colour"\n[[fx]]\nshader = "grade"\nsaturation = 3.0\n'
 
 def test_render_plays_the_set_list_and_the_video_changes_look_on_the_boundaries(
         tmp_path: Path, isolated_threads) -> None:
-    from visualizer.record.render import RenderJob, render_song
+    from visualizer.offline import RenderJob, render_song
     from visualizer.show import prepare_show
 
     tiny_model = tmp_path / "tiny.safetensors"

@@ -23,8 +23,8 @@ def clips(tmp_path_factory):
     import torch
 
     from visualizer.backends.torch_backend import TorchGenerator, TorchLatentSpace
+    from visualizer.render.headless import HeadlessOutput
     from visualizer.render.library import ShaderLibrary
-    from visualizer.render.output import HeadlessOutput
     from visualizer.render.renderer import Renderer
 
     frames, clicks = click_features(duration_s=END_S + 0.1)

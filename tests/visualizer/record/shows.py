@@ -33,7 +33,7 @@ def write_wav(path: Path, audio: np.ndarray, *, sr: int = SR) -> Path:
 
 def first_frame_seeing(t_s: float, *, fps: float, hop: int = 256) -> int:
     """The first frame whose analysed audio reaches ``t_s``: frame k shows the hops ending by
-    the middle of its slot, k / fps + 0.5 / fps (see visualizer.record.render)."""
+    the middle of its slot, k / fps + 0.5 / fps (see visualizer.offline)."""
     k = 0
     while (round((k / fps + 0.5 / fps) * SR) // hop) * hop / SR < t_s:
         k += 1

@@ -11,12 +11,18 @@ import numpy as np
 import pytest
 
 from tests.signals import click_train, clicks_at
-from tests.visualizer.record.media import (click_times, decode, ffprobe, flash_times,
-                                           playable_seconds, stream)
+from tests.visualizer.record.media import (
+    click_times,
+    decode,
+    ffprobe,
+    flash_times,
+    playable_seconds,
+    stream,
+)
 from tests.visualizer.record.shows import show_config, write_wav
 from visualizer.core.config import resolved_config_path
 from visualizer.core.errors import GansmaniaError
-from visualizer.record.render import RenderJob, render_song
+from visualizer.offline import RenderJob, render_song
 from visualizer.show import prepare_show
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -10,7 +10,7 @@ from tests.signals import chord
 from tests.visualizer.record.media import decode
 from tests.visualizer.record.shows import first_frame_seeing, show_config, write_wav
 from visualizer.core.config import to_dict
-from visualizer.record.render import RenderJob, render_song
+from visualizer.offline import RenderJob, render_song
 from visualizer.record.showlog import ShowEvent, ShowLogHeader, read_show_log, write_show_log
 from visualizer.show import prepare_show
 
@@ -52,7 +52,7 @@ def test_a_logged_event_lands_on_the_same_frame_at_any_size(tmp_path: Path, tiny
 
 def test_every_action_is_replayed_or_skipped_on_purpose() -> None:
     from visualizer.control.params import ACTIONS
-    from visualizer.record.render import REPLAYED_ACTIONS, SKIPPED_ACTIONS
+    from visualizer.offline import REPLAYED_ACTIONS, SKIPPED_ACTIONS
 
     assert REPLAYED_ACTIONS | SKIPPED_ACTIONS == set(ACTIONS)
     assert not REPLAYED_ACTIONS & SKIPPED_ACTIONS

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.render.chain import ShaderChain, make_target, release_target
+from visualizer.render.headless import read_framebuffer
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.output import read_framebuffer
 from visualizer.render.uniforms import AudioUniforms
 
 SHADERS = Path(__file__).resolve().parents[3] / "shaders"

@@ -9,8 +9,8 @@ import pytest
 
 from tests.visualizer.render.gl_helpers import SHADERS, difference, known_image, upload
 from visualizer.render.chain import ShaderChain
+from visualizer.render.headless import read_framebuffer
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.output import read_framebuffer
 from visualizer.render.passes import ShaderError
 from visualizer.render.uniforms import AudioUniforms
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from tests.visualizer.render.gl_helpers import SHADERS, difference, known_image
+from visualizer.render.headless import HeadlessOutput
 from visualizer.render.hud import Hud, HudState, format_lines
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.output import HeadlessOutput
 from visualizer.render.passes import ShaderError
 from visualizer.render.renderer import Renderer
 from visualizer.render.uniforms import AudioUniforms

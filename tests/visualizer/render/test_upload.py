@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from visualizer.render.frames import to_rgb8
-from visualizer.render.output import read_framebuffer
+from visualizer.render.headless import read_framebuffer
 from visualizer.render.source import SourceStage, fit_scale
 from visualizer.render.upload import FrameUploader
 

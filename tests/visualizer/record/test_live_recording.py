@@ -18,8 +18,8 @@ import pytest
 from tests.signals import click_train
 from tests.visualizer.record.media import decode, ffprobe, playable_seconds, stream
 from tests.visualizer.record.shows import first_frame_seeing, show_config, write_wav
-from visualizer.record.live import LiveRecording
-from visualizer.record.render import RenderJob, render_song
+from visualizer.offline import RenderJob, render_song
+from visualizer.record.live_recording import LiveRecording
 from visualizer.record.showlog import read_show_log
 from visualizer.show import build_app, prepare_show
 
@@ -88,7 +88,7 @@ def test_live_record_and_log_replay_offline(tmp_path: Path, tiny_model: Path,
 
 def test_record_actions_and_a_full_disk(tmp_path: Path, tiny_model: Path, isolated_threads,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import visualizer.record.live as live_module
+    import visualizer.record.live_recording as live_module
     from tests.visualizer.record.test_recorder import FillingDisk
 
     disks = iter([None, FillingDisk(space=30_000)])  # the second take's disk fills up
@@ -164,7 +164,7 @@ def test_record_start_records_to_the_path_it_names(tmp_path: Path, tiny_model: P
 ])
 def test_a_bad_record_start_path_is_one_line(tmp_path: Path, value, message: str) -> None:
     from visualizer.core.errors import GansmaniaError
-    from visualizer.record.live import requested_path
+    from visualizer.record.live_recording import requested_path
     from visualizer.settings import RecordSettings
 
     with pytest.raises(GansmaniaError, match=re.escape(message)) as caught:
@@ -173,7 +173,7 @@ def test_a_bad_record_start_path_is_one_line(tmp_path: Path, value, message: str
 
 
 def test_record_start_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from visualizer.record.live import requested_path
+    from visualizer.record.live_recording import requested_path
     from visualizer.settings import RecordSettings
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

@@ -110,7 +110,7 @@ def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None)
     """
     from visualizer.audio.filesource import load_audio
     from visualizer.backends.worker import SyncWorker
-    from visualizer.render.output import HeadlessOutput
+    from visualizer.render.headless import HeadlessOutput
     from visualizer.show import build_app, offline
 
     audio, sr = load_audio(Path(job.audio))

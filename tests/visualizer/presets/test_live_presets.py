@@ -53,7 +53,7 @@ def test_live_keeps_the_last_good_look_through_broken_edits(show, tmp_path):
     import torch
 
     from tests.visualizer.live_helpers import headless_app
-    from visualizer.presets.live import install_presets
+    from visualizer.presets.live_presets import install_presets
     from visualizer.show import open_model
 
     look = tmp_path / "look.toml"
@@ -156,7 +156,7 @@ def test_switching_sets_the_controller_params_and_glides_the_keyframes_over_the_
     from tests.visualizer.presets.helpers import beat_frame
     from visualizer.app import Tick
     from visualizer.control.params import Action
-    from visualizer.presets.live import LivePresets
+    from visualizer.presets.live_presets import LivePresets
     from visualizer.render.uniforms import AudioUniforms
 
     monkeypatch.setattr("visualizer.presets.catalog.default_preset_dirs", lambda: (PRESETS,))

@@ -15,7 +15,7 @@ from tests.signals import SR, clicks_at, write_wav
 from visualizer.audio.analyzer import Analyzer
 from visualizer.audio.features import ExtractorSettings
 from visualizer.audio.frames import SILENCE_DB
-from visualizer.audio.live import LiveInput
+from visualizer.audio.soundcard import LiveInput
 from visualizer.core.errors import GansmaniaError
 
 CLICKS_S = np.array([0.5, 1.0, 1.25, 1.75, 2.5])

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from visualizer.audio.capture import CaptureClock, SourceStatus
 from visualizer.audio.devices import quiet_stderr
-from visualizer.audio.sources import CaptureClock, SourceStatus
 from visualizer.core.errors import GansmaniaError
 from visualizer.core.ring import RingBuffer
 
