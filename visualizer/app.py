@@ -137,9 +137,8 @@ class LiveApp:
                                                            generator_px=self.generator.resolution),
                                  upscale=display.upscale, fit=display.fit, hud_visible=display.hud)
         # Master controls and shader parameters are live parameters too (OSC, MIDI, web).
-        self.params.define(*[spec for spec in (*master_param_specs(hud=show.display.hud),
-                                               *shader_param_specs(self.renderer.library))
-                             if self.params.spec(spec.name) is None])
+        live = {**master_param_specs(hud=show.display.hud), **shader_param_specs(self.renderer.library)}
+        self.params.define({name: spec for name, spec in live.items() if self.params.spec(name) is None})
         self.shader_overrides = ShaderOverrides(self.params)
         self._hud_param = self.params.get("master.hud")  # applied to the renderer when it changes
         display_rate = self._display_rate()

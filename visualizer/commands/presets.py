@@ -72,9 +72,10 @@ def _shader_lines(library) -> list[str]:
     for name in library.names():
         source = library.source(name)
         lines.append(f"{name}: {source.doc}")
-        for spec in source.params:
+        for param in source.params:
+            spec = param.spec
             default = str(spec.default).lower() if spec.kind == "bool" else f"{spec.default:g}"
-            lines.append(f"  {spec.name:<16} {spec.kind:<5} {spec.allowed():<12} "
+            lines.append(f"  {param.name:<16} {spec.kind:<5} {spec.bounds() or 'true/false':<12} "
                          f"default {default:<6} {spec.doc}")
     lines.append("features a parameter may follow ({ from = FEATURE, range = [LOW, HIGH] }):")
     lines += [f"  {name:<16} {doc}" for name, (doc, _) in FEATURES.items()]

@@ -5,8 +5,8 @@ only *read* an immutable :class:`ParamSnapshot` (one attribute read, no lock), s
 flooding messages can never stall a frame. Bad values never raise: :meth:`ParamStore.set`
 returns a one-line error (and logs it), and the show goes on with the last good value.
 
-Values arriving from the outside world are coerced the way live controllers send them: an
-integral float is accepted for an int (``2.0``), 0/1 for a bool, a list for a tuple.
+A parameter is a dotted name and a :class:`~visualizer.core.values.ValueSpec`; values are
+checked as live values (``ValueSpec.check(live=True)``: 1/0 for a bool, finite numbers).
 
 Every change and every action is announced to listeners as a :class:`ControlEvent` (OSC
 feedback, show replay logs); listeners run on the writer's thread and must not block.
@@ -21,15 +21,16 @@ import math
 import threading
 import time
 import types
-import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from visualizer.core.config import fields_of
+from visualizer.core.values import BadValue, ValueSpec
 
 log = logging.getLogger(__name__)
 
 Value = bool | int | float | str | tuple
-_KINDS = ("bool", "int", "float", "str", "tuple[int]", "tuple[float]")
 
 # One-shot actions the app drains once per display frame; value meaning per kind.
 ACTIONS: dict[str, str] = {
@@ -50,85 +51,6 @@ ACTIONS: dict[str, str] = {
     "fullscreen_toggle": "fullscreen on/off (window output only)",
     "quit": "end the show",
 }
-
-
-class ParamError(ValueError):
-    """A value that does not fit its ParamSpec; the message is one line."""
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One live parameter: its type, default, allowed range or choices, and what it does."""
-
-    name: str  # dotted, e.g. "pulse.strength"
-    kind: str  # one of _KINDS
-    default: Value
-    doc: str = ""
-    min: float | None = None
-    max: float | None = None
-    choices: tuple[Value, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"param {self.name!r}: kind must be one of {_KINDS}, got {self.kind!r}")
-        object.__setattr__(self, "default", self.validate(self.default))
-
-    def allowed(self) -> str:
-        if self.choices:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        if self.kind == "bool":
-            return "true/false (or 1/0)"
-        lo = "" if self.min is None else f"{self.min:g}"
-        hi = "" if self.max is None else f"{self.max:g}"
-        base = {"int": "an integer", "float": "a number", "str": "a string",
-                "tuple[int]": "a list of integers", "tuple[float]": "a list of numbers"}[self.kind]
-        return f"{base} {lo}..{hi}" if lo or hi else base
-
-    def validate(self, value: Any) -> Value:
-        """``value`` coerced to this parameter's type, or ParamError (one line)."""
-        coerced = self._coerce(value)
-        items = coerced if isinstance(coerced, tuple) else (coerced,)
-        if self.kind.startswith("tuple") and not items:
-            self._fail(value, "is empty")
-        for item in items:
-            if self.choices and item not in self.choices:
-                self._fail(value, "is not allowed")
-            if isinstance(item, int | float) and not isinstance(item, bool):
-                if (self.min is not None and item < self.min) or (self.max is not None and item > self.max):
-                    self._fail(value, "is out of range")
-        return coerced
-
-    def _coerce(self, value: Any) -> Value:
-        kind = self.kind
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, int | float) and value in (0, 1):
-                return bool(value)
-            self._fail(value, "is not a bool")
-        if kind in ("int", "float"):
-            return self._number(value, kind, value)
-        if kind == "str":
-            if isinstance(value, str):
-                return value
-            self._fail(value, "is not a string")
-        if not isinstance(value, list | tuple):
-            self._fail(value, "is not a list")
-        return tuple(self._number(item, kind[6:-1], value) for item in value)
-
-    def _number(self, item: Any, kind: str, whole: Any) -> int | float:
-        if isinstance(item, bool) or not isinstance(item, int | float):
-            self._fail(whole, "is not a number")
-        if not math.isfinite(item):
-            self._fail(whole, "is not finite")
-        if kind == "int":
-            if float(item) != int(item):
-                self._fail(whole, "is not an integer")
-            return int(item)
-        return float(item)
-
-    def _fail(self, value: Any, problem: str) -> typing.NoReturn:
-        raise ParamError(f"param '{self.name}' = {value!r} {problem}; allowed {self.allowed()}")
 
 
 @dataclass(frozen=True)
@@ -197,10 +119,10 @@ Listener = Callable[[ControlEvent], None]
 class ParamStore:
     """Named, typed live parameters plus a bounded action queue; safe from any thread."""
 
-    def __init__(self, specs: Iterable[ParamSpec] = (), *, action_capacity: int = 64,
+    def __init__(self, specs: Mapping[str, ValueSpec] | None = None, *, action_capacity: int = 64,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._specs: dict[str, ParamSpec] = {}
+        self._specs: dict[str, ValueSpec] = {}
         self._snapshot = ParamSnapshot({}, 0)
         self._listeners: list[Listener] = []
         self._actions: collections.deque[Action] = collections.deque()
@@ -209,31 +131,38 @@ class ParamStore:
         self.actions_dropped = 0  # actions lost because nobody drained the queue
         self.last_error = ""  # the latest rejected value or action, for the HUD
         self.last_error_s = -math.inf  # when it happened (clock time)
-        self.define(*specs)
+        self.define(specs or {})
 
     # ------------------------------------------------------------------ parameters
 
-    def define(self, *specs: ParamSpec) -> None:
-        """Add parameters (at their defaults). Redefining a name replaces its spec and keeps the
-        current value when it still fits, so a preset can narrow a range without a jump."""
+    def define(self, specs: Mapping[str, ValueSpec]) -> None:
+        """Add parameters {name: spec} at their defaults (ValueError for a default its spec
+        refuses). Redefining a name replaces its spec and keeps the current value when it still
+        fits, so a preset can narrow a range without a jump."""
+        defaults = {}
+        for name, spec in specs.items():
+            try:
+                defaults[name] = spec.check(spec.default, live=True)
+            except BadValue as exc:
+                raise ValueError(f"param '{name}' default {exc}") from None
         with self._lock:
             values = dict(self._snapshot)
-            for spec in specs:
-                self._specs[spec.name] = spec
+            for name, spec in specs.items():
+                self._specs[name] = spec
                 try:
-                    values[spec.name] = spec.validate(values[spec.name]) if spec.name in values \
-                        else spec.default
-                except ParamError:
-                    values[spec.name] = spec.default
+                    values[name] = spec.check(values[name], live=True) if name in values \
+                        else defaults[name]
+                except BadValue:
+                    values[name] = defaults[name]
             self._snapshot = ParamSnapshot(values, self._snapshot.version + 1)
 
-    def spec(self, name: str) -> ParamSpec | None:
+    def spec(self, name: str) -> ValueSpec | None:
         return self._specs.get(name)
 
-    def specs(self) -> list[ParamSpec]:
-        """Every parameter's spec, sorted by name (for OSC/MIDI/web to list and map)."""
+    def specs(self) -> dict[str, ValueSpec]:
+        """Every parameter's spec by name, sorted (for OSC/MIDI/web to list and map)."""
         with self._lock:
-            return [self._specs[name] for name in sorted(self._specs)]
+            return {name: self._specs[name] for name in sorted(self._specs)}
 
     def snapshot(self) -> ParamSnapshot:
         """The current values: immutable, one attribute read, never waits on writers."""
@@ -265,9 +194,9 @@ class ParamStore:
                     return self._reject(f"unknown param '{name}' (from {source}); "
                                         f"known: {_few(sorted(self._specs))}", now)
                 try:
-                    staged[name] = spec.validate(value)
-                except ParamError as exc:
-                    return self._reject(f"{exc} (from {source})", now)
+                    staged[name] = spec.check(value, live=True)
+                except BadValue as exc:
+                    return self._reject(f"param '{name}' {exc} (from {source})", now)
             changed = {n: v for n, v in staged.items() if current[n] != v}
             if changed:
                 self._snapshot = ParamSnapshot({**current, **changed}, current.version + 1)
@@ -333,22 +262,17 @@ class ParamStore:
 
 # ---------------------------------------------------------------------- from schemas
 
-def specs_from_schema(schema: type, defaults: Any = None, *, prefix: str = "") -> list[ParamSpec]:
-    """One ParamSpec per `visualizer.core.config.setting` field of the frozen dataclass
-    ``schema`` (nested sections become dotted names), defaulting to ``defaults``' values."""
+def specs_from_schema(schema: type, defaults: Any = None, *, prefix: str = "") -> dict[str, ValueSpec]:
+    """{dotted name: spec} for every setting of the frozen dataclass ``schema`` (nested sections
+    become dotted names), defaulting to ``defaults``' values."""
     defaults = schema() if defaults is None else defaults
-    hints = typing.get_type_hints(schema)
-    specs = []
-    for field in dataclasses.fields(schema):
-        name = f"{prefix}{field.name}"
-        value = getattr(defaults, field.name)
-        if dataclasses.is_dataclass(hints[field.name]):
-            specs.extend(specs_from_schema(hints[field.name], value, prefix=f"{name}."))
-            continue
-        meta = field.metadata
-        specs.append(ParamSpec(name=name, kind=_kind_of(hints[field.name], name), default=value,
-                               doc=meta.get("doc", ""), min=meta.get("min"), max=meta.get("max"),
-                               choices=meta.get("choices")))
+    specs = {}
+    for name, field in fields_of(schema).items():
+        value = getattr(defaults, name)
+        if isinstance(field, ValueSpec):
+            specs[f"{prefix}{name}"] = dataclasses.replace(field, default=value)
+        else:
+            specs.update(specs_from_schema(field, value, prefix=f"{prefix}{name}."))
     return specs
 
 
@@ -374,17 +298,6 @@ def nested(values: Mapping[str, Value]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[leaf] = list(value) if isinstance(value, tuple) else value
     return tree
-
-
-def _kind_of(hint: Any, name: str) -> str:
-    simple = {bool: "bool", int: "int", float: "float", str: "str"}
-    if hint in simple:
-        return simple[hint]
-    if typing.get_origin(hint) is tuple:
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis and args[0] in (int, float):
-            return f"tuple[{args[0].__name__}]"
-    raise TypeError(f"param {name!r}: type {hint!r} cannot be a live parameter")
 
 
 def _few(names: list[str], limit: int = 6) -> str:

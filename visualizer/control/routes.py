@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from visualizer.control.params import ParamError, ParamSpec, ParamStore
+from visualizer.control.params import ParamStore
+from visualizer.core.values import BadValue, ValueSpec
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +114,15 @@ class RouteTable:
                 spec = self.params.spec(route.target)
                 if spec is None:
                     return f"{route.address}: parameter {route.target} is not in this show"
-                value = spec.validate(param_value(spec, args))
+                value = spec.check(param_value(spec, args), live=True)
                 error = self.params.set(route.target, value, source=source)
             else:
                 value = route.value_of(args) if route.value_of is not None else _no_args(args)
                 error = self.params.post(route.target, value, source=source)
-        except (RouteError, ParamError) as exc:
+        except RouteError as exc:
             return f"{route.address} {_show_args(args)}: {exc}"
+        except BadValue as exc:
+            return f"{route.address} {_show_args(args)}: param '{route.target}' {exc}"
         if error is None and source != "midi":
             self.last_touched = route.address
         return error
@@ -159,18 +162,15 @@ class RouteTable:
 
 # ----------------------------------------------------------------------------- arguments
 
-def param_value(spec: ParamSpec, args: Sequence[Any]) -> Any:
+def param_value(spec: ValueSpec, args: Sequence[Any]) -> Any:
     """The parameter value an argument list means for ``spec``; RouteError on a wrong count."""
     if spec.kind.startswith("tuple"):
         if not args:
-            raise RouteError(f"needs one or more numbers ({spec.allowed()})")
+            raise RouteError(f"needs one or more numbers ({spec.allowed(live=True)})")
         return tuple(args)
     if len(args) != 1:
-        raise RouteError(f"needs exactly one argument ({spec.allowed()}), got {len(args)}")
-    value = args[0]
-    if spec.kind == "bool" and isinstance(value, float) and value in (0.0, 1.0):
-        return bool(value)  # TouchOSC toggles send 0.0/1.0 floats
-    return value
+        raise RouteError(f"needs exactly one argument ({spec.allowed(live=True)}), got {len(args)}")
+    return args[0]
 
 
 def _no_args(args: Sequence[Any]) -> None:
@@ -304,24 +304,23 @@ def build_routes(params: ParamStore) -> RouteTable:
     for route in _named_routes():
         table.add(route)
     specs = params.specs()
-    names = {spec.name for spec in specs}
     for route_name, target in STRENGTHS.items():
-        if target in names:
+        if target in specs:
             table.add(Route(f"{MAP_ROOT}/{route_name}/strength", "param", target,
                             f"how far {route_name} moves the picture ({target})",
-                            f"<{_range_text(params.spec(target))}>"))
-    for spec in specs:
-        section, _, rest = spec.name.partition(".")
-        if spec.name.startswith("shader."):
+                            f"<{_range_text(specs[target])}>"))
+    for name, spec in specs.items():
+        section, _, rest = name.partition(".")
+        if name.startswith("shader."):
             pass_name, _, param = rest.partition(".")
-            table.add(Route(f"{FX_ROOT}/{pass_name}/{param}", "param", spec.name,
+            table.add(Route(f"{FX_ROOT}/{pass_name}/{param}", "param", name,
                             spec.doc or f"{pass_name} pass: {param}", f"<{_range_text(spec)}>"))
         elif rest and section in _CONTROLLER_SECTIONS:
             address = f"{MAP_ROOT}/{section}/{rest.replace('.', '/')}"
             if address not in table.routes:
-                table.add(Route(address, "param", spec.name, spec.doc, f"<{_range_text(spec)}>"))
-    for spec in specs:
-        table.add(Route(f"{PARAM_ROOT}/{spec.name.replace('.', '/')}", "param", spec.name,
+                table.add(Route(address, "param", name, spec.doc, f"<{_range_text(spec)}>"))
+    for name, spec in specs.items():
+        table.add(Route(f"{PARAM_ROOT}/{name.replace('.', '/')}", "param", name,
                         spec.doc, f"<{_range_text(spec)}>", feedback=False))
     return table
 
@@ -340,14 +339,14 @@ def _controller_sections() -> frozenset[str]:
 _CONTROLLER_SECTIONS = _controller_sections()
 
 
-def _range_text(spec: ParamSpec) -> str:
+def _range_text(spec: ValueSpec) -> str:
+    """How a parameter's arguments read in the address table: "0..1", "0|1", "a|b", "float"."""
     if spec.kind == "bool":
         return "0|1"
     if spec.choices:
         return "|".join(str(c) for c in spec.choices)
     if spec.min is not None and spec.max is not None:
-        lo, hi = f"{spec.min:g}", f"{spec.max:g}"
-        return f"{lo}..{hi}" + (" ..." if spec.kind.startswith("tuple") else "")
+        return spec.bounds() + (" ..." if spec.kind.startswith("tuple") else "")
     return spec.kind
 
 
@@ -467,5 +466,5 @@ def standard_table(*, library: Any = None) -> RouteTable:
     from visualizer.render.library import ShaderLibrary
 
     library = library or ShaderLibrary(None)
-    return build_routes(ParamStore([*controller_param_specs(), *master_param_specs(),
-                                    *shader_param_specs(library)]))
+    return build_routes(ParamStore({**controller_param_specs(), **master_param_specs(),
+                                    **shader_param_specs(library)}))

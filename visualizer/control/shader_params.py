@@ -1,6 +1,6 @@
 """Shader parameters as live parameters: ``shader.<pass>.<param>`` in the ParamStore.
 
-Every ``@param`` of every pass file becomes one ParamSpec (same type, range and default), so OSC
+Every ``@param`` of every pass file becomes one live parameter with the pass's own ValueSpec, so OSC
 (``/gm/fx/<pass>/<param>``), MIDI and the web UI reach the shader chain the same way they reach
 the latent routes. A value set there is a *live override*: it is applied on top of the running
 preset every display frame, after the preset's feature bindings (the VJ's hand beats the
@@ -11,11 +11,12 @@ switches, until ``fx_reset`` hands the parameters back to the presets.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from visualizer.control.params import ControlEvent, ParamSpec, ParamStore
+from visualizer.control.params import ControlEvent, ParamStore
 from visualizer.core.errors import GansmaniaError
+from visualizer.core.values import ValueSpec
 
 if TYPE_CHECKING:
     from visualizer.render.library import ShaderLibrary
@@ -32,10 +33,10 @@ def param_name(pass_name: str, param: str) -> str:
     return f"{PREFIX}{pass_name}.{param}"
 
 
-def shader_param_specs(library: ShaderLibrary) -> list[ParamSpec]:
-    """One spec per parameter of every pass ``library`` finds (a pass that does not parse is
-    skipped with a warning: the show starts without its live parameters)."""
-    specs = []
+def shader_param_specs(library: ShaderLibrary) -> dict[str, ValueSpec]:
+    """{live name: spec} for every parameter of every pass ``library`` finds (a pass that does
+    not parse is skipped with a warning: the show starts without its live parameters)."""
+    specs = {}
     for name in library.names():
         if name in INTERNAL_PASSES:
             continue
@@ -44,9 +45,7 @@ def shader_param_specs(library: ShaderLibrary) -> list[ParamSpec]:
         except GansmaniaError as exc:
             log.warning("%s (its parameters are not live-controllable)", exc)
             continue
-        for p in source.params:
-            bounds = {} if p.kind == "bool" else {"min": p.minimum, "max": p.maximum}
-            specs.append(ParamSpec(param_name(name, p.name), p.kind, p.default, doc=p.doc, **bounds))
+        specs.update({param_name(name, p.name): p.spec for p in source.params})
     return specs
 
 
@@ -116,12 +115,3 @@ class ShaderOverrides:
                 self._reported.add(name)
                 log.warning("live override of pass %s: %s", name, exc)
 
-
-def passes_with_params(specs: Iterable[ParamSpec]) -> dict[str, list[str]]:
-    """{pass: [param, ...]} from shader specs (for address tables and templates)."""
-    found: dict[str, list[str]] = {}
-    for spec in specs:
-        if spec.name.startswith(PREFIX):
-            pass_name, _, param = spec.name[len(PREFIX):].partition(".")
-            found.setdefault(pass_name, []).append(param)
-    return found

@@ -1,7 +1,8 @@
 """Typed configuration: frozen dataclasses loaded from TOML and overridden from the command line.
 
 A schema is a frozen dataclass whose fields are declared with :func:`setting` (a value with a
-doc line and its allowed range or choices) or :func:`section` (a nested schema, a TOML table).
+doc line and its allowed range or choices; with the field's type it is a
+:class:`~visualizer.core.values.ValueSpec`) or :func:`section` (a nested schema, a TOML table).
 Everything is validated at the edge: an unknown key, a wrong type or an out-of-range value
 raises :class:`ConfigError` with one line naming the file (and line), the key, the value and
 what is allowed.
@@ -10,17 +11,19 @@ what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import tomli_w
 
 from visualizer.core.errors import ConfigError
+from visualizer.core.values import BadValue, ValueSpec, show_value
 
 T = TypeVar("T")
 
@@ -28,13 +31,30 @@ T = TypeVar("T")
 def setting(default: Any, *, doc: str, min: float | None = None, max: float | None = None,
             choices: Iterable[Any] | None = None) -> Any:
     """Declare a schema field: its default, a one-line doc and its allowed range or choices."""
-    meta = {"doc": doc, "min": min, "max": max, "choices": tuple(choices) if choices else None}
+    meta = {"doc": doc, "min": min, "max": max, "choices": choices}
     return dataclasses.field(default=default, metadata=meta)
 
 
 def section(schema: type, *, doc: str) -> Any:
     """Declare a nested schema (a TOML table) whose defaults come from ``schema()``."""
     return dataclasses.field(default_factory=schema, metadata={"doc": doc})
+
+
+@functools.cache
+def fields_of(schema: type) -> Mapping[str, ValueSpec | type]:
+    """Each field of ``schema`` by name: its ValueSpec (the type and default of the field, the
+    rest from :func:`setting`), or the schema of a :func:`section`."""
+    hints = typing.get_type_hints(schema)
+    fields: dict[str, ValueSpec | type] = {}
+    for f in dataclasses.fields(schema):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            fields[f.name] = hint
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else \
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+        fields[f.name] = ValueSpec(hint, default, **f.metadata)
+    return MappingProxyType(fields)
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -93,19 +113,15 @@ def from_dict(schema: type[T], data: Mapping[str, Any], *, origin: _Origin | str
     origin = _Origin(origin) if isinstance(origin, str) else origin
     if not isinstance(data, Mapping):
         raise ConfigError(f"{origin.where(prefix)}: key '{prefix}' must be a table")
-    fields = {f.name: f for f in dataclasses.fields(schema)}
-    hints = typing.get_type_hints(schema)
+    fields = fields_of(schema)
     for key in data:
         if key not in fields:
             dotted = f"{prefix}{key}"
             table = f"[{prefix[:-1]}]" if prefix else "the top level"
             raise ConfigError(f"{origin.where(dotted)}: unknown key '{dotted}'; "
                               f"allowed keys in {table}: {', '.join(sorted(fields))}")
-    values = {}
-    for name, value in data.items():
-        dotted = f"{prefix}{name}"
-        values[name] = _coerce(hints[name], value, fields[name].metadata, dotted, origin)
-    return schema(**values)
+    return schema(**{name: _checked(fields[name], value, f"{prefix}{name}", origin)
+                     for name, value in data.items()})
 
 
 def override(config: T, dotted: str, value: Any, *, origin: str = "command line") -> T:
@@ -115,7 +131,7 @@ def override(config: T, dotted: str, value: Any, *, origin: str = "command line"
 
 def _override(config: T, path: list[str], value: Any, origin: _Origin, dotted: str) -> T:
     head, rest = path[0], path[1:]
-    fields = {f.name: f for f in dataclasses.fields(config)}
+    fields = fields_of(type(config))
     if head not in fields:
         raise ConfigError(f"{origin.label}: unknown key '{dotted}'; "
                           f"allowed: {', '.join(sorted(fields))}")
@@ -124,9 +140,7 @@ def _override(config: T, path: list[str], value: Any, origin: _Origin, dotted: s
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"{origin.label}: key '{dotted}': '{head}' is a value, not a table")
         return dataclasses.replace(config, **{head: _override(current, rest, value, origin, dotted)})
-    hint = typing.get_type_hints(type(config))[head]
-    return dataclasses.replace(config, **{head: _coerce(hint, value, fields[head].metadata,
-                                                        dotted, origin)})
+    return dataclasses.replace(config, **{head: _checked(fields[head], value, dotted, origin)})
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -143,109 +157,17 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 # ------------------------------------------------------------------------------ validation
 
-def _coerce(hint: Any, value: Any, meta: Mapping[str, Any], dotted: str, origin: _Origin) -> Any:
-    """Check ``value`` against the type ``hint`` and the field's range/choices; return it typed."""
-    def fail(problem: str, allowed: str) -> typing.NoReturn:
-        raise ConfigError(f"{origin.where(dotted)}: key '{dotted}' = {show_value(value)} {problem}; "
-                          f"allowed {allowed}")
-
-    if dataclasses.is_dataclass(hint):
-        if not isinstance(value, Mapping):
-            fail("is not a table", f"a table [{dotted}]")
-        return from_dict(hint, value, origin=origin, prefix=f"{dotted}.")
-
-    origin_type, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin_type in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1:
-            return _coerce(inner[0], value, meta, dotted, origin)
-        for candidate in inner:
-            try:
-                return _coerce(candidate, value, meta, dotted, origin)
-            except ConfigError:
-                continue
-        fail("has the wrong type", " or ".join(_describe(a) for a in inner))
-    if origin_type is Literal:
-        if value not in args:
-            fail("is not allowed", "one of " + ", ".join(show_value(a) for a in args))
-        return value
-    if origin_type is tuple:
-        if not isinstance(value, list | tuple):
-            fail("has the wrong type", _describe(hint))
-        if len(args) == 2 and args[1] is Ellipsis:
-            items = [_coerce(args[0], v, meta, dotted, origin) for v in value]
-        else:
-            if len(value) != len(args):
-                fail("has the wrong length", _describe(hint))
-            items = [_coerce(a, v, meta, dotted, origin) for a, v in zip(args, value)]
-        return tuple(items)
-    if origin_type is dict:
-        if not isinstance(value, Mapping):
-            fail("has the wrong type", "a table")
-        key_type, value_type = args
-        return {_coerce(key_type, k, {}, f"{dotted}.{k}", origin):
-                _coerce(value_type, v, meta, f"{dotted}.{k}", origin) for k, v in value.items()}
-
-    if hint is bool:
-        if not isinstance(value, bool):
-            fail("has the wrong type", "true or false")
-    elif hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            fail("has the wrong type", _range_text(meta) or "an integer")
-    elif hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            fail("has the wrong type", _range_text(meta) or "a number")
-        value = float(value)
-    elif hint is str:
-        if not isinstance(value, str):
-            fail("has the wrong type", "a string")
-    elif hint is Path:
-        if not isinstance(value, str | Path):
-            fail("has the wrong type", "a path (string)")
-        value = Path(value).expanduser()
-    elif hint is Any:
-        return value
-    else:
-        raise TypeError(f"config field {dotted!r}: unsupported type {hint!r}")
-
-    if meta.get("choices") and value not in meta["choices"]:
-        fail("is not allowed", "one of " + ", ".join(show_value(c) for c in meta["choices"]))
-    lo, hi = meta.get("min"), meta.get("max")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            fail("is out of range", _range_text(meta))
-    return value
-
-
-def _range_text(meta: Mapping[str, Any]) -> str:
-    lo, hi = meta.get("min"), meta.get("max")
-    if lo is not None and hi is not None:
-        return f"{lo}..{hi}"
-    if lo is not None:
-        return f">= {lo}"
-    if hi is not None:
-        return f"<= {hi}"
-    return ""
-
-
-def _describe(hint: Any) -> str:
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-             Path: "a path (string)"}
-    if hint in names:
-        return names[hint]
-    if typing.get_origin(hint) is tuple:
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return f"a list of {_describe(args[0])}"
-        return f"a list of {len(args)} values"
-    return str(hint)
-
-
-def show_value(value: Any) -> str:
-    """A value as an error message quotes it: TOML-like, strings in double quotes."""
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+def _checked(field: ValueSpec | type, value: Any, dotted: str, origin: _Origin) -> Any:
+    """``value`` for a field: checked by its ValueSpec, or a section's table by its schema."""
+    if isinstance(field, ValueSpec):
+        try:
+            return field.check(value)
+        except BadValue as exc:
+            raise ConfigError(f"{origin.where(dotted)}: key '{dotted}' {exc}") from None
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{origin.where(dotted)}: key '{dotted}' = {show_value(value)} is not a "
+                          f"table; allowed a table [{dotted}]")
+    return from_dict(field, value, origin=origin, prefix=f"{dotted}.")
 
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -315,17 +237,9 @@ def write_resolved(config: Any, output: Path) -> Path:
 def describe(schema: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
     """Rows of (key, default, allowed, doc) for every setting of ``schema``, depth first."""
     rows = []
-    hints = typing.get_type_hints(schema)
-    for f in dataclasses.fields(schema):
-        dotted = f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(hints[f.name]):
-            rows.extend(describe(hints[f.name], f"{dotted}."))
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        allowed = _range_text(f.metadata)
-        if f.metadata.get("choices"):
-            allowed = ", ".join(show_value(c) for c in f.metadata["choices"])
-        elif typing.get_origin(hints[f.name]) is Literal:
-            allowed = ", ".join(show_value(c) for c in typing.get_args(hints[f.name]))
-        rows.append((dotted, show_value(default), allowed, f.metadata.get("doc", "")))
+    for name, field in fields_of(schema).items():
+        if isinstance(field, ValueSpec):
+            rows.append((f"{prefix}{name}", show_value(field.default), field.allowed(), field.doc))
+        else:
+            rows.extend(describe(field, f"{prefix}{name}."))
     return rows

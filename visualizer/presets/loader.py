@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from visualizer.core import paths
-from visualizer.core.config import Origin, from_dict, show_value
+from visualizer.core.config import Origin, from_dict
 from visualizer.core.errors import ConfigError, GansmaniaError
+from visualizer.core.values import BadValue, ValueSpec, show_value
 from visualizer.presets.features import FEATURES
 from visualizer.presets.schema import Binding, FxStep, Preset, PresetHeader
 from visualizer.render.library import ShaderLibrary
-from visualizer.render.passes import ParamSpec, ParamValue, ParamValueError, ShaderError
+from visualizer.render.passes import ParamValue, ShaderError
 
 _BINDING_KEYS = {"from": "a feature name", "range": "[value at 0, value at 1]",
                  "curve": "a number 0.1..8 (feature ** curve: > 1 keeps only the peaks)"}
@@ -139,7 +140,7 @@ def _parse_step(entry: Mapping[str, Any], *, number: int, path: Path, start: int
         source = library.source(name)
     except ShaderError as exc:
         raise fail("shader", f"{where} '{name}': {exc}", shader=exc.path) from None
-    specs = {spec.name: spec for spec in source.params}
+    specs = {param.name: param.spec for param in source.params}
     if "shader" in specs:
         raise fail("shader", f"{where} '{name}': the pass declares a parameter named 'shader', "
                              "which preset files reserve; rename it in the pass")
@@ -162,22 +163,19 @@ def _parse_step(entry: Mapping[str, Any], *, number: int, path: Path, start: int
     return FxStep(shader=name, params=params, bindings=bindings, line=keys.get("shader", start))
 
 
-def _allowed(spec: ParamSpec) -> str:
-    if spec.kind == "bool":
-        return "true or false"
-    noun = "a whole number" if spec.kind == "int" else "a number"
-    return f"{noun} {spec.allowed()}, or {{ from = FEATURE, range = [LOW, HIGH] }}"
-
-
-def _check_value(spec: ParamSpec, value: Any) -> ParamValue:
-    """``value`` for ``spec``; ValueError "= VALUE problem; allowed ..." otherwise."""
+def _check_value(spec: ValueSpec, value: Any) -> ParamValue:
+    """``value`` for ``spec``; BadValue otherwise, whose "allowed" says that a number may
+    follow a feature instead."""
     try:
         return spec.check(value)
-    except ParamValueError as exc:
-        raise ValueError(f"= {show_value(value)} {exc.problem}; allowed {_allowed(spec)}") from None
+    except BadValue as exc:
+        if spec.kind == "bool":
+            raise
+        raise BadValue(value, exc.problem,
+                       f"{exc.allowed}, or {{ from = FEATURE, range = [LOW, HIGH] }}") from None
 
 
-def _parse_binding(spec: ParamSpec, table: Mapping[str, Any]) -> Binding:
+def _parse_binding(spec: ValueSpec, table: Mapping[str, Any]) -> Binding:
     if spec.kind == "bool":
         raise ValueError("is true/false and cannot follow a feature; allowed true or false")
     for key in table:
@@ -190,17 +188,17 @@ def _parse_binding(spec: ParamSpec, table: Mapping[str, Any]) -> Binding:
     if feature not in FEATURES:
         raise ValueError(f"binds from = {show_value(feature)}, which is not a feature; "
                          f"allowed: {', '.join(FEATURES)}")
-    low, high = spec.minimum, spec.maximum
+    low, high = spec.min, spec.max
     if "range" in table:
         bounds = table["range"]
         if (not isinstance(bounds, list) or len(bounds) != 2
                 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in bounds)):
             raise ValueError(f"range = {show_value(bounds)} has the wrong type; allowed two numbers "
-                             f"[value at {feature} 0, value at {feature} 1] within {spec.allowed()}")
+                             f"[value at {feature} 0, value at {feature} 1] within {spec.bounds()}")
         for bound in bounds:
-            if not (math.isfinite(bound) and spec.minimum <= bound <= spec.maximum):
+            if not (math.isfinite(bound) and spec.min <= bound <= spec.max):
                 raise ValueError(f"range = {show_value(bounds)}: {show_value(bound)} is out of range; "
-                                 f"allowed {spec.allowed()}")
+                                 f"allowed {spec.bounds()}")
         low, high = float(bounds[0]), float(bounds[1])
     curve = table.get("curve", 1.0)
     if isinstance(curve, bool) or not isinstance(curve, (int, float)) or not 0.1 <= curve <= 8.0:

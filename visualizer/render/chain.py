@@ -88,7 +88,7 @@ class ShaderChain:
         source = self.steps[index].shader.source
         for name, value in values.items():
             try:
-                spec = source.param(name)
+                spec = source.param(name).spec
             except KeyError:
                 known = ", ".join(p.name for p in source.params) or "none"
                 raise ShaderError(source.path, None, f"unknown parameter {name!r} for pass "

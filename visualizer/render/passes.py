@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Union
 
 from visualizer.core.errors import GansmaniaError
+from visualizer.core.values import BadValue, ValueSpec
 
 if TYPE_CHECKING:
     import moderngl
@@ -82,7 +83,7 @@ void main() {
 }
 """
 
-_GLSL_TYPES = {"float": "float", "int": "int", "bool": "bool"}
+_PARAM_TYPES = {"float": float, "int": int, "bool": bool}  # @param type -> the value's type
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _UNIFORM = re.compile(r"^\s*uniform\s+(?:(?:lowp|mediump|highp)\s+)?(\w+)\s+(\w+)"
                       r"\s*(\[[^\]]*\])?\s*(=[^;]*)?;", re.MULTILINE)
@@ -105,54 +106,13 @@ class ShaderError(GansmaniaError):
         super().__init__(f"{where}: {self.reason}")
 
 
-class ParamValueError(ValueError):
-    """A value a ``@param`` cannot take. ``problem`` names why ("has the wrong type", "is not a
-    whole number", "is out of range"), so callers such as the preset loader can phrase their own
-    message from the same check."""
-
-    def __init__(self, problem: str, message: str) -> None:
-        super().__init__(message)
-        self.problem = problem
-
-
 @dataclass(frozen=True)
-class ParamSpec:
-    """One ``@param`` line: a uniform a preset (or OSC) may set, with its allowed range."""
+class ShaderParam:
+    """One ``@param`` line: a uniform a preset (or OSC) may set, and what it may be set to."""
 
     name: str
-    kind: str  # "float" | "int" | "bool"
-    minimum: float
-    maximum: float
-    default: ParamValue
-    doc: str
+    spec: ValueSpec  # a bool, or an int or float with both bounds
     line: int  # where it is declared, for error messages
-
-    def check(self, value: object) -> ParamValue:
-        """``value`` as this parameter's type; ParamValueError (one line) when the type or range
-        is wrong."""
-        if self.kind == "bool":
-            if not isinstance(value, bool):
-                raise ParamValueError("has the wrong type", f"must be true or false, got {value!r}")
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamValueError("has the wrong type",
-                                  f"must be a number ({self.kind}), got {value!r}")
-        if self.kind == "int" and not float(value).is_integer():
-            raise ParamValueError("is not a whole number", f"must be a whole number, got {value!r}")
-        if not (math.isfinite(value) and self.minimum <= value <= self.maximum):
-            raise ParamValueError("is out of range",
-                                  f"{value!r} is out of range; allowed {self.allowed()}")
-        return int(value) if self.kind == "int" else float(value)
-
-    def clamp(self, value: float | bool) -> ParamValue:
-        """``value`` forced into range: for live modulation, where overshoot is normal."""
-        if self.kind == "bool":
-            return bool(value)
-        value = min(max(float(value), self.minimum), self.maximum) if math.isfinite(value) else self.default
-        return int(round(value)) if self.kind == "int" else value
-
-    def allowed(self) -> str:
-        return "true/false" if self.kind == "bool" else f"{_num(self.minimum)}..{_num(self.maximum)}"
 
 
 @dataclass(frozen=True)
@@ -172,22 +132,22 @@ class PassSource:
     path: Path
     text: str
     doc: str
-    params: tuple[ParamSpec, ...]
+    params: tuple[ShaderParam, ...]
     textures: tuple[TextureSpec, ...]
     mipmaps: bool
 
-    def param(self, name: str) -> ParamSpec:
-        for spec in self.params:
-            if spec.name == name:
-                return spec
+    def param(self, name: str) -> ShaderParam:
+        for param in self.params:
+            if param.name == name:
+                return param
         raise KeyError(name)
 
     def defaults(self) -> dict[str, ParamValue]:
-        return {spec.name: spec.default for spec in self.params}
+        return {param.name: param.spec.default for param in self.params}
 
     def validate_params(self, params: Mapping[str, object]) -> Mapping[str, ParamValue]:
         """Every parameter's value (defaults filled in), checked; ShaderError names the bad one."""
-        known = {spec.name for spec in self.params}
+        known = {param.name for param in self.params}
         for name in params:
             if name not in known:
                 allowed = ", ".join(sorted(known)) or "none"
@@ -196,12 +156,12 @@ class PassSource:
                                   f"its parameters: {allowed}")
         values = self.defaults()
         for name, value in params.items():
-            spec = self.param(name)
+            param = self.param(name)
             try:
-                values[name] = spec.check(value)
-            except ValueError as exc:
-                raise ShaderError(self.path, spec.line,
-                                  f"parameter {name!r} of pass {self.name!r}: {exc}") from None
+                values[name] = param.spec.check(value)
+            except BadValue as exc:
+                raise ShaderError(self.path, param.line,
+                                  f"parameter {name!r} of pass {self.name!r} {exc}") from None
         return MappingProxyType(values)
 
 
@@ -241,7 +201,7 @@ _PARAM_USAGE = ('expected `// @param NAME float|int MIN MAX DEFAULT "doc"` '
                 'or `// @param NAME bool true|false "doc"`')
 
 
-def _parse_param(path: Path, number: int, rest: str) -> ParamSpec:
+def _parse_param(path: Path, number: int, rest: str) -> ShaderParam:
     try:
         fields = shlex.split(rest)
     except ValueError as exc:
@@ -252,13 +212,13 @@ def _parse_param(path: Path, number: int, rest: str) -> ParamSpec:
     if not _NAME.match(name) or name in STANDARD_UNIFORMS or name.startswith("gl_"):
         raise ShaderError(path, number, f"bad @param name {name!r}: must be a GLSL identifier and "
                                         "not a standard uniform")
-    if kind not in _GLSL_TYPES:
+    if kind not in _PARAM_TYPES:
         raise ShaderError(path, number, f"bad @param type {kind!r} for {name!r}; "
-                                        f"allowed: {', '.join(_GLSL_TYPES)}")
+                                        f"allowed: {', '.join(_PARAM_TYPES)}")
     if kind == "bool":
         if len(fields) != 4 or fields[2] not in ("true", "false"):
             raise ShaderError(path, number, f"bad @param line for {name!r}; {_PARAM_USAGE}")
-        return ParamSpec(name, kind, 0.0, 1.0, fields[2] == "true", fields[3], number)
+        return ShaderParam(name, ValueSpec(bool, fields[2] == "true", doc=fields[3]), number)
     if len(fields) != 6:
         raise ShaderError(path, number, f"bad @param line for {name!r}; {_PARAM_USAGE}")
     try:
@@ -268,11 +228,12 @@ def _parse_param(path: Path, number: int, rest: str) -> ParamSpec:
                                         f"{' '.join(fields[2:5])!r}; {_PARAM_USAGE}") from None
     if not all(math.isfinite(v) for v in (low, high, default)) or not low <= default <= high:
         raise ShaderError(path, number, f"bad @param range for {name!r}: need MIN <= DEFAULT <= MAX, "
-                                        f"got {_num(low)} {_num(high)} {_num(default)}")
+                                        f"got {low:g} {high:g} {default:g}")
     if kind == "int" and not all(v.is_integer() for v in (low, high, default)):
         raise ShaderError(path, number, f"bad @param for int {name!r}: MIN MAX DEFAULT must be whole")
-    cast = int if kind == "int" else float
-    return ParamSpec(name, kind, low, high, cast(default), fields[5], number)
+    cast = _PARAM_TYPES[kind]
+    return ShaderParam(name, ValueSpec(cast, cast(default), doc=fields[5], min=cast(low), max=cast(high)),
+                       number)
 
 
 def _parse_texture(path: Path, number: int, rest: str) -> TextureSpec:
@@ -282,7 +243,7 @@ def _parse_texture(path: Path, number: int, rest: str) -> TextureSpec:
     return TextureSpec(fields[0], fields[1], number)
 
 
-def _check_declarations(path: Path, text: str, params: list[ParamSpec],
+def _check_declarations(path: Path, text: str, params: list[ShaderParam],
                         textures: list[TextureSpec]) -> None:
     """Header and GLSL agree: each @param/@texture has its uniform and each uniform its header line."""
     # Comments would otherwise count as declarations; blank them keeping line numbers.
@@ -292,18 +253,19 @@ def _check_declarations(path: Path, text: str, params: list[ParamSpec],
     for match in _UNIFORM.finditer(code):
         declared[match.group(2)] = (match.group(1), code.count("\n", 0, match.start()) + 1)
     seen: set[str] = set()
-    for spec in [*params, *textures]:
-        if spec.name in seen:
-            raise ShaderError(path, spec.line, f"{spec.name!r} is declared twice in the header")
-        seen.add(spec.name)
-        glsl = "sampler2D" if isinstance(spec, TextureSpec) else _GLSL_TYPES[spec.kind]
-        if spec.name not in declared:
-            raise ShaderError(path, spec.line, f"missing uniform: the header declares {spec.name!r} "
-                                               f"but the shader has no `uniform {glsl} {spec.name};`")
-        if declared[spec.name][0] != glsl:
-            raise ShaderError(path, declared[spec.name][1],
-                              f"uniform {spec.name!r} is {declared[spec.name][0]} in GLSL but "
-                              f"{glsl} in its header line {spec.line}")
+    for entry in [*params, *textures]:
+        if entry.name in seen:
+            raise ShaderError(path, entry.line, f"{entry.name!r} is declared twice in the header")
+        seen.add(entry.name)
+        # The @param types (float, int, bool) are GLSL's type names too.
+        glsl = "sampler2D" if isinstance(entry, TextureSpec) else entry.spec.kind
+        if entry.name not in declared:
+            raise ShaderError(path, entry.line, f"missing uniform: the header declares {entry.name!r} "
+                                                f"but the shader has no `uniform {glsl} {entry.name};`")
+        if declared[entry.name][0] != glsl:
+            raise ShaderError(path, declared[entry.name][1],
+                              f"uniform {entry.name!r} is {declared[entry.name][0]} in GLSL but "
+                              f"{glsl} in its header line {entry.line}")
     for name, (_, line) in declared.items():
         if name in STANDARD_UNIFORMS:
             raise ShaderError(path, line, f"{name!r} is a standard uniform, already declared "
@@ -370,6 +332,3 @@ def glsl_error(log: str) -> tuple[int | None, str]:
     informative = [line for line in lines if not _LOG_HEADER.match(line)]
     return None, (informative or lines or ["unknown GLSL error"])[0]
 
-
-def _num(value: float) -> str:
-    return f"{value:g}"

@@ -24,8 +24,8 @@ from visualizer.render.library import ShaderLibrary
 
 def show_params() -> ParamStore:
     """Every live parameter of a show (controller, master, shader passes) at its default."""
-    return ParamStore([*controller_param_specs(), *master_param_specs(),
-                       *shader_param_specs(ShaderLibrary(None))])
+    return ParamStore({**controller_param_specs(), **master_param_specs(),
+                       **shader_param_specs(ShaderLibrary(None))})
 
 
 class Served:

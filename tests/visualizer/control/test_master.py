@@ -111,7 +111,7 @@ def test_freeze_pauses_the_generator_and_the_walk(app):
 def test_master_truncation_scales_psi_to_the_average_image():
     generator = small_generator(seed=3)
     space = TorchLatentSpace(generator)
-    params = ParamStore([*controller_param_specs(), *master_param_specs()])
+    params = ParamStore({**controller_param_specs(), **master_param_specs()})
     silence = type("Silence", (), {"latest": LatestSlot()})()  # no features yet
 
     def first_step():

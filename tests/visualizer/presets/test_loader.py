@@ -39,7 +39,7 @@ MALFORMED = {
                        "allowed: " + ", ".join(FEATURES),
     "bad_transition": "4: key 'transition.mode' = \"wipe\" is not allowed; allowed one of \"mix\", "
                       "\"luma\", \"dip\"",
-    "bad_controller": "5: key 'controller.walk.beats_per_seed' = 0.0 is out of range; allowed 0.25..256.0",
+    "bad_controller": "5: key 'controller.walk.beats_per_seed' = 0.0 is out of range; allowed a number 0.25..256",
 }
 
 

@@ -142,7 +142,7 @@ def test_set_list_settings_are_validated_and_choose_the_start_look(tmp_path: Pat
     config = tmp_path / "show.toml"
     config.write_text('[setlist]\nlooks = ["prism", "tunnel"]\nphrase_bars = 0\n')
     with pytest.raises(ConfigError, match=re.escape(
-            f"{config}:3: key 'setlist.phrase_bars' = 0 is out of range; allowed 1..64")):
+            f"{config}:3: key 'setlist.phrase_bars' = 0 is out of range; allowed an integer 1..64")):
         load_config(ShowConfig, config)
     setlist = SetlistSettings(looks=("prism", "tunnel"))
     assert start_look(setlist, preset=None, default="drift") == "prism"

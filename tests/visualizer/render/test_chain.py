@@ -45,7 +45,7 @@ def test_passes_run_in_order(egl_context, library):
 def test_unknown_or_out_of_range_parameters_fail_before_any_gl(egl_context, library):
     with pytest.raises(ShaderError, match="unknown parameter 'segmants' for pass 'kaleidoscope'"):
         ShaderChain(egl_context, [(library.load("kaleidoscope"), {"segmants": 6})], size=(8, 8))
-    with pytest.raises(ShaderError, match=r"kaleidoscope.glsl:\d+: parameter 'segments'.*allowed 2..24"):
+    with pytest.raises(ShaderError, match=r"kaleidoscope.glsl:\d+: parameter 'segments'.*allowed an integer 2..24"):
         ShaderChain(egl_context, [(library.load("kaleidoscope"), {"segments": 99})], size=(8, 8))
 
 
@@ -121,7 +121,7 @@ def test_library_reloads_changed_files_and_keeps_the_last_good(egl_context, tmp_
     path.write_text((SHADERS / "grade.glsl").read_text().replace("0.0 3.0 1.0", "0.0 3.0 1.5"))
     assert library.changed() == ["grade"]
     second = library.load("grade")
-    assert second is not first and second.source.param("contrast").default == 1.5
+    assert second is not first and second.source.param("contrast").spec.default == 1.5
 
 
 def test_unknown_pass_lists_the_known_ones(egl_context, library):
@@ -138,6 +138,6 @@ def test_user_folder_overrides_bundled_pass(egl_context, tmp_path):
 
 def test_library_without_gl_parses_headers():
     library = ShaderLibrary(None, search_dirs=[SHADERS])
-    assert library.source("kaleidoscope").param("segments").maximum == 24
+    assert library.source("kaleidoscope").param("segments").spec.max == 24
     with pytest.raises(RuntimeError, match="no GL context"):
         library.load("kaleidoscope")
