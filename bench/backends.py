@@ -1,34 +1,32 @@
 """Generator backends compared: torch eager, ONNX Runtime (and TensorRT/CUDA where present),
-ms/frame and fps at batch 1, throughput at the best batch, per named config.
+ms/frame and fps at batch 1, throughput at the best batch, per named config — `gansmania
+bench`'s generator part (visualizer.benchmarks.generator), with more choices.
 
-    .venv/bin/python bench/backends.py --json bench/results/backends.json
-    .venv/bin/python bench/backends.py --configs cpu --threads 1 2
+    python -m bench.backends --json bench/results/backends.json
+    python -m bench.backends --configs cpu --threads 1 2
 
 Big configs take seconds per frame on a laptop CPU (the full run takes minutes).
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from rich.console import Console
 
-from engine_build.benchmark import (BACKENDS, COLUMNS, CONFIG_NAMES, generator_rows,
-                                    paired_speedup)
-from visualizer.core.bench import report
+from bench import parser
+from visualizer.benchmarks.generator import (BACKENDS, COLUMNS, CONFIG_NAMES, generator_rows,
+                                             paired_speedup)
+from visualizer.benchmarks.report import report
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=None, help="write the results here")
-    parser.add_argument("--configs", nargs="+", default=list(CONFIG_NAMES),
-                        choices=CONFIG_NAMES)
-    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
-    parser.add_argument("--threads", nargs="+", type=int, default=[0],
-                        help="CPU thread counts to run (0 = one per core)")
-    parser.add_argument("--quick", action="store_true", help="fewer frames and batch sizes")
-    args = parser.parse_args()
+    options = parser(__doc__)
+    options.add_argument("--configs", nargs="+", default=list(CONFIG_NAMES),
+                         choices=CONFIG_NAMES)
+    options.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    options.add_argument("--threads", nargs="+", type=int, default=[0],
+                         help="CPU thread counts to run (0 = one per core)")
+    options.add_argument("--quick", action="store_true", help="fewer frames and batch sizes")
+    args = options.parse_args()
     rows, ratios = [], {}
     for threads in args.threads:
         run = generator_rows(configs=args.configs, backends=args.backends, quick=args.quick,

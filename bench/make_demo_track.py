@@ -1,8 +1,8 @@
 """Render the bundled demo track: visualizer/audio/data/demo_track.ogg.
 
-    .venv/bin/python bench/make_demo_track.py [--out PATH]
+    python -m bench.make_demo_track [--out PATH]
 
-Reproducible: the arrangement (`visualizer.audio.musicgen.DEMO_SONG`) is fixed and seeded;
+Reproducible: the arrangement (`bench.rigs.musicgen.DEMO_SONG`) is fixed and seeded;
 fluidsynth renders it with Debian's General MIDI soundfont (fluid-soundfont-gm, MIT licence).
 Needs `make bench-packages` (fluidsynth, fluid-soundfont-gm) and the dev extra (mido).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import soundfile
 
-from visualizer.audio.musicgen import DEMO_SONG, render_song
+from bench.rigs.musicgen import DEMO_SONG, render_song
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "visualizer/audio/data/demo_track.ogg"
 

@@ -36,7 +36,7 @@ from training.networks import Generator
 from training.snapshots import (grid_latents, latest_state, save_grid, save_network, sample_grid,
                                 load_transfer)
 from training.train_config import TrainConfig, check, with_generator
-from visualizer.core.bench import machine_info
+from visualizer.core.measure import machine_info
 from visualizer.core.config import to_dict, write_resolved
 from visualizer.core.errors import GansmaniaError
 

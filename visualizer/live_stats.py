@@ -92,7 +92,7 @@ class LiveStats:
         return statistics.median(l for _, l in self._recent_latency) if self._recent_latency else None
 
     def result(self, worker, *, backend: str, reason: str, output_size) -> dict[str, Any]:
-        from visualizer.core.bench import percentiles
+        from visualizer.core.measure import percentiles
 
         generated = worker.frames_generated
 

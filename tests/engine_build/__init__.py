@@ -1,1 +1,1 @@
-"""Tests of engine_build: ONNX export, engine cache, TensorRT builds, benchmark, CLI."""
+"""Tests of engine_build: ONNX export, engine cache, TensorRT builds, CLI."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scraping.localsite import LocalSite
+from bench.rigs.localsite import LocalSite
 
 
 @pytest.fixture

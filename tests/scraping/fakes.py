@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from scraping.localsite import NOT_FOUND, LocalSite, Reply, Request, artwork, jpeg_bytes, png_bytes
+from bench.rigs.localsite import (NOT_FOUND, LocalSite, Reply, Request, artwork, jpeg_bytes,
+                                  png_bytes)
 from scraping.settings import ScrapeSettings
 from visualizer.core.config import override
 

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from scraping.localsite import add_gallery
+from bench.rigs.localsite import add_gallery
 from tests.scraping.fakes import CONTACT
 
 

@@ -9,9 +9,9 @@ import random
 import numpy as np
 from PIL import Image
 
+from bench.rigs.localsite import artwork, jpeg_bytes, png_bytes
 from scraping.dedupe import decide_duplicates
 from scraping.images import ImageFacts, Rejection, inspect_image
-from scraping.localsite import artwork, jpeg_bytes, png_bytes
 from scraping.manifest import Manifest
 
 

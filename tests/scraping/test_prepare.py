@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.rigs.localsite import add_gallery, png_bytes
 from scraping.crawl import scrape
-from scraping.localsite import add_gallery, png_bytes
 from scraping.prepare import crop_boxes, crop_count, prepare_dataset, random_boxes
 from scraping.settings import PrepareSettings
 from tests.scraping.fakes import manifest_rows, settings_for

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.rigs.localsite import LocalSite, add_gallery, artwork, jpeg_bytes, png_bytes
 from scraping.crawl import scrape
-from scraping.localsite import LocalSite, add_gallery, artwork, jpeg_bytes, png_bytes
 from tests.scraping.fakes import CONTACT, manifest_rows, settings_for
 from visualizer.core.errors import GansmaniaError
 

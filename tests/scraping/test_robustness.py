@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.rigs.localsite import Reply, add_gallery, artwork, jpeg_bytes, png_bytes
 from scraping.crawl import scrape
 from scraping.fetch import retry_after_s
-from scraping.localsite import Reply, add_gallery, artwork, jpeg_bytes, png_bytes
 from tests.scraping.fakes import by_id, manifest_rows, settings_for
 
 
@@ -120,7 +120,7 @@ def test_each_failure_ends_as_the_manifest_says(site, faulty, tmp_path):
 
 
 def test_per_host_concurrency_cap_and_rate_limit(tmp_path):
-    from scraping.localsite import LocalSite
+    from bench.rigs.localsite import LocalSite
 
     with LocalSite(latency_s=0.05) as site:
         first = add_gallery(site, count=12, per_page=20, item_pages=False)

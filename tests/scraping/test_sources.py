@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bench.rigs.localsite import add_gallery, artwork, png_bytes
 from scraping.crawl import scrape
-from scraping.localsite import add_gallery, artwork, png_bytes
 from scraping.settings import SOURCE_NAMES
 from scraping.sources import SOURCES
 from tests.scraping.fakes import (CommonsFile, Work, add_aic, add_cleveland, add_commons, add_met,

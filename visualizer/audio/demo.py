@@ -15,5 +15,5 @@ def demo_track_path() -> Path:
     path = Path(str(resources.files("visualizer.audio") / "data" / DEMO_TRACK))
     if not path.is_file():
         raise GansmaniaError(f"bundled demo track missing at {path}; reinstall gansmania or "
-                             "run `python bench/make_demo_track.py`")
+                             "run `python -m bench.make_demo_track` in a clone")
     return path

@@ -1,1 +1,1 @@
-"""Infrastructure every package shares: errors, typed config, logging, asset paths, benchmark reports."""
+"""Infrastructure every package shares: errors, typed config, logging, asset paths, measurements."""

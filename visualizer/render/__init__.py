@@ -7,6 +7,6 @@
 - ``library``: ShaderLibrary — passes by name, compiled once, recompiled when the file changes
 - ``chain``: ShaderChain — ordered passes with ping-pong framebuffers and per-pass feedback
 - ``source``, ``upload``, ``frames``: generator frames -> PBO -> blend -> upscale
-- ``hud``: the HUD overlay; ``uniforms``: AudioUniforms; ``benchmark``: the render benchmark
+- ``hud``: the HUD overlay; ``uniforms``: AudioUniforms
 - ``monitors``: the connected monitors (glfw)
 """

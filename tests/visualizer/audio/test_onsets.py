@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from bench.rigs.clicks import click_delays
 from tests.signals import SR, clicks_at, silence
 from visualizer.audio.analyzer import analyze_audio
-from visualizer.audio.bench import click_delays
 from visualizer.audio.features import ExtractorSettings
 
 

@@ -1,4 +1,8 @@
-"""Scraper benchmarks against a local gallery (127.0.0.1 only; never a real site).
+"""Scraper benchmark: items/s at concurrency 1, 8, 32 against a local gallery that answers 50 ms
+late, and resident memory along a 100k-item crawl. Loopback only (127.0.0.1; never a real site).
+
+    python -m bench.scrape --json bench/results/scrape.json
+    python -m bench.scrape --memory-items 20000      # a shorter memory run
 
 - :func:`throughput_rows`: items/s at several concurrencies, every answer 50 ms late. Each item
   is two requests (item page, then image), so the ideal is ``concurrency / (2 x latency)``.
@@ -21,14 +25,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench import parser
 from scraping.settings import ScrapeSettings
+from visualizer.benchmarks.report import report
 from visualizer.core.config import override
 
 CONTACT = "benchmark@localhost"
 
 
 def _serve(count: int, per_page: int, latency_s: float, item_pages: bool, urls, stop) -> None:
-    from scraping.localsite import LocalSite, add_gallery
+    from bench.rigs.localsite import LocalSite, add_gallery
 
     with LocalSite(latency_s=latency_s, keep_times=False) as site:
         urls.put(add_gallery(site, count=count, per_page=per_page, item_pages=item_pages))
@@ -159,3 +165,32 @@ def memory_rows(*, items: int = 100_000, samples: int = 10, concurrency: int = 3
         outcome = results.get()
         child.join()
     return outcome["samples"], {k: v for k, v in outcome.items() if k != "samples"}
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--latency-ms", type=float, default=50.0)
+    options.add_argument("--memory-items", type=int, default=100_000,
+                         help="items in the memory run (0 skips it)")
+    args = options.parse_args()
+
+    throughput = throughput_rows(latency_s=args.latency_ms / 1000)
+    report(f"scrape: items/s vs concurrency ({args.latency_ms:g} ms server latency, "
+           "2 requests per item)",
+           ["concurrency", "items", "kept", "requests", "seconds", "items_per_s",
+            "ideal_items_per_s"], throughput,
+           json_path=args.json if not args.memory_items else None)
+    if not args.memory_items:
+        return
+    samples, totals = memory_rows(items=args.memory_items)
+    report(f"scrape: resident memory along a {args.memory_items}-item gallery crawl "
+           f"(peak {totals['peak_rss_mb']:.0f} MB, {totals['seconds']:.0f} s, dedupe pass "
+           f"{totals['dedupe_s']:.1f} s; perceptual hashing included)",
+           ["items", "rss_mb", "seconds"], samples, json_path=args.json,
+           extra={"throughput": throughput, "memory": totals,
+                  "notes": "tiny 64x64 PNGs, fully hashed (sha256 + perceptual) and deduplicated; "
+                           "server in its own process on 127.0.0.1"})
+
+
+if __name__ == "__main__":
+    main()

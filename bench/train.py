@@ -1,5 +1,7 @@
 """Training speed (s/kimg) of the named configs on this machine, beside NVlabs' published numbers.
 
+    python -m bench.train --json bench/results/train.json
+
 A full iteration's cost is amortised from timed phases: Gmain + Dmain every step, path-length
 (Greg) every ``g_reg_interval`` and R1 (Dreg) every ``d_reg_interval`` steps, exactly as the
 training loop schedules them, with ADA augmentation on (p = 0.5). Each phase runs once to warm
@@ -12,12 +14,15 @@ import statistics
 import time
 
 import torch
+from rich.console import Console
 
+from bench import parser
 from training.augment import PIPELINES, AugmentPipe
 from training.discriminator import Discriminator
 from training.loss import GeneratorStep, LossSettings, LossStats, StyleGAN2Loss
 from training.networks import Generator
 from training.train_config import TrainConfig, recipe
+from visualizer.benchmarks.report import report
 
 # NVlabs stylegan2-ada-pytorch README, "Expected training time": 256x256 on one V100 with
 # --cfg=auto (batch 16, channel_base 16384 = our `256` networks) runs at 21.6-24.2 s/kimg.
@@ -98,3 +103,23 @@ def rows(*, presets: tuple[str, ...] = ("cpu", "256"), batches: dict[str, int] |
     batches = batches or {}
     measured = [measure(p, batch=batches.get(p), device=device, repeats=repeats) for p in presets]
     return measured + [reference_row()]
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    options.add_argument("--batch-256", type=int, default=8,
+                         help="batch for the 256 config (64 in training; smaller keeps a CPU run "
+                              "short)")
+    options.add_argument("--repeats", type=int, default=2)
+    args = options.parse_args()
+    batches = {"256": args.batch_256} if args.device == "cpu" else {}
+    result = rows(batches=batches, device=args.device, repeats=args.repeats)
+    report("train: seconds per thousand images", COLUMNS, result, json_path=args.json,
+           console=Console(width=160),
+           extra={"note": "amortised over the lazy-regularisation schedule; ADA on (p=0.5); "
+                          "data loading excluded"})
+
+
+if __name__ == "__main__":
+    main()

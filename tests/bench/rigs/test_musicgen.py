@@ -7,7 +7,7 @@ import mido
 import numpy as np
 import pytest
 
-from visualizer.audio.musicgen import (
+from bench.rigs.musicgen import (
     BENCH_SONGS,
     DEMO_SONG,
     Section,

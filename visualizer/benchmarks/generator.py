@@ -1,7 +1,7 @@
-"""Generator backends compared: ms/frame (median, p95) and fps at batch 1, throughput at the
-best batch, per backend and named config, and ONNX Runtime's speed-up over torch measured in
-alternating pairs (``paired_speedup``). The logic of bench/backends.py and of the generator part
-of `gansmania bench`.
+"""The `generator` part of `gansmania bench` (and all of `python -m bench.backends`): generator
+backends compared, ms/frame (median, p95) and fps at batch 1, throughput at the best batch, per
+backend and named config, and ONNX Runtime's speed-up over torch measured in alternating pairs
+(``paired_speedup``).
 
 Every candidate backend gets a row for every config, also where it cannot run here (its
 metrics are then None and ``note`` says why), so the JSON has the same rows on every machine.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from visualizer.core.bench import percentiles
+from visualizer.core.measure import percentiles
 
 log = logging.getLogger(__name__)
 

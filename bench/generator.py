@@ -1,5 +1,9 @@
 """Generator speed: ms/frame and fps at batch 1 for each named config, fused vs non-fused
-modulated convolution, torch eager, inference (no_grad). The logic of bench/generator.py."""
+modulated convolution, torch eager, inference (no_grad), on this machine's CPU.
+
+    python -m bench.generator --json bench/results/generator.json
+    python -m bench.generator --configs cpu --iterations 200
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from collections.abc import Sequence
 
 import torch
 
+from bench import parser
 from training.configs import CONFIGS, named_config
 from training.networks import Generator
-from visualizer.core.bench import percentiles
+from visualizer.benchmarks.report import report
+from visualizer.core.measure import percentiles
 
 COLUMNS = ["config", "modconv", "res", "params_M", "n", "ms_med", "ms_p95", "ms_min", "fps",
            "map_ms"]
@@ -68,3 +74,25 @@ def run(configs: Sequence[str] = tuple(CONFIGS), *, iterations: dict[str, int] |
                              "map_ms": mapping_ms})
             del generator
     return rows
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--configs", default=",".join(CONFIGS),
+                         help=f"comma-separated configs (default: {','.join(CONFIGS)})")
+    options.add_argument("--iterations", type=int, default=None,
+                         help="timed frames per config and form (default: 60 for cpu, fewer for "
+                              "the big configs)")
+    options.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    args = options.parse_args()
+    names = [n.strip() for n in args.configs.split(",") if n.strip()]
+    iterations = {n: args.iterations for n in names} if args.iterations else None
+    rows = run(names, iterations=iterations, threads=args.threads)
+    report(f"generator: batch 1, torch eager, inference, {torch.get_num_threads()} threads",
+           COLUMNS, rows, json_path=args.json,
+           extra={"notes": "synthesis only ('const' noise); map_ms is z -> ws; n = timed "
+                           "frames; the machine may be shared, so compare ms_min too"})
+
+
+if __name__ == "__main__":
+    main()

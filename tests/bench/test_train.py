@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from training.benchmark_train import COLUMNS, measure_config, reference_row
+from bench.train import COLUMNS, measure_config, reference_row
 from training.train_config import recipe
 
 

@@ -1,4 +1,7 @@
-"""Render benchmark: the cost of each shader pass, of frame upload + upscale, and of whole frames.
+"""Shader benchmark: the cost of each shader pass, of frame upload + upscale, and of whole frames,
+on headless EGL (llvmpipe without a GPU).
+
+    python -m bench.shaders --json bench/results/shaders.json
 
 Times are per call with ``ctx.finish()`` inside the timed region (wall ms), plus GL timer-query
 time where the driver has ``GL_ARB_timer_query`` (gpu ms: on a GPU the device's own time; on
@@ -17,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from bench import parser
+from visualizer.benchmarks.report import report
 from visualizer.render.chain import ShaderChain, make_target, release_target
 from visualizer.render.frames import to_rgb8
-from visualizer.render.headless import HeadlessOutput
+from visualizer.render.headless import HeadlessOutput, egl_context
 from visualizer.render.library import ShaderLibrary
 from visualizer.render.renderer import Renderer
 from visualizer.render.source import SourceStage
@@ -149,9 +154,7 @@ def frame_rows(ctx: Any, library: ShaderLibrary, *, size: tuple[int, int] = (128
 
 def run(*, frames: int = 30, repeats: int = 3, shader_dirs: Sequence[Path] | None = None,
         ctx: Any = None) -> list[dict[str, Any]]:
-    """Every row of the render benchmark, on ``ctx`` (a fresh EGL context when None)."""
-    from visualizer.render.headless import egl_context
-
+    """Every row of the shader benchmark, on ``ctx`` (a fresh EGL context when None)."""
     own = ctx is None
     ctx = egl_context() if own else ctx
     try:
@@ -175,3 +178,21 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     rgba = Image.fromarray(image).convert("RGBA").resize(size, Image.BICUBIC)
     return np.asarray(rgba)[::-1]
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--frames", type=int, default=30, help="timed calls per repeat")
+    options.add_argument("--repeats", type=int, default=3,
+                         help="repeats; the lowest median is kept")
+    args = options.parse_args()
+    ctx = egl_context()
+    try:
+        rows = run(frames=args.frames, repeats=args.repeats, ctx=ctx)
+        report("shaders", COLUMNS, rows, json_path=args.json, extra=renderer_info(ctx))
+    finally:
+        ctx.release()
+
+
+if __name__ == "__main__":
+    main()

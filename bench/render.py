@@ -1,5 +1,7 @@
 """Render benchmark: `gansmania render` speed as a multiple of real time, per output size.
 
+    python -m bench.render --json bench/results/render.json
+
 A real song (the bundled demo track, looped to the requested length) rendered with the default
 preset and the ``cpu`` model config — the bundled model when it exists, else random weights of
 the same architecture (the same speed: the weights' values do not change the work). Two speeds
@@ -15,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench import parser
+from visualizer.benchmarks.report import report
 
 COLUMNS = ("output", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s", "total_x",
            "backend", "encoder")
@@ -42,7 +47,7 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Render the song once per size; (rows, extra facts for the report). ``sets``: more
     config keys ({dotted: value}), e.g. {"model.threads": 2}."""
-    from visualizer.core.bench import bench_model
+    from visualizer.benchmarks.live import bench_model
     from visualizer.core.config import override
     from visualizer.offline import RenderJob, render_song
     from visualizer.settings import ShowConfig
@@ -69,3 +74,43 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
                          "backend": result.backend, "encoder": result.encoder})
     return rows, {"seconds": seconds, "model": model_kind, "preset": preset or "presets.default",
                   "sets": dict(sets or {})}
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--seconds", type=float, default=60.0, help="song length rendered (s)")
+    options.add_argument("--fps", type=float, default=30.0, help="video frame rate")
+    options.add_argument("--generator-fps", type=float, default=0.0,
+                         help="generator frames per second (0 = one per video frame)")
+    options.add_argument("--backend", default="auto", help="generator backend (model.backend)")
+    options.add_argument("--model", type=Path,
+                         help="checkpoint (default: bundled, else random cpu)")
+    options.add_argument("--size", action="append", metavar="WxH",
+                         help="output size (repeatable; default 256x256 and 1280x720)")
+    options.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                         help="another config key, e.g. model.threads=2 (repeatable)")
+    args = options.parse_args()
+
+    from visualizer.core.config import override, parse_assignment
+    from visualizer.settings import ModelSettings
+    from visualizer.show import configure_threads
+
+    sets = dict(parse_assignment(text) for text in args.sets)
+    model = ModelSettings()
+    for key, value in sets.items():
+        if key.startswith("model."):
+            model = override(model, key.removeprefix("model."), value)
+    configure_threads(model)  # as `gansmania render` does, before torch loads
+    from visualizer.core.logs import setup_logging
+
+    setup_logging(-1)  # warnings only: the table is the output
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.size] if args.size \
+        else SIZES
+    rows, extra = run(seconds=args.seconds, sizes=sizes, fps=args.fps,
+                      generator_fps=args.generator_fps, backend=args.backend, model=args.model,
+                      sets=sets)
+    report("render", COLUMNS, rows, json_path=args.json, extra=extra)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,13 @@
 """OSC flood benchmark: does a controller flood cost the render loop its rate?
 
+    python -m bench.osc --json bench/results/osc.json [--seconds 10] [--rate 5000]
+
 Each case runs the real `gansmania live --headless --osc-port P` (a small random generator,
 the demo track) in a fresh process while another process sends valid OSC messages at a fixed
 rate (5,000 a second: far beyond any human on a surface) for the whole run, optionally with a
 subscribed client receiving the 30 Hz state feed. Rows: display fps against its target, the
-messages sent, received and applied, and how many the kernel dropped.
+messages sent, received and applied, and how many the kernel dropped. Pause other heavy work
+(training) while it runs: the numbers are only as quiet as the machine.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+
+from bench import parser
+from visualizer.benchmarks.report import report
 
 COLUMNS = ("case", "rate_msgs_s", "sent", "received", "applied", "problems", "lost",
            "display_fps", "target_fps", "fps_vs_quiet", "gen_fps", "load_1m")
@@ -150,3 +158,22 @@ def run(*, seconds: float = 10.0, size: tuple[int, int] = (640, 360), fps: float
         if quiet and row.get("display_fps"):
             row["fps_vs_quiet"] = round(row["display_fps"] / quiet, 3)
     return rows
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--seconds", type=float, default=10.0, help="length of each run")
+    options.add_argument("--rate", type=int, default=5000, help="flood rate, messages a second")
+    options.add_argument("--fps", type=float, default=60.0, help="the render loop's target rate")
+    args = options.parse_args()
+    cases = tuple(FloodCase(case.name.replace("5000", str(args.rate)),
+                            rate=args.rate if case.rate else 0, subscribe=case.subscribe)
+                  for case in CASES)
+    rows = run(seconds=args.seconds, fps=args.fps, cases=cases)
+    report(f"OSC flood: {args.rate} msg/s for {args.seconds:g} s into `live --headless` "
+           f"(640x360, target {args.fps:g} fps)", COLUMNS, rows, json_path=args.json,
+           extra={"seconds": args.seconds, "rate": args.rate}, console=Console(width=200))
+
+
+if __name__ == "__main__":
+    main()

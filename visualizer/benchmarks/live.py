@@ -1,4 +1,5 @@
-"""Live-loop benchmark: `gansmania live --headless` on the demo track, measured from its --stats.
+"""The `live` part of `gansmania bench` (and all of `python -m bench.live`): `gansmania live
+--headless` on the demo track, measured from its --stats.
 
 Each case runs the real command in a fresh process (thread settings are read once per process),
 shown at 1280x720 from the `cpu` generator config at 256x256 — the bundled model when there is
@@ -74,10 +75,28 @@ def run_case(case: LiveCase, *, model: Path, audio: Path, seconds: float, folder
     }
 
 
+def bench_model(folder: Path) -> tuple[Path, str]:
+    """(checkpoint, what it is): the bundled default model, or else a random-weight `cpu`
+    config model saved in ``folder`` (speed does not depend on the weights)."""
+    from visualizer.core.paths import bundled_model
+
+    bundled = bundled_model()
+    if bundled is not None:
+        return bundled, "bundled default"
+    import torch
+
+    from training.checkpoint import save_generator
+    from training.configs import CONFIGS
+    from training.networks import Generator
+
+    torch.manual_seed(0)
+    path = save_generator(folder / "cpu-random.safetensors", Generator(CONFIGS["cpu"]).eval())
+    return path, "cpu config, random weights"
+
+
 def run(*, seconds: float = 15.0, cases: Sequence[LiveCase] = CASES) -> list[dict[str, Any]]:
     """Every case's row, on the bundled demo track."""
     from visualizer.audio.demo import demo_track_path
-    from visualizer.core.bench import bench_model
 
     with tempfile.TemporaryDirectory(prefix="gm-live-bench-") as tmp:
         folder = Path(tmp)
