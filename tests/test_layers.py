@@ -1,5 +1,6 @@
-"""The layers hold: every import in the product packages (function-local ones too, read from the
-source, not from what a run happens to load) points down, never into `bench/` or `tests/`."""
+"""The layers hold: every import in the product packages (function-local and type-only ones
+too, read from the source, not from what a run happens to load) points down LAYERS, never into
+`bench/` or `tests/`, and no two modules import each other, however long the way round."""
 
 from __future__ import annotations
 
@@ -13,6 +14,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("visualizer", "training", "scraping", "engine_build")
+
+# Lowest first. A module imports from its own layer or the ones before it, never after it.
+LAYERS = (
+    ("visualizer.core", "visualizer"),  # errors, typed config, value specs, paths, logs; the version
+    ("training", "scraping"),  # the networks and their training; the art sources
+    ("engine_build",),  # ONNX and TensorRT from training's networks
+    ("visualizer.audio", "visualizer.render"),  # sound in, pictures out (GL): independent
+    ("visualizer.mapping",),  # features -> latents, noise and shader uniforms
+    ("visualizer.control", "visualizer.backends", "visualizer.settings"),  # surfaces; painters
+    ("visualizer.record", "visualizer.presets", "visualizer.live_stats"),
+    ("visualizer.app",),  # the loop
+    # What plugs into a running app through its extension points: presets, OSC/MIDI/tempo,
+    # the live recording.
+    ("visualizer.presets.live_presets", "visualizer.control.surfaces",
+     "visualizer.record.live_recording"),
+    ("visualizer.show",),  # the one assembly
+    ("visualizer.offline", "visualizer.benchmarks"),  # what plays a show: song -> video, bench
+    ("visualizer.commands", "visualizer.cli"),
+)
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
@@ -76,6 +96,71 @@ def test_the_core_imports_no_other_package():
               and any(within(imported, p) for p in (*PRODUCT, "bench", "tests"))
               and not within(imported, "visualizer.core")]
     assert not upward, "\n".join(upward)
+
+
+def layer_of(module: str) -> int | None:
+    """Index in LAYERS of the most specific package holding ``module`` (None: not product)."""
+    matches = [(len(package), index) for index, layer in enumerate(LAYERS) for package in layer
+               if within(module, package)]
+    return max(matches)[1] if matches else None
+
+
+def test_every_product_module_has_a_layer():
+    modules = {importer for importer, _ in product_imports()}
+    assert not [m for m in modules if layer_of(m) is None]
+
+
+def test_imports_point_down_the_layers():
+    upward = sorted({f"{importer} (layer {layer_of(importer)}) imports {imported} (layer "
+                     f"{layer_of(imported)})" for importer, imported in product_imports()
+                     if (layer_of(imported) or 0) > layer_of(importer)})
+    assert not upward, "\n".join(upward)
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in list(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_circle_finder_finds_a_long_way_round():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_two_product_modules_import_each_other():
+    modules = {importer for importer, _ in product_imports()}
+    graph: dict[str, set[str]] = {}
+    for importer, imported in product_imports():
+        if imported in modules and imported != importer:
+            graph.setdefault(importer, set()).add(imported)
+    assert not circles(graph), "\n".join(" <-> ".join(group) for group in circles(graph))
 
 
 @pytest.mark.parametrize("package", ["bench", "bench.rigs", "tests", "tests.bench"])

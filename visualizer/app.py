@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visualizer.core.errors import GansmaniaError
@@ -39,7 +40,8 @@ from visualizer.live_stats import LiveStats
 if TYPE_CHECKING:
     import numpy as np
 
-    from visualizer.audio.frames import FeatureFrame, FeatureSource
+    from visualizer.audio.analyzer import FeatureSource
+    from visualizer.audio.frames import FeatureFrame
     from visualizer.backends.worker import WorkerFactory
     from visualizer.control.params import Action, ControlEvent, ParamSnapshot, ParamStore
     from visualizer.render.library import ShaderLibrary
@@ -47,7 +49,8 @@ if TYPE_CHECKING:
     from visualizer.render.renderer import ChainSpec, PresentedFrame
     from visualizer.render.uniforms import AudioUniforms
     from visualizer.settings import ShowConfig
-    from visualizer.show import ShowModel
+    from visualizer.backends.base import ImageBackend
+    from visualizer.mapping.latent import LatentSpace
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,17 @@ class FramePacer:
         self._next += self.period_s
 
 
+@dataclass(frozen=True)
+class ShowModel:
+    """A show's generator: the backend that paints, and the torch model that maps seeds to w."""
+
+    backend: ImageBackend
+    space: LatentSpace
+    path: Path
+    reason: str  # why this backend was chosen (HUD, stats, log)
+
+
+
 # ------------------------------------------------------------------------------- the app
 
 class LiveApp:
@@ -143,7 +157,8 @@ class LiveApp:
         self._hud_param = self.params.get("master.hud")  # applied to the renderer when it changes
         display_rate = self._display_rate()
         self._frame_s = 1.0 / display_rate
-        latents = LatentFeed(LatentController(model.space), features, self.params, clock=clock)
+        latents = LatentFeed(LatentController(model.space), features, self.params.snapshot,
+                             clock=clock)
         self.worker = worker(self.generator, latents, max_fps=self._generator_cap(display_rate))
         self.osc_port: int | None = None
         self.preset_name = ""

@@ -17,18 +17,17 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from visualizer.app import LiveApp, ShowModel
+
 if TYPE_CHECKING:
-    from visualizer.app import LiveApp
-    from visualizer.audio.frames import FeatureSource
-    from visualizer.backends.base import ImageBackend
+    from visualizer.audio.analyzer import FeatureSource
     from visualizer.backends.worker import WorkerFactory
-    from visualizer.mapping.latent import LatentSpace
     from visualizer.presets.schema import Preset
     from visualizer.render.output import Output
     from visualizer.settings import ModelSettings, ShowConfig
+
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +38,6 @@ class Show:
 
     config: ShowConfig
     look: Preset
-
-
-@dataclass(frozen=True)
-class ShowModel:
-    """A show's generator: the backend that paints, and the torch model that maps seeds to w."""
-
-    backend: ImageBackend
-    space: LatentSpace
-    path: Path
-    reason: str  # why this backend was chosen (HUD, stats, log)
 
 
 def prepare_show(config: ShowConfig, *, preset: str | None = None,
@@ -88,7 +77,6 @@ def build_app(show: Show, *, model: ShowModel | None = None,
     of [audio], a generator thread, the [display] window (or EGL when headless), the
     monotonic clock. Parts handed in are released with the app.
     """
-    from visualizer.app import LiveApp
     from visualizer.audio.analyzer import analyzer_for
     from visualizer.backends.worker import threaded_worker
     from visualizer.presets.live_presets import install_presets
@@ -124,7 +112,8 @@ def open_model(settings: ModelSettings) -> ShowModel:
     import torch
 
     from training.generate import load_model
-    from visualizer.backends.registry import BackendRequest, create_backend
+    from visualizer.backends.base import BackendRequest
+    from visualizer.backends.registry import create_backend
     from visualizer.backends.torch_backend import TorchLatentSpace
     from visualizer.core.paths import model_path
 

@@ -44,7 +44,7 @@ def headless_app(show: ShowConfig, *, model=None, backend=None, generator=None):
 def small_model(*, generator=None, backend=None):
     """A ShowModel of the SMALL random generator (or ``generator``; ``backend`` wrapping it)."""
     from visualizer.backends.torch_backend import TorchGenerator, TorchLatentSpace
-    from visualizer.show import ShowModel
+    from visualizer.app import ShowModel
 
     generator = generator or small_generator(seed=1)
     return ShowModel(backend=backend or TorchGenerator(generator),

@@ -6,7 +6,8 @@ When the source fails or falls silent it keeps publishing silent frames at the h
 the visuals calm down instead of freezing, and it picks the audio up again when it returns.
 
 `analyze_audio`/`analyze_file` run the identical extractor as fast as the CPU allows and
-collect what `gansmania analyze` prints.
+collect what `gansmania analyze` prints. `FeatureSource` is what the show reads features
+from: this Analyzer live, `visualizer.audio.offline.OfflineAnalyzer` in a render.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -33,6 +35,35 @@ from visualizer.core.slot import LatestSlot
 log = logging.getLogger(__name__)
 
 BlockListener = Callable[[np.ndarray, float], None]
+
+
+class FeatureSource(Protocol):
+    """What the show reads features from: the live `Analyzer` (a thread on a sound card or a
+    file in real time) and the offline one (`gansmania render`, stepped by a simulated clock)."""
+
+    name: str  # what is analysed: a device or file name (log, HUD)
+    latest: LatestSlot[FeatureFrame]  # the newest frame
+    history: History[FeatureFrame]  # the recent past (stats, recorders)
+    settings: ExtractorSettings  # hop and sample rate of the frames
+
+    @property
+    def status(self) -> SourceStatus: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def tap(self, t: float | None = None) -> None:
+        """Tap tempo at time ``t`` (the frames' clock; default now)."""
+
+    def set_bpm(self, bpm: float | None) -> None:
+        """Hold the tempo at ``bpm``; None returns it to the tracker."""
+
+    def add_block_listener(self, listener: BlockListener) -> Callable[[], None]:
+        """``listener(block, t_audio)`` for every analysed hop; returns its remover."""
+
+    def cost_percentiles_us(self) -> tuple[float, float]:
+        """Analysis cost per hop, median and p95 (µs); NaN when not measured."""
 
 
 class Analyzer:

@@ -10,17 +10,7 @@ measured by subtracting ``t_audio`` from the present time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from visualizer.audio.capture import SourceStatus
-    from visualizer.audio.features import ExtractorSettings
-    from visualizer.core.ring import History
-    from visualizer.core.slot import LatestSlot
 
 N_CHROMA = 12
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -69,31 +59,3 @@ def silent_frame(*, t_audio: float, hop_index: int, bpm: float = 0.0,
         flux=0.0, onset=False, onset_envelope=0.0, beat=False, bpm=bpm, bpm_confidence=0.0,
         beat_phase=beat_phase, next_beat_t=next_beat_t, chroma=(0.0,) * N_CHROMA)
 
-
-class FeatureSource(Protocol):
-    """What the show reads features from: the live `Analyzer` (a thread on a sound card or a
-    file in real time) and the offline one (`gansmania render`, stepped by a simulated clock)."""
-
-    name: str  # what is analysed: a device or file name (log, HUD)
-    latest: LatestSlot[FeatureFrame]  # the newest frame
-    history: History[FeatureFrame]  # the recent past (stats, recorders)
-    settings: ExtractorSettings  # hop and sample rate of the frames
-
-    @property
-    def status(self) -> SourceStatus: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def tap(self, t: float | None = None) -> None:
-        """Tap tempo at time ``t`` (the frames' clock; default now)."""
-
-    def set_bpm(self, bpm: float | None) -> None:
-        """Hold the tempo at ``bpm``; None returns it to the tracker."""
-
-    def add_block_listener(self, listener: Callable[[np.ndarray, float], None]) -> Callable[[], None]:
-        """``listener(block, t_audio)`` for every analysed hop; returns its remover."""
-
-    def cost_percentiles_us(self) -> tuple[float, float]:
-        """Analysis cost per hop, median and p95 (µs); NaN when not measured."""

@@ -8,6 +8,7 @@ turns a :class:`LatentFrame` into an image. Backends are chosen from the explici
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from visualizer.mapping.frames import LatentFrame
@@ -40,3 +41,21 @@ class ImageBackend(Protocol):
     def close(self) -> None:
         """Release sessions, engines and device memory."""
         ...
+
+
+@dataclass(frozen=True)
+class BackendRequest:
+    """What every factory gets: the checkpoint and the already loaded torch generator (CPU)."""
+
+    model_path: Path  # the .safetensors checkpoint (compiled backends key their caches on it)
+    generator: Any  # training.networks.Generator, eval mode, on the CPU
+    device: str = "auto"  # model.device: auto / cpu / cuda
+    precision: str = "auto"  # model.precision: auto / fp32
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Whether a backend can run here, and why (shown when `auto` explains its pick)."""
+
+    ok: bool
+    reason: str

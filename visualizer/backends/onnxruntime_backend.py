@@ -20,31 +20,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, OUTPUT_IMAGE, read_graph_info
+from visualizer.backends.base import Availability
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 from visualizer.render.frames import float_chw_to_rgb8
 
 if TYPE_CHECKING:
-    from visualizer.backends.registry import BackendRequest
+    from visualizer.backends.base import BackendRequest
 
 CPU_PROVIDER = "CPUExecutionProvider"
 CUDA_PROVIDER = "CUDAExecutionProvider"
 DEVICES = ("cpu", "cuda")
-
-
-@dataclass(frozen=True, slots=True)
-class Availability:
-    """Whether a backend can run here, and why (shown when `auto` explains its pick)."""
-
-    ok: bool
-    reason: str
 
 
 def availability(device: str) -> Availability:

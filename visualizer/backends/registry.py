@@ -10,21 +10,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from visualizer.backends.base import ImageBackend
+from visualizer.backends.base import BackendRequest, ImageBackend
 from visualizer.core.errors import GansmaniaError
-
-
-@dataclass(frozen=True)
-class BackendRequest:
-    """What every factory gets: the checkpoint and the already loaded torch generator (CPU)."""
-
-    model_path: Path  # the .safetensors checkpoint (compiled backends key their caches on it)
-    generator: Any  # training.networks.Generator, eval mode, on the CPU
-    device: str = "auto"  # model.device: auto / cpu / cuda
-    precision: str = "auto"  # model.precision: auto / fp32
 
 
 @dataclass(frozen=True)

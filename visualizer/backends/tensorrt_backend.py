@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, OUTPUT_IMAGE
-from visualizer.backends.onnxruntime_backend import Availability
+from visualizer.backends.base import Availability
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 
 if TYPE_CHECKING:
-    from visualizer.backends.registry import BackendRequest
+    from visualizer.backends.base import BackendRequest
 
 
 def availability() -> Availability:

@@ -42,7 +42,7 @@ class MasterSettings:
 def master_param_specs(*, hud: bool = False):
     """The ParamStore specs of the master controls (``master.intensity``, ...); ``hud``: the
     HUD's state at start (display.hud)."""
-    from visualizer.control.params import specs_from_schema
+    from visualizer.core.config import specs_from_schema
 
     return specs_from_schema(MasterSettings, MasterSettings(hud=hud), prefix=PREFIX)
 

@@ -15,7 +15,6 @@ feedback, show replay logs); listeners run on the writer's thread and must not b
 from __future__ import annotations
 
 import collections
-import dataclasses
 import logging
 import math
 import threading
@@ -25,12 +24,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from visualizer.core.config import fields_of
-from visualizer.core.values import BadValue, ValueSpec
+from visualizer.core.values import BadValue, Value, ValueSpec
 
 log = logging.getLogger(__name__)
-
-Value = bool | int | float | str | tuple
 
 # One-shot actions the app drains once per display frame; value meaning per kind.
 ACTIONS: dict[str, str] = {
@@ -261,44 +257,6 @@ class ParamStore:
 
 
 # ---------------------------------------------------------------------- from schemas
-
-def specs_from_schema(schema: type, defaults: Any = None, *, prefix: str = "") -> dict[str, ValueSpec]:
-    """{dotted name: spec} for every setting of the frozen dataclass ``schema`` (nested sections
-    become dotted names), defaulting to ``defaults``' values."""
-    defaults = schema() if defaults is None else defaults
-    specs = {}
-    for name, field in fields_of(schema).items():
-        value = getattr(defaults, name)
-        if isinstance(field, ValueSpec):
-            specs[f"{prefix}{name}"] = dataclasses.replace(field, default=value)
-        else:
-            specs.update(specs_from_schema(field, value, prefix=f"{prefix}{name}."))
-    return specs
-
-
-def values_of(config: Any, *, prefix: str = "") -> dict[str, Value]:
-    """A frozen dataclass config flattened to {dotted name: value} (for :meth:`set_many`)."""
-    values: dict[str, Value] = {}
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        if dataclasses.is_dataclass(value):
-            values.update(values_of(value, prefix=f"{prefix}{field.name}."))
-        else:
-            values[f"{prefix}{field.name}"] = value
-    return values
-
-
-def nested(values: Mapping[str, Value]) -> dict[str, Any]:
-    """{"a.b": 1} -> {"a": {"b": 1}} (tuples as lists), ready for `config.from_dict`."""
-    tree: dict[str, Any] = {}
-    for name, value in values.items():
-        *path, leaf = name.split(".")
-        node = tree
-        for part in path:
-            node = node.setdefault(part, {})
-        node[leaf] = list(value) if isinstance(value, tuple) else value
-    return tree
-
 
 def _few(names: list[str], limit: int = 6) -> str:
     return ", ".join(names[:limit]) + (f" ... ({len(names)} in all)" if len(names) > limit else "")

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import tomli_w
 
 from visualizer.core.errors import ConfigError
-from visualizer.core.values import BadValue, ValueSpec, show_value
+from visualizer.core.values import BadValue, Value, ValueSpec, show_value
 
 T = TypeVar("T")
 
@@ -243,3 +243,43 @@ def describe(schema: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
         else:
             rows.extend(describe(field, f"{prefix}{name}."))
     return rows
+
+
+# ----------------------------------------------------------- flat {dotted name: value} views
+
+def specs_from_schema(schema: type, defaults: Any = None, *, prefix: str = "") -> dict[str, ValueSpec]:
+    """{dotted name: spec} for every setting of the frozen dataclass ``schema`` (nested sections
+    become dotted names), defaulting to ``defaults``' values."""
+    defaults = schema() if defaults is None else defaults
+    specs = {}
+    for name, field in fields_of(schema).items():
+        value = getattr(defaults, name)
+        if isinstance(field, ValueSpec):
+            specs[f"{prefix}{name}"] = dataclasses.replace(field, default=value)
+        else:
+            specs.update(specs_from_schema(field, value, prefix=f"{prefix}{name}."))
+    return specs
+
+
+def values_of(config: Any, *, prefix: str = "") -> dict[str, Value]:
+    """A frozen dataclass config flattened to {dotted name: value} (for :meth:`set_many`)."""
+    values: dict[str, Value] = {}
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if dataclasses.is_dataclass(value):
+            values.update(values_of(value, prefix=f"{prefix}{field.name}."))
+        else:
+            values[f"{prefix}{field.name}"] = value
+    return values
+
+
+def nested(values: Mapping[str, Value]) -> dict[str, Any]:
+    """{"a.b": 1} -> {"a": {"b": 1}} (tuples as lists), ready for `config.from_dict`."""
+    tree: dict[str, Any] = {}
+    for name, value in values.items():
+        *path, leaf = name.split(".")
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = list(value) if isinstance(value, tuple) else value
+    return tree

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+Value = bool | int | float | str | tuple  # what a live parameter holds
 _NONE = type(None)
 # (singular, plural) nouns of the leaf types a value may have.
 _NOUNS: dict[Any, tuple[str, str]] = {

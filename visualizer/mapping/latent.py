@@ -22,7 +22,7 @@ come from seeds and the jitter from a seeded stream — so an offline render rep
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,8 +40,7 @@ from visualizer.mapping.settings import (
 )
 
 if TYPE_CHECKING:
-    from visualizer.audio.frames import FeatureSource
-    from visualizer.control.params import ParamStore
+    from visualizer.audio.analyzer import FeatureSource
 
 _W_STD_SEEDS = range(4_000_000_000, 4_000_000_064)  # seeds that measure the spread of w
 
@@ -297,16 +296,16 @@ class LatentFeed:
     offline render calls :meth:`step` with its fixed frame interval."""
 
     def __init__(self, controller: LatentController, features: FeatureSource,
-                 params: ParamStore, *, clock: Callable[[], float]) -> None:
+                 params: Callable[[], Mapping[str, Any]], *, clock: Callable[[], float]) -> None:
         self.controller = controller
         self.features = features
-        self.params = params
+        self.params = params  # the live parameters' snapshot (ParamStore.snapshot)
         self.clock = clock
         self._last_step_s: float | None = None
 
     def step(self, dt_s: float) -> LatentFrame:
         """The next LatentFrame, ``dt_s`` seconds after the previous one."""
-        params = self.params.snapshot()
+        params = self.params()
         return self.controller.step(self.features.latest.get(), controller_settings(params), dt_s,
                                     truncation_scale=float(params["master.truncation"]))
 
@@ -319,7 +318,7 @@ class LatentFeed:
 
     def frozen(self) -> bool:
         """True while ``master.freeze`` holds the picture: the worker paints nothing."""
-        frozen = bool(self.params.snapshot()["master.freeze"])
+        frozen = bool(self.params()["master.freeze"])
         if frozen:
             self._last_step_s = None  # the walk resumes with one ordinary step, not a jump
         return frozen

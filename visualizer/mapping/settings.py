@@ -135,7 +135,7 @@ def controller_settings(params) -> ControllerSettings:
     when ``params`` already is one (offline renders)."""
     if isinstance(params, ControllerSettings):
         return params
-    from visualizer.control.params import nested
+    from visualizer.core.config import nested
 
     return params.derived("controller", lambda snap: from_dict(
         ControllerSettings, nested({k: snap[k] for k in snap if k.split(".", 1)[0] in _TOP}),
@@ -147,6 +147,6 @@ _TOP = frozenset(f.name for f in dataclasses.fields(ControllerSettings))
 
 def controller_param_specs(settings: ControllerSettings | None = None):
     """The ParamStore specs of every controller setting, defaulting to ``settings``."""
-    from visualizer.control.params import specs_from_schema
+    from visualizer.core.config import specs_from_schema
 
     return specs_from_schema(ControllerSettings, settings or ControllerSettings())

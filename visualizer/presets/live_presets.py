@@ -83,7 +83,7 @@ class LivePresets:
 
     def _switch(self, preset: Preset, glide_s: float) -> None:
         """The deck's hook: ``preset``'s controller settings become the live parameters."""
-        from visualizer.control.params import values_of
+        from visualizer.core.config import values_of
 
         if preset.model is not None and self.app.model_path is not None \
                 and preset.model.resolve() != Path(self.app.model_path).resolve():

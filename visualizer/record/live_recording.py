@@ -214,7 +214,7 @@ class ShowLogger:
 
     def __init__(self, app: LiveApp, path: Path, *, recorder: LiveRecorder | None = None) -> None:
         from visualizer.audio.sources import looks_like_file
-        from visualizer.control.params import values_of
+        from visualizer.core.config import values_of
         from visualizer.core.config import to_dict
 
         self.app = app

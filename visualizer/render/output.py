@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import moderngl
 
-    from visualizer.settings import DisplaySettings
+    from visualizer.render.settings import DisplaySettings
 
 # Key names the window reports (see visualizer.render.window); the app routes them.
 KEYS = ("f", "h", "r", "1", "2", "3", "4", "5", "6", "7", "8", "9", "space", "left", "right", "escape")

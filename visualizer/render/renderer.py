@@ -33,7 +33,7 @@ from visualizer.render.upload import FrameUploader
 if TYPE_CHECKING:
     import moderngl
 
-    from visualizer.settings import DisplaySettings
+    from visualizer.render.settings import DisplaySettings
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from tests.training.generators import randomised
 from training.checkpoint import save_generator
 from training.configs import named_config
 from visualizer.backends import onnxruntime_backend, tensorrt_backend
-from visualizer.backends.onnxruntime_backend import Availability, OnnxRuntimeGenerator
-from visualizer.backends.registry import BackendRequest, create_backend, resolve_backend
+from visualizer.backends.base import Availability, BackendRequest
+from visualizer.backends.onnxruntime_backend import OnnxRuntimeGenerator
+from visualizer.backends.registry import create_backend, resolve_backend
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 

@@ -9,7 +9,8 @@ import torch
 from tests.visualizer.backends.models import SMALL, small_generator
 from training.latents import z_from_seeds
 from visualizer.backends.base import ImageBackend
-from visualizer.backends.registry import BACKENDS, BackendRequest, create_backend, resolve_backend
+from visualizer.backends.base import BackendRequest
+from visualizer.backends.registry import BACKENDS, create_backend, resolve_backend
 from visualizer.backends.torch_backend import TorchGenerator, TorchLatentSpace
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame

@@ -74,7 +74,7 @@ def test_freeze_pauses_the_generator_and_the_walk(app):
 
     clock = iter(range(100)).__next__
     feed = LatentFeed(LatentController(TorchLatentSpace(small_generator(seed=3))), app.analyzer,
-                      app.params, clock=clock)
+                      app.params.snapshot, clock=clock)
     assert feed.frozen() is False
     feed.next()
     assert feed.next().seq == 1
@@ -115,7 +115,7 @@ def test_master_truncation_scales_psi_to_the_average_image():
     silence = type("Silence", (), {"latest": LatestSlot()})()  # no features yet
 
     def first_step():
-        return LatentFeed(LatentController(space), silence, params, clock=time.monotonic).step(1 / 30)
+        return LatentFeed(LatentController(space), silence, params.snapshot, clock=time.monotonic).step(1 / 30)
 
     normal = first_step().ws
     params.set("master.truncation", 0.0, source="osc")

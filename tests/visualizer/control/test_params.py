@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from visualizer.control.params import ACTIONS, ParamStore, nested, values_of
+from visualizer.control.params import ACTIONS, ParamStore
+from visualizer.core.config import nested, values_of
 from visualizer.core.config import from_dict
 from visualizer.core.values import ValueSpec
 from visualizer.mapping.settings import (

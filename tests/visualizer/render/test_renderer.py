@@ -192,7 +192,7 @@ def test_hud_lines():
 
 def test_open_output_headless_from_settings():
     from visualizer.render.output import open_output
-    from visualizer.settings import DisplaySettings
+    from visualizer.render.settings import DisplaySettings
 
     output = open_output(DisplaySettings(headless=True, size=(64, 48)))
     try:
