@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from visualizer.core.config import section, setting
+from visualizer.core.config import Renamed, section, setting
 from visualizer.mapping.settings import ControllerSettings
 from visualizer.render.settings import DisplaySettings
 
 
 @dataclass(frozen=True)
 class AudioSettings:
+    # Durations were in ms until 0.1; every duration setting is in seconds now.
+    RENAMED: ClassVar[dict[str, Renamed]] = {
+        "onset_min_ioi_ms": Renamed("onset_min_ioi_s", 1000.0),
+        "attack_ms": Renamed("attack_s", 1000.0), "release_ms": Renamed("release_s", 1000.0)}
     # Device index, name substring, "pulse:SOURCE", or an audio file path; "" = default input.
     input: str = setting("", doc="audio input: device index, name substring, pulse:SOURCE or a file")
     sample_rate: int = setting(48000, doc="capture sample rate (Hz)", min=8000, max=192000)
@@ -33,15 +38,15 @@ class AudioSettings:
                                      min=1.0, max=20.0)
     onset_silence_db: float = setting(-60.0, doc="below this level (dBFS): no onsets, zero features",
                                       min=-120.0, max=0.0)
-    onset_min_ioi_ms: float = setting(40.0, doc="minimum time between two onsets (ms)",
-                                      min=0.0, max=1000.0)
+    onset_min_ioi_s: float = setting(0.04, doc="minimum time between two onsets (s)",
+                                     min=0.0, max=1.0)
     beat_tracker: str = setting("predictive", doc="beat tracker (aubio: plain aubio.tempo)",
                                 choices=("predictive", "aubio"))
     min_bpm: float = setting(60.0, doc="slowest tempo reported (BPM)", min=30.0, max=300.0)
     max_bpm: float = setting(190.0, doc="fastest tempo reported (BPM); keep >= 2 x min_bpm",
                              min=30.0, max=400.0)
-    attack_ms: float = setting(10.0, doc="band smoothing rise time (ms)", min=0.0, max=5000.0)
-    release_ms: float = setting(250.0, doc="band smoothing fall time (ms)", min=0.0, max=10000.0)
+    attack_s: float = setting(0.01, doc="band smoothing rise time (s)", min=0.0, max=5.0)
+    release_s: float = setting(0.25, doc="band smoothing fall time (s)", min=0.0, max=10.0)
     history_s: float = setting(10.0, doc="seconds of FeatureFrames kept for the HUD", min=1.0,
                                max=600.0)
 

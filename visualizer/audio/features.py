@@ -216,10 +216,10 @@ def extractor_settings(audio, *, sr: int | None = None, hop: int | None = None
         raise ConfigError(f"audio.max_bpm ({audio.max_bpm:g}) must be at least twice "
                           f"audio.min_bpm ({audio.min_bpm:g}), or some tempi have no octave")
     onset = OnsetSettings(threshold=audio.onset_threshold, silence_db=audio.onset_silence_db,
-                          min_ioi_s=audio.onset_min_ioi_ms / 1000.0)
+                          min_ioi_s=audio.onset_min_ioi_s)
     tempo = TempoSettings(min_bpm=audio.min_bpm, max_bpm=audio.max_bpm)
     return ExtractorSettings(sr=sr or audio.sample_rate, hop=hop or audio.hop,
                              onset_detector=audio.onset_detector,
                              beat_tracker=audio.beat_tracker, onset=onset, tempo=tempo,
-                             attack_s=audio.attack_ms / 1000.0,
-                             release_s=audio.release_ms / 1000.0)
+                             attack_s=audio.attack_s,
+                             release_s=audio.release_s)

@@ -6,12 +6,16 @@ doc line and its allowed range or choices; with the field's type it is a
 Everything is validated at the edge: an unknown key, a wrong type or an out-of-range value
 raises :class:`ConfigError` with one line naming the file (and line), the key, the value and
 what is allowed.
+
+A key that was renamed keeps working for one release: the schema lists it in ``RENAMED``
+(old key -> :class:`Renamed`), and reading it converts the value and logs a deprecation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import re
 import tomllib
 import typing
@@ -26,6 +30,16 @@ from visualizer.core.errors import ConfigError
 from visualizer.core.values import BadValue, Value, ValueSpec, show_value
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Renamed:
+    """An old key of a schema, read for one release as ``new`` = value / ``divisor``."""
+
+    new: str
+    divisor: float = 1.0  # e.g. 1000 from a ``_ms`` key to its ``_s`` successor
 
 
 def setting(default: Any, *, doc: str, min: float | None = None, max: float | None = None,
@@ -114,6 +128,7 @@ def from_dict(schema: type[T], data: Mapping[str, Any], *, origin: _Origin | str
     if not isinstance(data, Mapping):
         raise ConfigError(f"{origin.where(prefix)}: key '{prefix}' must be a table")
     fields = fields_of(schema)
+    data = dict(_renamed(schema, key, value, f"{prefix}{key}", origin) for key, value in data.items())
     for key in data:
         if key not in fields:
             dotted = f"{prefix}{key}"
@@ -131,6 +146,8 @@ def override(config: T, dotted: str, value: Any, *, origin: str = "command line"
 
 def _override(config: T, path: list[str], value: Any, origin: _Origin, dotted: str) -> T:
     head, rest = path[0], path[1:]
+    if not rest:
+        head, value = _renamed(type(config), head, value, dotted, origin)
     fields = fields_of(type(config))
     if head not in fields:
         raise ConfigError(f"{origin.label}: unknown key '{dotted}'; "
@@ -141,6 +158,19 @@ def _override(config: T, path: list[str], value: Any, origin: _Origin, dotted: s
             raise ConfigError(f"{origin.label}: key '{dotted}': '{head}' is a value, not a table")
         return dataclasses.replace(config, **{head: _override(current, rest, value, origin, dotted)})
     return dataclasses.replace(config, **{head: _checked(fields[head], value, dotted, origin)})
+
+
+def _renamed(schema: type, key: str, value: Any, dotted: str, origin: _Origin) -> tuple[str, Any]:
+    """(key, value) as the schema reads it now: a renamed key becomes its successor."""
+    renamed = getattr(schema, "RENAMED", {}).get(key)
+    if renamed is None:
+        return key, value
+    if renamed.divisor != 1.0 and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = value / renamed.divisor
+    new = dotted.rsplit(".", 1)[0] + "." + renamed.new if "." in dotted else renamed.new
+    log.warning("%s: key '%s' is deprecated and goes in the next release; read as %s = %s",
+                origin.where(dotted), dotted, new, show_value(value))
+    return renamed.new, value
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

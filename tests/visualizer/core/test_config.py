@@ -117,3 +117,17 @@ def test_resolved_config_round_trips(tmp_path):
 def test_show_config_defaults_serialise():
     text = to_toml(ShowConfig())
     assert "[audio]" in text and "[display]" in text
+
+
+def test_a_renamed_ms_key_is_read_as_seconds_for_one_release(tmp_path, caplog):
+    path = tmp_path / "old.toml"
+    path.write_text("[audio]\nattack_ms = 20\nrelease_ms = 300.0\n")
+    with caplog.at_level("WARNING", logger="visualizer.core.config"):
+        config = load_config(ShowConfig, path, overrides={"audio.onset_min_ioi_ms": 30})
+    assert (config.audio.attack_s, config.audio.release_s, config.audio.onset_min_ioi_s) == (0.02, 0.3, 0.03)
+    warned = [r.getMessage() for r in caplog.records]
+    assert f"{path}:2: key 'audio.attack_ms' is deprecated and goes in the next release; read as " \
+           "audio.attack_s = 0.02" in warned
+    assert any("'audio.onset_min_ioi_ms' is deprecated" in line for line in warned)
+    with pytest.raises(ConfigError, match="unknown key 'audio.attack_us'"):
+        override(config, "audio.attack_us", 1)
