@@ -19,7 +19,7 @@ import numpy as np
 from rich.console import Console
 
 from bench import parser
-from bench.rigs.musicgen import BENCH_SONGS, Rendered, Song, render_song
+from bench.rigs.musicgen import BENCH_SONGS, SynthesizedSong, Song, synthesize_song
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings
 from visualizer.benchmarks.report import report
@@ -36,13 +36,13 @@ class TrackerResult:
     bpm_track: np.ndarray  # shape (hops, 2): time s, bpm
 
 
-def ours(rendered: Rendered, *, hop: int = 256) -> TrackerResult:
+def ours(rendered: SynthesizedSong, *, hop: int = 256) -> TrackerResult:
     result = analyze_audio(rendered.audio, sr=rendered.sr, settings=ExtractorSettings(hop=hop))
     return TrackerResult(np.asarray(result.beats_s), np.asarray(result.onsets_s),
                          np.asarray(result.bpm_track))
 
 
-def plain_aubio(rendered: Rendered) -> TrackerResult:
+def plain_aubio(rendered: SynthesizedSong) -> TrackerResult:
     """aubio.tempo and aubio.onset, "default" method, 1024/512, no parameter touched."""
     import aubio
 
@@ -61,7 +61,7 @@ def plain_aubio(rendered: Rendered) -> TrackerResult:
     return TrackerResult(np.asarray(beats), np.asarray(onsets), np.asarray(track))
 
 
-def score(rendered: Rendered, result: TrackerResult) -> dict[str, float]:
+def score(rendered: SynthesizedSong, result: TrackerResult) -> dict[str, float]:
     """Beat F, onset F, BPM error (%), the median BPM and its metrical ratio to the truth."""
     import mir_eval
 
@@ -89,7 +89,7 @@ def accuracy_rows(songs: Sequence[Song] = BENCH_SONGS, *, hop: int = 256,
     """One row per song (ours vs plain aubio) and a summary dict (means, error counts)."""
     rows = []
     for song in songs:
-        rendered = render_song(song, sr=sr)
+        rendered = synthesize_song(song, sr=sr)
         a, b = score(rendered, ours(rendered, hop=hop)), score(rendered, plain_aubio(rendered))
         tempi = [bpm for _, _, bpm in rendered.tempo_segments]
         changes = [bpm for i, bpm in enumerate(tempi) if i == 0 or bpm != tempi[i - 1]]

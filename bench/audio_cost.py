@@ -24,7 +24,7 @@ from rich.console import Console  # noqa: E402
 
 from bench import parser  # noqa: E402
 from bench.rigs.clicks import aubio_default_onset_delays, click_delays  # noqa: E402
-from bench.rigs.musicgen import BENCH_SONGS, Song, render_song  # noqa: E402
+from bench.rigs.musicgen import BENCH_SONGS, Song, synthesize_song  # noqa: E402
 from visualizer.benchmarks.audio import hop_cost_us  # noqa: E402
 from visualizer.benchmarks.report import report  # noqa: E402
 from visualizer.core.measure import percentiles  # noqa: E402
@@ -33,7 +33,7 @@ from visualizer.core.measure import percentiles  # noqa: E402
 def cost_rows(*, hops: Sequence[int] = (128, 256), sr: int = 48000,
               song: Song = BENCH_SONGS[0]) -> list[dict]:
     """Per-hop cost and onset delay per hop size and onset detector (see the module doc)."""
-    rendered = render_song(song, sr=sr)
+    rendered = synthesize_song(song, sr=sr)
     rows = []
     for hop in hops:
         for detector in ("flux", "aubio"):

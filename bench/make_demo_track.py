@@ -14,7 +14,7 @@ from pathlib import Path
 
 import soundfile
 
-from bench.rigs.musicgen import DEMO_SONG, render_song
+from bench.rigs.musicgen import DEMO_SONG, synthesize_song
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "visualizer/audio/data/demo_track.ogg"
 
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--quality", type=float, default=0.5,
                         help="Vorbis compression level 0 (best) .. 1 (smallest)")
     args = parser.parse_args()
-    rendered = render_song(DEMO_SONG, sr=44100)
+    rendered = synthesize_song(DEMO_SONG, sr=44100)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(str(args.out), rendered.audio, rendered.sr, format="OGG", subtype="VORBIS",
                     compression_level=args.quality)

@@ -1,6 +1,6 @@
 """Music-like material with a known answer: drums + bass + chords rendered from MIDI.
 
-A `Song` is a list of `Section`s (tempo, meter, drum/bass/chord patterns, swing); `render_song`
+A `Song` is a list of `Section`s (tempo, meter, drum/bass/chord patterns, swing); `synthesize_song`
 turns it into MIDI (mido), renders it with fluidsynth and Debian's General MIDI soundfont
 (fluid-soundfont-gm, MIT licence) and returns the audio with its ground truth: the beat grid,
 every note onset and the tempo at every moment. The benchmark and the bundled demo track are
@@ -147,7 +147,7 @@ class Song:
 
 
 @dataclass(frozen=True)
-class Rendered:
+class SynthesizedSong:
     """A rendered song and its answers (times in seconds from the start of ``audio``)."""
 
     song: Song
@@ -270,7 +270,7 @@ def soundfont() -> Path:
                          "install fluid-soundfont-gm (`make bench-packages`)")
 
 
-def render_song(song: Song, *, sr: int = 44100, workdir: Path | None = None) -> Rendered:
+def synthesize_song(song: Song, *, sr: int = 44100, workdir: Path | None = None) -> SynthesizedSong:
     """Render ``song`` through fluidsynth; returns the mono audio and its ground truth."""
     import soundfile
 
@@ -298,7 +298,7 @@ def render_song(song: Song, *, sr: int = 44100, workdir: Path | None = None) -> 
     peak = float(np.max(np.abs(mono))) or 1.0
     mono = (mono * (10 ** (-1 / 20) / peak)).astype(np.float32)
     onsets = merged_onsets(np.asarray([n.t_s for n in notes]))
-    return Rendered(song=song, audio=mono, sr=sr, beats_s=beats, onsets_s=onsets,
+    return SynthesizedSong(song=song, audio=mono, sr=sr, beats_s=beats, onsets_s=onsets,
                     tempo_segments=segments,
                     midi_path=midi_path if workdir is not None else None)
 

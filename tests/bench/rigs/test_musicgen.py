@@ -15,7 +15,7 @@ from bench.rigs.musicgen import (
     arrange,
     chord_pitch_classes,
     merged_onsets,
-    render_song,
+    synthesize_song,
     write_midi,
 )
 
@@ -65,7 +65,7 @@ def test_midi_file_holds_every_note_at_its_time(tmp_path):
                     reason="fluidsynth is a benchmark package (`make bench-packages`)")
 def test_render_makes_audio_as_long_as_the_song():
     short = Song("short", (Section(2, 120, "four_on_floor", "offbeat", "stabs"),))
-    rendered = render_song(short, sr=22050)
+    rendered = synthesize_song(short, sr=22050)
     assert rendered.audio.shape[0] == pytest.approx(5.0 * 22050, abs=10)
     assert np.abs(rendered.audio).max() == pytest.approx(10 ** (-1 / 20), rel=1e-3)
     assert len(rendered.beats_s) == 8 and rendered.onsets_s[0] == 0.0
