@@ -42,15 +42,15 @@ if TYPE_CHECKING:
 
     from visualizer.audio.analyzer import FeatureSource
     from visualizer.audio.frames import FeatureFrame
+    from visualizer.backends.base import ImageBackend
     from visualizer.backends.worker import WorkerFactory
     from visualizer.control.params import Action, ControlEvent, ParamSnapshot, ParamStore
+    from visualizer.mapping.latent import LatentSpace
     from visualizer.render.library import ShaderLibrary
     from visualizer.render.output import Output
     from visualizer.render.renderer import ChainSpec, PresentedFrame
     from visualizer.render.uniforms import AudioUniforms
     from visualizer.settings import ShowConfig
-    from visualizer.backends.base import ImageBackend
-    from visualizer.mapping.latent import LatentSpace
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,6 @@ class ShowModel:
     space: LatentSpace
     path: Path
     reason: str  # why this backend was chosen (HUD, stats, log)
-
 
 
 # ------------------------------------------------------------------------------- the app
