@@ -45,6 +45,7 @@ from visualizer.core.errors import ConfigError, GansmaniaError
 log = logging.getLogger(__name__)
 
 PPQN = 24  # MIDI clock pulses per quarter note
+LOST_PULSE_RATIO = 1.75  # an interval this many median intervals long follows lost pulses
 LEARNED_FILE = "midi-learned.toml"
 APIS = ("auto", "alsa", "jack")
 _MIDO_APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
@@ -254,17 +255,23 @@ class MidiRouter:
 class MidiClock:
     """An ExternalTempo from MIDI clock messages (see `visualizer.control.tempo`).
 
-    Tempo: the median of the last ``window`` pulse intervals. Position: pulses / 24, plus the
-    time since the last pulse (never more than one pulse ahead: when the clock stops, the beat
-    does too). ``start`` and ``song position`` set the count; ``stop`` stops the clock (the show
-    goes back to the audio tempo until it runs again).
+    Tempo: the least-squares slope of pulse time over pulse number across the last ``window``
+    pulses. A median interval would snap to the transport's delivery steps (JACK hands pulses
+    over once per period, 5-20 ms) and to scheduling delays; the slope averages them out. A
+    gap of clearly whole pulses follows pulses the transport lost (a JACK overrun drops a
+    cycle's events): they are counted, so the tempo and the beat position do not fall behind. Position: pulses / 24, plus
+    the time since the last pulse (never more than one pulse ahead: when the clock stops, the
+    beat does too). ``start`` and ``song position`` set the count; ``stop`` stops the clock
+    (the show goes back to the audio tempo until it runs again).
     """
 
     name = "midi"
 
     def __init__(self, *, window: int = 2 * PPQN, timeout_s: float = 0.5) -> None:
         self.timeout_s = timeout_s
+        self._fit: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
         self._intervals: collections.deque[float] = collections.deque(maxlen=window)
+        self._count = 0  # pulses seen or inferred, for the fit (start/songpos leave it alone)
         self._pulses = 0
         self._last_s: float | None = None
         self._running = True  # clock without a start message still counts (many devices)
@@ -274,15 +281,21 @@ class MidiClock:
     def feed(self, message: Any, t_s: float) -> None:
         kind = message.type
         if kind == "clock":
-            if self._last_s is not None and 0.0 < t_s - self._last_s < self.timeout_s:
-                self._intervals.append(t_s - self._last_s)
-            elif self._last_s is not None:
-                self._intervals.clear()  # a gap: the old tempo says nothing about the new one
+            step = 1
+            interval = None if self._last_s is None else t_s - self._last_s
+            if interval is not None and 0.0 < interval < self.timeout_s:
+                step = self._pulses_in(interval)
+                self._intervals.append(interval)
+            elif interval is not None:
+                self._fit.clear()  # a gap: the old tempo says nothing about the new one
+                self._intervals.clear()
             self._last_s = t_s
+            self._count += step
+            self._fit.append((self._count, t_s))
             if self._running:
-                self._pulses += 1
-            if len(self._intervals) >= PPQN // 2:
-                self._state = (statistics.median(self._intervals), t_s, self._pulses)
+                self._pulses += step
+            if len(self._fit) >= PPQN // 2:
+                self._state = (_slope(self._fit), t_s, self._pulses)
         elif kind == "start":
             self._pulses, self._running = 0, True
             self._state = None if self._state is None else (self._state[0], t_s, 0)
@@ -295,6 +308,15 @@ class MidiClock:
             self._pulses = message.pos * 6
             if self._state is not None:
                 self._state = (self._state[0], t_s, self._pulses)
+
+    def _pulses_in(self, interval: float) -> int:
+        """Pulses an interval spans: 1, or more when it is clearly whole pulses long (the ones
+        between were lost). Judged against the median interval, which lost pulses and late
+        deliveries do not move; late ones make an interval at most ~1.6 pulses long."""
+        if len(self._intervals) < PPQN // 2:
+            return 1
+        ratio = interval / statistics.median(self._intervals)
+        return round(ratio) if ratio > LOST_PULSE_RATIO else 1
 
     @property
     def bpm(self) -> float | None:
@@ -319,6 +341,16 @@ class MidiClock:
 
     def close(self) -> None:
         pass
+
+
+def _slope(points: collections.deque[tuple[int, float]]) -> float:
+    """Seconds per pulse: the least-squares slope of (pulse number, time)."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_t = sum(t for _, t in points) / n
+    covariance = sum((x - mean_x) * (t - mean_t) for x, t in points)
+    variance = sum((x - mean_x) ** 2 for x, _ in points)
+    return covariance / variance
 
 
 # ----------------------------------------------------------------------------- transport
