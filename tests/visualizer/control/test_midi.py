@@ -256,7 +256,7 @@ def test_a_real_virtual_port_reaches_the_show(jack_server, table):
     overruns = []
     try:
         time.sleep(0.2)  # JACK connects the ports on its process cycle
-        for value in (0, 127, 0):
+        for value in (0, 127, 0, 127, 0):
             table.params.set("master.intensity", 0.5, source="test")
             before, xruns = midi_in.received, jack_server.xruns()
             sender.send(cc(7, value))
