@@ -1,5 +1,6 @@
 """Control surfaces in `gansmania live`: OSC in and out, MIDI in, and the tempo source, wired
-into a LiveApp through its extension points only (ParamStore, on_action, analyzer hook).
+into a LiveApp through its extension points only (ParamStore, on_action, frame hook, analyzer
+hook). The web remote (`visualizer.web`) shares its route table and status.
 
     surfaces = ControlSurfaces(app, show.control, recording=lambda: recorder.recording)
     ... app.run() ...
@@ -10,6 +11,7 @@ Install it after the presets (the route table lists the parameters the store hol
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -39,17 +41,37 @@ def check_settings(settings: ControlSettings) -> None:
                                  "LinkPython-extern") from None
 
 
-def live_status(app: LiveApp, *, recording: Callable[[], bool], tempo: str) -> dict[str, Any]:
-    """The status values the OSC feed sends (besides the parameters), from the running app."""
+def live_status(app: LiveApp, *, recording: Callable[[], bool], tempo: str,
+                fps: float = 0.0) -> dict[str, Any]:
+    """The status values the state feeds send (besides the parameters), from the running app."""
     frame = app.analyzer.latest.get()
     return {
         "preset": app.preset_name,
         "bpm": round(frame.bpm, 2) if frame is not None else 0.0,
         "beat": round(frame.beat_phase, 3) if frame is not None and frame.bpm > 0 else 0.0,
         "level": round(frame.level, 3) if frame is not None else 0.0,
+        "fps": round(fps, 1),
         "recording": bool(recording()),
         "tempo": tempo,
     }
+
+
+class FrameRate:
+    """A frame hook measuring the display rate over the last second; ``fps`` may be read from
+    any thread (LiveStats belongs to the render thread)."""
+
+    WINDOW_S = 1.0
+
+    def __init__(self) -> None:
+        self._times: collections.deque[float] = collections.deque()
+        self.fps = 0.0
+
+    def __call__(self, tick) -> None:
+        self._times.append(tick.now_s)
+        while tick.now_s - self._times[0] > self.WINDOW_S:
+            self._times.popleft()
+        span = self._times[-1] - self._times[0]
+        self.fps = (len(self._times) - 1) / span if span > 0 else 0.0
 
 
 class ControlSurfaces:
@@ -58,21 +80,21 @@ class ControlSurfaces:
 
     def __init__(self, app: LiveApp, settings: ControlSettings, *,
                  recording: Callable[[], bool] | None = None) -> None:
-        from visualizer.control.osc_feedback import StateFeed
+        from visualizer.control.osc_feedback import OscFeed
 
         self.app = app
         self.settings = settings
         self.table: RouteTable = build_routes(app.params)
         self.server = self.feed = self.midi = self.router = None
-        self._closers: list[Callable[[], None]] = []
+        self._recording = recording or (lambda: False)
+        self.frame_rate = FrameRate()
+        self._closers: list[Callable[[], None]] = [app.add_frame_hook(self.frame_rate)]
         try:
             self.midi_clock = self._install_midi()
             self.clock = self._install_tempo()
             if settings.osc_port:
-                self.feed = StateFeed(self.table, app.params, send=self._send,
-                                      rate_hz=settings.feedback_hz,
-                                      status=lambda: live_status(app, recording=recording or (lambda: False),
-                                                                 tempo=settings.tempo_source))
+                self.feed = OscFeed(self.table, app.params, send=self._send,
+                                    rate_hz=settings.feedback_hz, status=self.status)
                 self._closers.append(self.feed.close)
                 self._install_osc()
         except BaseException:
@@ -156,6 +178,11 @@ class ControlSurfaces:
         return clock
 
     # ------------------------------------------------------------------ shared
+
+    def status(self) -> dict[str, Any]:
+        """The status values every state feed (OSC, web) sends besides the parameters."""
+        return live_status(self.app, recording=self._recording, tempo=self.settings.tempo_source,
+                           fps=self.frame_rate.fps)
 
     def stats(self) -> dict[str, Any]:
         """Counters for --stats: OSC datagrams received/applied/refused, problems, MIDI."""

@@ -14,7 +14,7 @@ from pythonosc.osc_packet import OscPacket
 
 from visualizer.control.master import master_param_specs
 from visualizer.control.osc import Listen, OscServer
-from visualizer.control.osc_feedback import StateFeed
+from visualizer.control.osc_feedback import OscFeed
 from visualizer.control.params import ParamStore
 from visualizer.control.routes import build_routes
 from visualizer.control.shader_params import shader_param_specs
@@ -29,13 +29,13 @@ def show_params() -> ParamStore:
 
 
 class Served:
-    """A running OscServer + StateFeed over ``params`` on 127.0.0.1 (a free port)."""
+    """A running OscServer + OscFeed over ``params`` on 127.0.0.1 (a free port)."""
 
     def __init__(self, params: ParamStore, *, allow: tuple[str, ...] = (), rate_hz: float = 30.0,
                  status: Callable[[], dict] | None = None) -> None:
         self.params = params
         self.table = build_routes(params)
-        self.feed = StateFeed(self.table, params, send=lambda d, a: self.server.send(d, a),
+        self.feed = OscFeed(self.table, params, send=lambda d, a: self.server.send(d, a),
                               status=status, rate_hz=rate_hz)
         self.server = OscServer(self.table, Listen("127.0.0.1", 0, allow),
                                 transport={"/gm/subscribe": self.feed.subscribe,

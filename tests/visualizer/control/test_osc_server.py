@@ -10,7 +10,7 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from tests.visualizer.control.osc_helpers import Client, Served, near, show_params
-from visualizer.control.osc_feedback import StateFeed, pack_bundles
+from visualizer.control.osc_feedback import OscFeed, pack_bundles
 from visualizer.control.routes import build_routes, state_address
 from visualizer.core.errors import GansmaniaError
 
@@ -108,7 +108,7 @@ def test_subscriptions_expire_unless_renewed():
     params = show_params()
     sent = []
     now = [0.0]
-    feed = StateFeed(build_routes(params), params, send=lambda d, a: sent.append(a),
+    feed = OscFeed(build_routes(params), params, send=lambda d, a: sent.append(a),
                      expire_s=10.0, clock=lambda: now[0])
     assert feed.subscribe(("127.0.0.1", 5000), [6000]) is None
     assert feed.subscribe(("127.0.0.1", 5000), []) is None  # reply to the sending port
