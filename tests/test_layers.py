@@ -29,6 +29,7 @@ LAYERS = (
     # the live recording.
     ("visualizer.presets.live_presets", "visualizer.control.surfaces",
      "visualizer.record.live_recording"),
+    ("visualizer.web",),  # the web remote: one more surface, beside OSC and MIDI
     ("visualizer.show",),  # the one assembly
     ("visualizer.offline", "visualizer.benchmarks"),  # what plays a show: song -> video, bench
     ("visualizer.commands", "visualizer.cli"),

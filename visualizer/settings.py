@@ -149,6 +149,16 @@ class ControlSettings:
     link_lead: bool = setting(False, doc="publish the show's tempo to an Ableton Link session "
                                          "(with tempo_source audio or tap)")
     link_quantum: float = setting(4.0, doc="beats per bar Link peers align", min=1.0, max=16.0)
+    web: str = setting("", doc="[HOST:]PORT of the web remote (8080: this computer only; "
+                               "0.0.0.0:8080: the LAN, with a token); empty = no remote")
+    web_token: str = setting("", doc="the token a remote open to the LAN asks for; empty = a new "
+                                     "random one each show, printed at start")
+    web_clients: int = setting(8, doc="most web pages, preview viewers and MJPEG streams at once",
+                               min=1, max=64)
+    web_preview_width: int = setting(512, doc="width of the remote's preview, px (never more than "
+                                              "the output)", min=64, max=1920)
+    web_preview_fps: float = setting(12.0, doc="preview frames a second while someone watches",
+                                     min=1.0, max=30.0)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,9 @@ phrase_bars_option = click.option(
               help="MIDI input port (name substring, or virtual:NAME to create one).")
 @click.option("--midi-map", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="MIDI mapping file (TOML; example: `gansmania osc template midi`).")
+@click.option("--web", "web", default=None, metavar="[HOST:]PORT",
+              help="Serve the web remote (faders, presets, tap, record, preview) on this port: "
+                   "8080 = this computer only; 0.0.0.0:8080 = the LAN, with a token (printed).")
 @click.option("--tempo-source", type=click.Choice(["audio", "tap", "midi", "link"]), default=None,
               help="Beat clock: the audio tracker (default), taps only, MIDI clock, or Ableton Link.")
 @setlist_option
@@ -69,7 +72,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
          headless: bool | None, duration_s: float | None, stats_path: Path | None,
          record_path: Path | None, log_path: Path | None, osc_port: int | None,
          osc_host: str | None, osc_allow: tuple[str, ...], midi_in: str | None,
-         midi_map: Path | None, tempo_source: str | None, setlist: str | None,
+         midi_map: Path | None, web: str | None, tempo_source: str | None, setlist: str | None,
          phrase_bars: int | None, config_path: Path | None, assignments: tuple[str, ...]) -> None:
     """Run the audio-reactive visualizer live.
 
@@ -91,6 +94,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
       gansmania live --input song.ogg --record show.mp4 --log show.gmlog
       gansmania live --osc-port 9000 --osc-host 0.0.0.0 --osc-allow 192.168.1.20
       gansmania live --midi-in nanoKONTROL --midi-map nano.toml --tempo-source link
+      gansmania live --input 0 --web 0.0.0.0:8080
       gansmania live --input 0 --setlist kaleido_bloom,prism,symmetry,dream_trails --phrase-bars 8
     """
     from visualizer.commands.config import load_show_config
@@ -105,7 +109,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
             show = override(show, key, value, origin=f"--{key.split('.')[1]}")
     control = {"control.osc_port": osc_port, "control.osc_host": osc_host,
                "control.osc_allow": osc_allow or None, "control.midi_in": midi_in,
-               "control.midi_map": midi_map, "control.tempo_source": tempo_source}
+               "control.midi_map": midi_map, "control.tempo_source": tempo_source,
+               "control.web": web}
     for key, value in control.items():
         if value is not None:
             show = override(show, key, value, origin="--" + key.split(".")[1].replace("_", "-"))
@@ -114,20 +119,28 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     from visualizer.show import build_app, prepare_show
 
     check_settings(show.control)
+    if show.control.web:
+        from visualizer.web.server import check_web
+
+        check_web(show.control.web)
     show = prepare_show(with_setlist(show, setlist, phrase_bars), preset=preset)
     from visualizer.record.live_recording import LiveRecording  # after prepare_show set the threads
 
     app = build_app(show)
-    recording = surfaces = None
+    recording = surfaces = remote = None
     try:
         recording = LiveRecording(app, record=record_path, log_path=log_path)
         surfaces = ControlSurfaces(app, show.config.control,
                                    recording=lambda: recording.recorder.recording)
+        if show.config.control.web:
+            remote = _start_remote(app, show, surfaces)
         try:
             stats = app.run(duration_s=duration_s)
         except KeyboardInterrupt:
             stats = app.stats()
     finally:
+        if remote is not None:
+            remote.close()
         if surfaces is not None:
             surfaces.close()
         if recording is not None:
@@ -135,6 +148,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         app.close()
     if surfaces is not None:
         stats["control"] = surfaces.stats()
+    if remote is not None:
+        stats["control"]["web"] = remote.stats()
     if stats_path is not None:
         stats_path.parent.mkdir(parents=True, exist_ok=True)
         stats_path.write_text(json.dumps(stats, indent=2) + "\n")
@@ -144,6 +159,21 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
                f"{stats['gen_fps']:.1f} fps ({stats['backend']}), latency "
                f"{'--' if latency is None else f'{latency:.0f}'} ms median, "
                f"{stats['onsets']} onsets, {stats['bpm']:.1f} BPM")
+
+
+def _start_remote(app, show, surfaces):
+    """The web remote beside the other surfaces; its address (with the token) on the terminal."""
+    from visualizer.presets.catalog import slot_paths
+    from visualizer.web.remote import WebRemote
+
+    slots = [path.stem for path in slot_paths(show.config.presets.slots)]
+    remote = WebRemote(app, show.config.control, table=surfaces.table, status=surfaces.status,
+                       slots=slots)
+    click.echo(f"web remote: {remote.url}")
+    if remote.token:
+        click.echo("  open it from a phone on this network (replace the address with this "
+                   "computer's LAN address); the token is its password")
+    return remote
 
 
 def with_setlist(show, setlist: str | None, phrase_bars: int | None):
