@@ -28,7 +28,7 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 COOKIE = "gm_token"
-HEADER = b"x-gm-token"
+HEADER = "x-gm-token"
 STREAMS = ("/preview.mjpg",)  # long-lived HTTP responses: they count against the cap
 
 
@@ -78,7 +78,7 @@ class Gate:
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        headers = {k.lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         problem = self._check(scope, headers, query)
         if problem is not None:
@@ -105,7 +105,7 @@ class Gate:
                 cookie.load(headers.get("cookie", ""))
             except Exception:  # a malformed Cookie header is one without our token
                 cookie = SimpleCookie()
-            offered = [*query.get("token", ()), headers.get(HEADER.decode(), ""),
+            offered = [*query.get("token", ()), headers.get(HEADER, ""),
                        cookie[COOKIE].value if COOKIE in cookie else ""]
             if not any(hmac.compare_digest(o.encode(), self.token.encode()) for o in offered if o):
                 return 401, "this remote needs its token: open the address printed by " \

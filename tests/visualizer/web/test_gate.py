@@ -1,0 +1,81 @@
+"""The remote's gate over real sockets: a token beyond loopback, same-origin WebSockets, a cap
+on clients; every refusal a 4xx with a one-line JSON reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from tests.visualizer.web.web_helpers import Page, http_get, remote_show
+from visualizer.core.errors import GansmaniaError
+from visualizer.web.server import parse_listen
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def refused(url: str, **kwargs) -> int:
+    with pytest.raises(InvalidStatus) as caught:
+        with connect(url, **kwargs):
+            pass
+    response = caught.value.response
+    assert "error" in json.loads(response.body)
+    return response.status_code
+
+
+def test_open_to_the_lan_it_wants_the_token(tmp_path):
+    app, surfaces, remote = remote_show(tmp_path, web="0.0.0.0:0")
+    try:
+        assert remote.token and f"?token={remote.token}" in remote.url
+        local = f"http://127.0.0.1:{remote.server.port}/"
+        status, body, _ = http_get(local)
+        assert status == 401 and "token" in json.loads(body)["error"]
+        assert http_get(local + "?token=wrong")[0] == 401
+        assert refused(local.replace("http", "ws") + "ws") == 401
+        # The address printed: the page, and a cookie that carries the token from then on.
+        status, _, headers = http_get(f"{local}?token={remote.token}")
+        assert status == 200 and "gm_token=" in headers["set-cookie"]
+        cookie = headers["set-cookie"].split(";")[0]
+        assert http_get(local + "api/controls", headers={"Cookie": cookie})[0] == 200
+        assert http_get(local + "api/controls", headers={"X-GM-Token": remote.token})[0] == 200
+        page = Page(local, additional_headers={"Cookie": cookie})
+        assert page.wait_for("/gm/state/intensity", lambda a: True) is not None
+        page.close()
+    finally:
+        remote.close()
+        surfaces.close()
+        app.close()
+
+
+def test_websockets_from_other_sites_and_past_the_cap_are_refused(tmp_path):
+    app, surfaces, remote = remote_show(tmp_path, **{"control.web_clients": 2})
+    ws = remote.url.replace("http", "ws") + "ws"
+    host = remote.url.split("/")[2]
+    try:
+        assert refused(ws, origin="http://evil.example") == 403
+        same = Page(remote.url, origin=f"http://{host}")
+        other = Page(remote.url)  # no Origin: not a browser, nothing to forge
+        assert refused(ws) == 429
+        assert refused(ws.replace("/ws", "/preview")) == 429
+        assert http_get(remote.url + "preview.mjpg")[0] == 429
+        same.close()
+        assert other.wait_for("/gm/state/intensity", lambda a: True) is not None
+        third = Page(remote.url)  # a place is free again
+        assert third.wait_for("/gm/state/intensity", lambda a: True) is not None
+        third.close()
+        other.close()
+    finally:
+        remote.close()
+        surfaces.close()
+        app.close()
+
+
+def test_listen_addresses():
+    assert parse_listen("8080") == ("127.0.0.1", 8080)
+    assert parse_listen("0.0.0.0:9000") == ("0.0.0.0", 9000)
+    assert parse_listen("[::1]:8080") == ("::1", 8080)
+    for bad in ("", "host:", "x:80a", "70000"):
+        with pytest.raises(GansmaniaError, match="HOST:]PORT"):
+            parse_listen(bad)
