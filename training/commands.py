@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from training.configs import LAYER_GROUPS
 from training.train_commands import synth_dataset, train
 
 
@@ -153,4 +154,60 @@ def curves_command(runs: tuple[Path, ...], png: Path | None, points: int) -> Non
         click.echo(f"curves: {png}")
 
 
-COMMANDS: tuple = (train, synth_dataset, generate, import_pkl, kid_command, curves_command)
+@click.command("directions")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--method", type=click.Choice(["sefa", "pca", "both"]), default="both",
+              show_default=True, help="SeFa (factorise the style weights), PCA of sampled w, or both.")
+@click.option("--count", type=click.IntRange(1, 4096), default=16, show_default=True,
+              help="Directions per method (at most w_dim).")
+@click.option("--samples", type=click.IntRange(min=100), default=10_000, show_default=True,
+              help="Random z mapped to w for the PCA and the scales.")
+@click.option("--layers", type=click.Choice(LAYER_GROUPS), default="all", show_default=True,
+              help="w layers whose style weights SeFa factorises and that the directions move.")
+@click.option("--sheet", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Contact sheet PNG; default MODEL.directions.png.")
+@click.option("--force", is_flag=True, help="Forget the names given in MODEL.directions.toml.")
+def directions_command(model: Path, method: str, count: int, samples: int, layers: str,
+                       sheet: Path | None, force: bool) -> None:
+    """Find interpretable directions in a model's w space and store them beside it.
+
+    Writes MODEL.directions.safetensors (unit vectors in w, their variance/eigenvalue and
+    scale), MODEL.directions.toml (a name per direction: edit them; a re-run keeps them) and
+    a contact sheet (each direction from -3 to +3 std over a few seeds) to name them by. A
+    show with this model then steers harmony along its first twelve PCA directions, and
+    presets may name a direction (controller.pulse.direction = "warmth").
+
+    \b
+    Example:
+      gansmania directions models/default.safetensors
+      gansmania directions my.safetensors --method sefa --layers coarse --count 8
+    """
+    import time
+
+    from training.direction_files import save_directions, sheet_file
+    from training.direction_sheet import contact_sheet
+    from training.directions import METHODS, find_directions
+    from training.generate import load_model
+    from visualizer.core.paths import model_path
+
+    path = model_path(model)
+    generator = load_model(path)
+    started = time.perf_counter()
+    found = find_directions(generator, methods=METHODS if method == "both" else (method,),
+                            count=count, samples=samples, layers=layers)
+    found_s = time.perf_counter() - started
+    stored = save_directions(path, found, samples=samples, force=force)
+    click.echo(f"{'name':<24} {'method':<6} {'index':>5} {'layers':<12} {'share':>7} {'scale':>8}")
+    for d in stored.entries:
+        click.echo(f"{d.name:<24} {d.method:<6} {d.index:>5} {d.layers:<12} {d.share:>7.2%} "
+                   f"{d.scale:>8.4f}")
+    started = time.perf_counter()
+    sheet = sheet or sheet_file(path)
+    contact_sheet(generator, stored.entries).save(sheet)
+    click.echo(f"directions: {stored.path} (names: {stored.path.with_suffix('.toml')}), "
+               f"found in {found_s:.2f} s from {samples} w; sheet: {sheet} "
+               f"({time.perf_counter() - started:.1f} s)")
+
+
+COMMANDS: tuple = (train, synth_dataset, generate, import_pkl, kid_command, curves_command,
+                   directions_command)

@@ -97,6 +97,10 @@ class GeneratorConfig:
         return dataclasses.replace(self, **changes)
 
 
+# The w layers by the resolution of the block they feed: coarse <= 8 px (layout), middle
+# 16-32 px (shapes), fine >= 64 px (colour, texture); training.latents.layer_group picks them.
+LAYER_GROUPS = ("all", "coarse", "middle", "fine", "coarse_middle", "middle_fine")
+
 # The named configs. `256`/`512`/`1024` are NVlabs' paper256/paper512/stylegan2 generators
 # (channel_base 16384/32768, 512 channels max, fp16 in the 4 top blocks with clamp 256).
 # `cpu` is sized for real time at 256x256 on a 2-core laptop CPU, batch 1, torch eager

@@ -3,7 +3,7 @@
 - seeds -> z exactly as NVlabs does (``np.random.RandomState(seed).randn``), so seed 42 is the
   same image here, in NVlabs' generate.py and on every machine;
 - interpolation: ``lerp``, ``slerp`` (for Gaussian z), Catmull-Rom paths through w keyframes;
-- ``truncate`` and ``style_mix`` on w [.., num_ws, w_dim];
+- ``truncate`` and ``style_mix`` on w [.., num_ws, w_dim]; the named layer groups;
 - ``WCache``: the mapped w of each seed, computed once.
 
 Functions take numpy arrays or torch tensors and return the same kind.
@@ -21,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from training.configs import LAYER_GROUPS
 from visualizer.core.errors import GansmaniaError
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
@@ -138,6 +139,22 @@ def style_mix(ws_a: Array, ws_b: Array, *, cutoff: int) -> Array:
     """Layers [0, cutoff) from ``ws_a`` (coarse: layout, shapes), the rest from ``ws_b``
     (fine: colour, texture). Both [..., num_ws, w_dim]."""
     return _where_layers_below(cutoff, ws_a, ws_b)
+
+
+def layer_group(group: str, num_ws: int) -> np.ndarray:
+    """bool [num_ws]: the w layers of ``group`` (one of LAYER_GROUPS).
+
+    Layer i feeds the block at 4 * 2**(i // 2) px: coarse <= 8 px (layout), middle 16-32 px
+    (shapes), fine >= 64 px (colour, texture).
+    """
+    resolution = 4 * 2 ** (np.arange(num_ws) // 2)
+    coarse, fine = resolution <= 8, resolution >= 64
+    middle = ~coarse & ~fine
+    masks = {"all": np.ones(num_ws, bool), "coarse": coarse, "middle": middle, "fine": fine,
+             "coarse_middle": coarse | middle, "middle_fine": middle | fine}
+    if group not in masks:
+        raise ValueError(f"layer group {group!r}; allowed: {', '.join(LAYER_GROUPS)}")
+    return masks[group]
 
 
 def _where_layers_below(cutoff: int, below: Array, rest: Array) -> Array:

@@ -5,7 +5,8 @@ Routes (each set by `ControllerSettings`, see ``visualizer.mapping.settings``)::
     beat clock (phase-locked to the detected beat) --> walk through keyframe seeds
     loudness --attack/release--> truncation psi          (energy)
     onset/beat --envelope--> kick along a seeded direction
-    chroma --attack/release--> 12 seeded directions, weighted by pitch-class energy
+    chroma --attack/release--> 12 directions (the model's named ones, else seeded), weighted
+                               by pitch-class energy
     highs --attack/release--> smoothed random jitter on the fine layers
     bass --attack/release--> noise gain
 
@@ -16,11 +17,12 @@ newest frame, so it sees every ~3rd-10th analysis hop. Events in skipped hops ar
 onset is read from the onset envelope rising, a beat from the beat phase wrapping.
 
 Deterministic: the same (frame, settings, dt_s) sequence gives bit-identical ws — directions
-come from seeds and the jitter from a seeded stream — so an offline render repeats a live run.
+come from seeds or the model's directions file and the jitter from a seeded stream — so an offline render repeats a live run.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,19 +30,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from training.latents import lerp, slerp, truncate, w_path, z_from_seed
+from training.latents import layer_group, lerp, slerp, truncate, w_path, z_from_seed
 from visualizer.audio.frames import N_CHROMA, FeatureFrame, silent_frame
 from visualizer.core.smoothing import one_pole_coefficient
 from visualizer.mapping.frames import LatentFrame
 from visualizer.mapping.settings import (
     MAX_SEED,
+    ChromaSettings,
     ControllerSettings,
+    PulseSettings,
     WalkSettings,
     controller_settings,
 )
 
 if TYPE_CHECKING:
+    from training.direction_files import Directions
+    from training.directions import Direction
     from visualizer.audio.analyzer import FeatureSource
+
+log = logging.getLogger(__name__)
 
 _W_STD_SEEDS = range(4_000_000_000, 4_000_000_064)  # seeds that measure the spread of w
 
@@ -75,16 +83,8 @@ class ControllerState:
 
 
 def layer_mask(group: str, num_ws: int) -> np.ndarray:
-    """float32 [num_ws, 1]: 1 on the layers of ``group`` (see LAYER_GROUPS), else 0.
-
-    Layer i feeds the block at 4 * 2**(i // 2) px: coarse <= 8 px, middle 16-32 px, fine >= 64.
-    """
-    resolution = 4 * 2 ** (np.arange(num_ws) // 2)
-    coarse, fine = resolution <= 8, resolution >= 64
-    middle = ~coarse & ~fine
-    masks = {"all": np.ones(num_ws, bool), "coarse": coarse, "middle": middle, "fine": fine,
-             "coarse_middle": coarse | middle, "middle_fine": middle | fine}
-    return masks[group].astype(np.float32)[:, None]
+    """float32 [num_ws, 1]: 1 on the layers of ``group`` (training.latents.layer_group), else 0."""
+    return layer_group(group, num_ws).astype(np.float32)[:, None]
 
 
 def follow(current: float | np.ndarray, target: float | np.ndarray, *, attack_s: float,
@@ -99,16 +99,21 @@ def follow(current: float | np.ndarray, target: float | np.ndarray, *, attack_s:
 
 
 class LatentController:
-    """Steps the routes above; not thread-safe (the generator worker owns it)."""
+    """Steps the routes above; not thread-safe (the generator worker owns it). ``directions``:
+    the model's named directions (training.direction_files), None when it has none."""
 
-    def __init__(self, space: LatentSpace, *, start_seq: int = 0) -> None:
+    def __init__(self, space: LatentSpace, *, directions: Directions | None = None,
+                 start_seq: int = 0) -> None:
         self.space = space
+        self.directions = directions
         self.num_ws, self.w_dim = space.num_ws, space.w_dim
         self.w_avg = np.asarray(space.w_avg, dtype=np.float32)
         # The spread of w around its average sets the jitter's scale.
         spread = space.ws_of_seeds(list(_W_STD_SEEDS))[:, 0] - self.w_avg
         self.w_std = float(np.sqrt(np.mean(spread.astype(np.float64) ** 2)))
         self._directions: dict[int, np.ndarray] = {}
+        self._named: dict[str, np.ndarray] = {}  # [num_ws, w_dim] per name
+        self._missing: set[str] = set()  # direction names already warned about
         self._seq = start_seq
         self._beats = 0.0
         self._locked = False  # a detected tempo has steered the beat clock
@@ -240,6 +245,33 @@ class LatentController:
                                       - self.w_avg).astype(np.float64)
         return self._directions[seed]
 
+    def _named_direction(self, direction: Direction) -> np.ndarray:
+        """[num_ws, w_dim]: one scale (std of w) along ``direction``, on the layers it moves."""
+        if direction.name not in self._named:
+            self._named[direction.name] = layer_mask(direction.layers, self.num_ws) \
+                * (direction.scale * direction.vector.astype(np.float64))
+        return self._named[direction.name]
+
+    def _pulse_direction(self, p: PulseSettings) -> np.ndarray:
+        named = self.directions.named(p.direction) if self.directions and p.direction else None
+        if named is not None:
+            return self._named_direction(named)
+        if p.direction and p.direction not in self._missing:
+            self._missing.add(p.direction)  # once: the pulse may kick many times a second
+            log.warning("pulse.direction \"%s\": the model has no direction of that name (see "
+                        "MODEL.directions.toml); kicking along seed %d's", p.direction,
+                        p.direction_seed)
+        return self._direction(p.direction_seed)
+
+    def _chroma_directions(self, c: ChromaSettings) -> list[np.ndarray]:
+        """Pitch class k's direction: the k-th of the model's (cycling when it has fewer than
+        12), else seed direction_seed + k's."""
+        named = self.directions.of_method(c.directions) \
+            if self.directions and c.directions != "random" else ()
+        if named:
+            return [self._named_direction(named[k % len(named)]) for k in range(N_CHROMA)]
+        return [self._direction(c.direction_seed + k) for k in range(N_CHROMA)]
+
     def _pulse_offset(self, onset: bool, beat: bool, s: ControllerSettings, dt: float) -> np.ndarray:
         p = s.pulse
         trigger = {"onset": onset, "beat": beat, "both": onset or beat, "off": False}[p.trigger]
@@ -259,7 +291,7 @@ class LatentController:
         if p.strength == 0.0 or self._pulse == 0.0:
             return 0.0
         return (p.strength * self._pulse) * layer_mask(p.layers, self.num_ws) \
-            * self._direction(p.direction_seed)
+            * self._pulse_direction(p)
 
     def _chroma_offset(self, frame: FeatureFrame, s: ControllerSettings, dt: float) -> np.ndarray:
         c = s.chroma
@@ -271,7 +303,8 @@ class LatentController:
         # Normalised by the total (at least 1): one clear pitch class moves a full `strength`,
         # a triad a third along each of its notes, noise (all twelve alike) almost nowhere.
         weights = self._chroma / max(total, 1.0)
-        steer = sum(weights[k] * self._direction(c.direction_seed + k) for k in range(N_CHROMA))
+        directions = self._chroma_directions(c)
+        steer = sum(weights[k] * directions[k] for k in range(N_CHROMA))
         return c.strength * layer_mask(c.layers, self.num_ws) * steer
 
     def _jitter_offset(self, frame: FeatureFrame, s: ControllerSettings, dt: float) -> np.ndarray:

@@ -4,7 +4,8 @@ This one schema is the ``[controller]`` table of a show config, the mapping part
 and (flattened to dotted names: ``pulse.strength``) the live parameters in the ParamStore that
 OSC, MIDI and the keyboard change. Strengths are multipliers (0 = off); times are seconds; a
 "direction" is the w of a seed minus the average w, so strength 1 moves by one typical
-seed-to-average distance.
+seed-to-average distance; or one of the model's named directions (`gansmania directions`), where
+strength 1 moves one standard deviation of w along it.
 
 Layer groups (StyleGAN's): ``coarse`` = the 4-8 px layers (pose, layout), ``middle`` = 16-32 px
 (shapes), ``fine`` = 64 px and up (colour, texture).
@@ -15,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from training.configs import LAYER_GROUPS
 from visualizer.core.config import from_dict, section, setting
 
-LAYER_GROUPS = ("all", "coarse", "middle", "fine", "coarse_middle", "middle_fine")
 INTERPOLATIONS = ("slerp_z", "lerp_w", "spline_w")
 PULSE_TRIGGERS = ("onset", "beat", "both", "off")
+DIRECTION_SOURCES = ("pca", "sefa", "random")
 MAX_SEED = 2 ** 32 - 1
 
 
@@ -51,6 +53,9 @@ class PulseSettings:
     release_s: float = setting(0.25, doc="decay time constant of the kick (s)", min=0.01, max=10.0)
     direction_seed: int = setting(1000, doc="seed whose w (minus the average) is the pulse direction",
                                   min=0, max=MAX_SEED)
+    direction: str = setting("", doc="a named direction of the model (MODEL.directions.toml, from "
+                             "`gansmania directions`) to kick along instead, strength in its "
+                             "scales (std of w); empty, or a name the model lacks: direction_seed")
     alternate: bool = setting(True, doc="flip the direction on every kick, so hits swing both ways "
                               "instead of piling up on one side")
     layers: str = setting("all", doc="layer group the pulse moves", choices=LAYER_GROUPS)
@@ -64,6 +69,10 @@ class ChromaSettings:
     release_s: float = setting(0.6, doc="chroma smoothing fall time (s)", min=0.0, max=10.0)
     direction_seed: int = setting(2000, doc="pitch class k (C = 0) steers along the direction of "
                                   "seed direction_seed + k", min=0, max=MAX_SEED - 11)
+    directions: str = setting("pca", doc="pca or sefa: pitch class k steers along the model's "
+                              "k-th direction of that method (strength in its scales, std of w) "
+                              "when it has a directions file; random, or a model without one: "
+                              "the seeds' directions", choices=DIRECTION_SOURCES)
     layers: str = setting("middle_fine", doc="layer group harmony moves", choices=LAYER_GROUPS)
 
 
