@@ -40,6 +40,8 @@ from visualizer.live_stats import LiveStats
 if TYPE_CHECKING:
     import numpy as np
 
+    from training.direction_files import Directions
+
     from visualizer.audio.analyzer import FeatureSource
     from visualizer.audio.frames import FeatureFrame
     from visualizer.backends.base import ImageBackend
@@ -111,6 +113,7 @@ class ShowModel:
     space: LatentSpace
     path: Path
     reason: str  # why this backend was chosen (HUD, stats, log)
+    directions: Directions | None = None  # the model's named directions, when it has a file
 
 
 # ------------------------------------------------------------------------------- the app
@@ -156,8 +159,8 @@ class LiveApp:
         self._hud_param = self.params.get("master.hud")  # applied to the renderer when it changes
         display_rate = self._display_rate()
         self._frame_s = 1.0 / display_rate
-        latents = LatentFeed(LatentController(model.space), features, self.params.snapshot,
-                             clock=clock)
+        controller = LatentController(model.space, directions=model.directions)
+        latents = LatentFeed(controller, features, self.params.snapshot, clock=clock)
         self.worker = worker(self.generator, latents, max_fps=self._generator_cap(display_rate))
         self.osc_port: int | None = None
         self.preset_name = ""

@@ -105,12 +105,14 @@ def build_app(show: Show, *, model: ShowModel | None = None,
 
 
 def open_model(settings: ModelSettings) -> ShowModel:
-    """Load the checkpoint ``settings`` names (or the bundled one) and create its backend.
+    """Load the checkpoint ``settings`` names (or the bundled one), the named directions beside it
+    (MODEL.directions.safetensors, if any) and create its backend.
 
     Call :func:`configure_threads` first (before torch is imported) in a fresh process.
     """
     import torch
 
+    from training.direction_files import load_directions
     from training.generate import load_model
     from visualizer.backends.base import BackendRequest
     from visualizer.backends.registry import create_backend
@@ -120,11 +122,15 @@ def open_model(settings: ModelSettings) -> ShowModel:
     torch.set_num_threads(configure_threads(settings))
     path = model_path(settings.path)
     generator = load_model(path, device="cpu")
+    directions = load_directions(path, w_dim=generator.w_dim)  # beside the model, if any
     backend, reason = create_backend(settings.backend, BackendRequest(
         model_path=path, generator=generator, device=settings.device,
         precision=settings.precision))
     log.info("generator %s (%s), %d px, from %s", backend.name, reason, backend.resolution, path)
-    return ShowModel(backend=backend, space=TorchLatentSpace(generator), path=path, reason=reason)
+    if directions is not None:
+        log.info("%d named directions from %s", len(directions.entries), directions.path)
+    return ShowModel(backend=backend, space=TorchLatentSpace(generator), path=path, reason=reason,
+                     directions=directions)
 
 
 def configure_threads(model: ModelSettings, *, cores: int | None = None) -> int:

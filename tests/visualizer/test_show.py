@@ -89,3 +89,34 @@ def test_thread_settings_leave_the_users_choice_alone(monkeypatch):
 def test_a_missing_model_file_is_one_line(tmp_path):
     with pytest.raises(GansmaniaError, match=r"model .*nope.safetensors: file not found"):
         open_model(ModelSettings(path=tmp_path / "nope.safetensors"))
+
+
+def test_the_models_directions_are_found_beside_it_and_reach_the_controller(tmp_path):
+    from tests.training.generators import TINY, randomised
+    from tests.visualizer.backends.models import small_generator
+    from training.checkpoint import save_generator
+    from training.direction_files import save_directions
+    from training.directions import find_directions
+    from visualizer.backends.worker import SyncWorker
+    from visualizer.render.headless import HeadlessOutput
+
+    generator = small_generator(seed=1)
+    path = save_generator(tmp_path / "m.safetensors", generator)
+    plain = open_model(ModelSettings(path=path))
+    plain.backend.close()
+    assert plain.directions is None
+    save_directions(path, find_directions(generator, methods=("pca",), count=12, samples=300),
+                    samples=300)
+    model = open_model(ModelSettings(path=path))
+    assert [d.name for d in model.directions.of_method("pca")] == [f"pca-{i}" for i in range(12)]
+    audio, _ = click_track(tmp_path / "click.wav", duration_s=1.0)
+    app = build_app(prepare_show(show_config(audio)), model=model, worker=SyncWorker,
+                    output=HeadlessOutput((128, 72)))
+    try:
+        assert app.worker.latents.controller.directions is model.directions
+    finally:
+        app.close()
+    # Directions made for another model (w_dim 8, not 64) are refused, naming the file.
+    save_directions(path, find_directions(randomised(TINY), count=2, samples=200), samples=200)
+    with pytest.raises(GansmaniaError, match=r"m\.directions\.safetensors: directions for w_dim 8"):
+        open_model(ModelSettings(path=path))

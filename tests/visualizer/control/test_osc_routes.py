@@ -152,3 +152,11 @@ def test_readme_has_the_whole_address_table():
     expected = markdown_table(address_rows(standard_table()))
     assert expected in README.read_text(encoding="utf-8"), \
         "README's OSC table is stale: paste `gansmania osc addresses --markdown`"
+
+
+def test_osc_names_a_models_direction(table):
+    assert table.dispatch("/gm/map/pulse/direction", ["warmth"], source="osc") is None
+    assert table.dispatch("/gm/map/chroma/directions", ["sefa"], source="osc") is None
+    assert table.params.get("pulse.direction") == "warmth"
+    assert table.params.get("chroma.directions") == "sefa"
+    assert "allowed" in table.dispatch("/gm/map/chroma/directions", ["ica"], source="osc")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.visualizer.control.streams import HOP_S, TableSpace, chord_chroma, metronome, pulled
+from training.direction_files import Directions
+from training.directions import Direction
 from visualizer.core.config import from_dict
 from visualizer.mapping.latent import LatentController, layer_mask
 from visualizer.mapping.settings import ControllerSettings
@@ -190,3 +193,91 @@ def test_no_audio_yet_still_walks():
     assert latent.ws.shape == (10, 16) and latent.ws.dtype == np.float32 and latent.t_audio == 0.0
     assert controller.step(None, settings(), 0.5).seq == 1 and controller.state.beats == \
         pytest.approx(0.54 * 2, abs=1e-9)  # free_bpm 120
+
+
+# ------------------------------------------------------------------ named directions
+
+def model_directions(w_dim: int, *, pca: int = 16, sefa: int = 4, layers: str = "all") -> Directions:
+    """Orthonormal directions with distinct scales, as `gansmania directions` stores them."""
+    basis = np.linalg.qr(np.random.default_rng(5).standard_normal((w_dim, w_dim)))[0].T
+    entries = [Direction(name=f"{method}-{i}", method=method, index=i, layers=layers,
+                         vector=basis[row % w_dim].astype(np.float32), value=1.0, scale=0.5 + 0.1 * i,
+                         share=0.01)
+               for row, (method, i) in enumerate([("pca", i) for i in range(pca)]
+                                                 + [("sefa", i) for i in range(sefa)])]
+    return Directions(path=Path("m.directions.safetensors"), w_dim=w_dim, samples=100,
+                      entries=tuple(entries))
+
+
+def chroma_steer(controller_of, s, chroma) -> np.ndarray:
+    frames = metronome(bpm=120, duration_s=0.5, chroma=chroma, onsets=False)
+    with_chroma = run(controller_of(), frames, s)[-1][1]
+    without = run(controller_of(), frames, settings())[-1][1]
+    return (with_chroma.ws - without.ws).astype(np.float64)
+
+
+def test_chroma_steers_along_the_models_first_twelve_directions_when_it_has_them():
+    space = TableSpace(w_dim=32, num_ws=14)
+    directions = model_directions(32)
+    s = settings(chroma={"strength": 1.0, "attack_s": 0.0, "release_s": 0.0, "layers": "all"})
+    steer = chroma_steer(lambda: LatentController(space, directions=directions), s,
+                         chord_chroma(2, 6, 9))
+    pca = np.stack([d.vector for d in directions.of_method("pca")]).astype(np.float64)
+    # The offset lies in the span of the first 12 PCA directions: nothing along the others.
+    assert np.abs(steer @ pca[:12].T).max() > 0.1
+    np.testing.assert_allclose(steer @ pca[12:].T, 0.0, atol=1e-5)
+    residual = steer - (steer @ pca[:12].T) @ pca[:12]
+    np.testing.assert_allclose(residual, 0.0, atol=1e-5)
+    # One pitch class (A = 9) moves one scale (std of w) along the 10th direction.
+    one = chroma_steer(lambda: LatentController(space, directions=directions), s, chord_chroma(9))
+    np.testing.assert_allclose(one, np.broadcast_to(1.4 * pca[9], one.shape), atol=1e-5)
+    # sefa picks the other method; a direction found on the fine layers moves only those.
+    sefa = settings(chroma={"strength": 1.0, "attack_s": 0.0, "release_s": 0.0, "layers": "all",
+                            "directions": "sefa"})
+    fine = model_directions(32, layers="fine")
+    moved = chroma_steer(lambda: LatentController(space, directions=fine), sefa, chord_chroma(1))
+    sefa_1 = fine.of_method("sefa")[1]
+    np.testing.assert_allclose(moved, layer_mask("fine", 14) * sefa_1.scale * sefa_1.vector,
+                               atol=1e-5)
+
+
+def test_without_a_directions_file_or_with_random_the_seeded_directions_steer_as_before():
+    s = from_dict(ControllerSettings, {"walk": {"interpolation": "slerp_z"}})  # every route on
+    frames = metronome(bpm=128, duration_s=2.0, level=0.7, bass=0.5, high=0.8,
+                       chroma=chord_chroma(2, 6, 9))
+
+    def ws(controller, settings_):
+        return [l.ws.tobytes() for _, l, _ in run(controller, frames, settings_)]
+
+    plain = ws(LatentController(TableSpace()), s)
+    with_file = model_directions(16)
+    random = dataclasses.replace(s, chroma=dataclasses.replace(s.chroma, directions="random"))
+    assert ws(LatentController(TableSpace(), directions=with_file), random) == plain
+    named = ws(LatentController(TableSpace(), directions=with_file), s)
+    assert named != plain
+    assert ws(LatentController(TableSpace(), directions=with_file), s) == named  # deterministic
+
+
+def test_pulse_kicks_along_a_named_direction_and_falls_back_to_its_seed(caplog):
+    space = TableSpace(w_dim=32)
+    directions = model_directions(32)
+    frames = metronome(bpm=60, duration_s=1.2)  # an onset at 1 s
+
+    def kick(direction: str) -> np.ndarray:
+        s = settings(pulse={"strength": 1.0, "release_s": 5.0, "alternate": False,
+                            "direction_seed": 77, "layers": "all", "direction": direction})
+        kicked = run(LatentController(space, directions=directions), frames, s)[-1][1]
+        plain = run(LatentController(space, directions=directions), frames, settings())[-1][1]
+        return (kicked.ws[0] - plain.ws[0]).astype(np.float64)
+
+    warmth = directions.named("pca-3")
+    along = kick("pca-3")
+    cosine = along @ warmth.vector / np.linalg.norm(along)
+    assert cosine == pytest.approx(1.0, abs=1e-6) and np.linalg.norm(along) <= warmth.scale + 1e-6
+    seeded = kick("")
+    np.testing.assert_allclose(seeded / np.linalg.norm(seeded),
+                               (space.w_of(77) - space.w_avg) / np.linalg.norm(
+                                   space.w_of(77) - space.w_avg), atol=1e-5)
+    with caplog.at_level("WARNING", logger="visualizer.mapping.latent"):
+        assert kick("no-such").tobytes() == seeded.tobytes()
+    assert sum("no-such" in r.getMessage() for r in caplog.records) == 1

@@ -116,6 +116,18 @@ def test_the_controller_table_is_the_controller_schema():
     assert preset.controller.pulse == ControllerSettings().pulse  # unset routes keep their defaults
 
 
+def test_a_preset_may_name_a_models_direction_and_old_ones_keep_the_seeds():
+    preset = _parse('description = "d"\n[controller.pulse]\ndirection = "warmth"\n'
+                    '[controller.chroma]\ndirections = "sefa"\n')
+    assert preset.controller.pulse.direction == "warmth"
+    assert preset.controller.chroma.directions == "sefa"
+    old = _parse('description = "d"\n[controller.pulse]\ndirection_seed = 9\n')
+    assert old.controller.pulse.direction == "" and old.controller.pulse.direction_seed == 9
+    assert old.controller.chroma.directions == "pca"  # used only when the model has a file
+    with pytest.raises(ConfigError, match="controller.chroma.directions"):
+        _parse('description = "d"\n[controller.chroma]\ndirections = "ica"\n')
+
+
 def test_model_paths_resolve_beside_the_preset_then_in_the_models_folders(tmp_path):
     (tmp_path / "models").mkdir()
     beside = tmp_path / "beside.safetensors"
