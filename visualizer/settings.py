@@ -134,7 +134,8 @@ class ControlSettings:
                                              "network (LAN surfaces: TouchOSC, Live on another "
                                              "computer)")
     osc_allow: tuple[str, ...] = setting((), doc="only these client addresses or networks may send "
-                                                 "OSC (e.g. 192.168.1.20, 10.0.0.0/24); empty = any")
+                                                 "OSC or use the web remote (e.g. 192.168.1.20, "
+                                                 "10.0.0.0/24); empty = any")
     feedback_hz: float = setting(30.0, doc="most state updates a second sent to /gm/subscribe'd "
                                            "clients", min=1.0, max=120.0)
     midi_in: str = setting("", doc="MIDI input: a port name substring, or virtual:NAME to create a "

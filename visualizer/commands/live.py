@@ -53,7 +53,8 @@ phrase_bars_option = click.option(
 @click.option("--osc-host", default=None, metavar="ADDR",
               help="Address OSC listens on (default 127.0.0.1; 0.0.0.0 = the LAN).")
 @click.option("--osc-allow", multiple=True, metavar="ADDR",
-              help="Only accept OSC from this address or network (repeatable).")
+              help="Only accept OSC and the web remote from this address or network "
+                   "(repeatable).")
 @click.option("--midi-in", default=None, metavar="PORT",
               help="MIDI input port (name substring, or virtual:NAME to create one).")
 @click.option("--midi-map", type=click.Path(dir_okay=False, path_type=Path), default=None,

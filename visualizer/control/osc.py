@@ -273,7 +273,7 @@ class _Server(osc_server.OSCUDPServer):
 
     def verify_request(self, request, client_address) -> bool:
         self.received += 1
-        if self.allow and not _allowed(client_address[0], self.allow):
+        if self.allow and not allowed(client_address[0], self.allow):
             self.refused += 1
             self.dispatcher.problems.problem(f"refused:{client_address[0]}",
                                              f"datagram from {client_address[0]}, which is not "
@@ -293,11 +293,14 @@ class _Server(osc_server.OSCUDPServer):
         log.debug("OSC datagram from %s failed", client_address, exc_info=True)
 
 
-def _allowed(host: str, allow) -> bool:
+def allowed(host: str, allow: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    """Whether ``host`` (an address, as a socket reports it) is in one of the ``allow`` networks."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # A dual-stack socket ("::") reports IPv4 clients as ::ffff:a.b.c.d; the list names a.b.c.d.
+    address = getattr(address, "ipv4_mapped", None) or address
     return any(address in network for network in allow)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visualizer.control.feedback import Messages, StateFeed, StatusSource
+from visualizer.control.osc import parse_allow
 from visualizer.control.routes import ProblemLog, RouteTable, is_release, problem_key
 from visualizer.web.controls import page_controls
 from visualizer.web.preview import Preview
@@ -59,7 +60,8 @@ class WebRemote:
                               max_subscribers=settings.web_clients, name="web feedback")
         self.preview = Preview(app, width_px=settings.web_preview_width,
                                fps=settings.web_preview_fps)
-        self.gate = Gate(self._asgi(), token=self.token, max_clients=settings.web_clients)
+        self.gate = Gate(self._asgi(), token=self.token, max_clients=settings.web_clients,
+                         allow=parse_allow(settings.osc_allow))
         self._ids = itertools.count(1)
         self._frame_event: asyncio.Event | None = None
         self.received = self.applied = 0

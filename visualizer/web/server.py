@@ -1,10 +1,13 @@
 """Serving an ASGI app from a thread of the show (uvicorn with its own event loop), and the
-gate in front of it: the token, the WebSocket Origin check, the cap on long-lived clients.
+gate in front of it: the allow-list, the token, the WebSocket Origin check, the cap on
+long-lived clients.
 
 Why a gate of our own (a small ASGI middleware) and not a session framework: the remote has
 one secret per show and no users; what it needs is that nobody else on the venue's Wi-Fi can
 move a fader (the token), that a web page elsewhere cannot drive it through the VJ's browser
-(the Origin), and that a room of phones cannot starve the show (the cap).
+(the Origin), and that a room of phones cannot starve the show (the cap). The OSC allow-list
+(control.osc_allow) applies too: a VJ who named the machines that may steer the show means
+every surface.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from visualizer.control.osc import allowed
 from visualizer.core.errors import GansmaniaError
 
 log = logging.getLogger(__name__)
@@ -65,12 +69,15 @@ def is_loopback(host: str) -> bool:
 
 
 class Gate:
-    """ASGI middleware: token (when set), same-origin WebSockets, at most ``max_clients``
-    WebSockets and streams at once. Refusals are 4xx JSON ``{"error": "..."}``."""
+    """ASGI middleware: clients in ``allow`` (networks; empty = any), token (when set),
+    same-origin WebSockets, at most ``max_clients`` WebSockets and streams at once. Refusals are
+    4xx JSON ``{"error": "..."}``."""
 
-    def __init__(self, app: ASGIApp, *, token: str = "", max_clients: int = 8) -> None:
+    def __init__(self, app: ASGIApp, *, token: str = "", max_clients: int = 8,
+                 allow: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()) -> None:
         self.app = app
         self.token = token
+        self.allow = tuple(allow)
         self.max_clients = max_clients
         self.clients = 0  # only touched on the server's event loop
         self.refused = 0
@@ -99,6 +106,11 @@ class Gate:
 
     def _check(self, scope: Scope, headers: dict[str, str],
                query: dict[str, list[str]]) -> tuple[int, str] | None:
+        if self.allow:
+            host = (scope.get("client") or ("",))[0]  # no peer address (a Unix socket): refused
+            if not allowed(host, self.allow):
+                return 403, f"{_clip(host) or 'this client'} is not in the allow-list " \
+                            "(control.osc_allow, --osc-allow)"
         if self.token:
             cookie = SimpleCookie()
             try:

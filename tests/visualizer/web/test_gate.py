@@ -1,5 +1,5 @@
-"""The remote's gate over real sockets: a token beyond loopback, same-origin WebSockets, a cap
-on clients; every refusal a 4xx with a one-line JSON reason."""
+"""The remote's gate over real sockets: the OSC allow-list, a token beyond loopback, same-origin
+WebSockets, a cap on clients; every refusal a 4xx with a one-line JSON reason."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.visualizer.web.web_helpers import Page, http_get, remote_show
+from visualizer.control.osc import allowed, parse_allow
 from visualizer.core.errors import GansmaniaError
 from visualizer.web.server import parse_listen
 
@@ -47,6 +48,28 @@ def test_open_to_the_lan_it_wants_the_token(tmp_path):
         remote.close()
         surfaces.close()
         app.close()
+
+
+def test_the_osc_allow_list_keeps_other_clients_out(tmp_path):
+    app, surfaces, remote = remote_show(tmp_path, **{"control.osc_allow": ("10.0.0.0/8",)})
+    try:
+        for path in ("", "api/controls", "preview.mjpg", "static/remote.js"):
+            status, body, _ = http_get(remote.url + path)
+            assert status == 403, path
+            assert json.loads(body)["error"] == "127.0.0.1 is not in the allow-list " \
+                                                "(control.osc_allow, --osc-allow)"
+        ws = remote.url.replace("http", "ws")
+        assert refused(ws + "ws") == 403
+        assert refused(ws + "preview") == 403
+        assert remote.gate.refused == 6 and remote.gate.clients == 0
+    finally:
+        remote.close()
+        surfaces.close()
+        app.close()
+    # The same test lets the listed in, IPv4 clients of a dual-stack socket too.
+    allow = parse_allow(["127.0.0.0/8", "192.168.1.20"])
+    assert allowed("127.0.0.1", allow) and allowed("::ffff:192.168.1.20", allow)
+    assert not allowed("192.168.1.21", allow) and not allowed("", allow)
 
 
 def test_websockets_from_other_sites_and_past_the_cap_are_refused(tmp_path):
