@@ -14,11 +14,12 @@ STAMP := $(VENV)/.installed
 # PulseAudio daemon (live audio, tests), Xvfb and Mesa EGL/GL (windows and headless GL),
 # ffmpeg (ffprobe checks recordings in tests), xdotool (window tests send keys), compilers for
 # aubio/pyaudio, venv, librsvg2-bin (rsvg-convert draws SVG wallpapers for the debian-art
-# source), and jackd2 (a JACK server with a dummy driver gives MIDI tests real
-# RtMidi ports where the ALSA sequencer is missing, as in containers).
+# source), jackd2 (a JACK server with a dummy driver gives MIDI tests real
+# RtMidi ports where the ALSA sequencer is missing, as in containers), and chromium (the web
+# remote's tests drive it through Playwright, which cannot download its own browser here).
 APT_PACKAGES := portaudio19-dev libasound2-plugins pulseaudio pulseaudio-utils xvfb xdotool \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 ffmpeg build-essential python3-dev python3-venv \
-	librsvg2-bin jackd2
+	librsvg2-bin jackd2 chromium
 # Only `make bench` needs these: fluidsynth renders the benchmark's music from MIDI.
 BENCH_APT_PACKAGES := fluidsynth fluid-soundfont-gm
 
