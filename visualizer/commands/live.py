@@ -163,17 +163,22 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
 
 
 def _start_remote(app, show, surfaces):
-    """The web remote beside the other surfaces; its address (with the token) on the terminal."""
+    """The web remote beside the other surfaces; its address (with the token) on the terminal,
+    and as a QR code when it is open to the LAN."""
     from visualizer.presets.catalog import slot_paths
+    from visualizer.web.qr import WILDCARDS, lan_address, terminal_qr
     from visualizer.web.remote import WebRemote
 
     slots = [path.stem for path in slot_paths(show.config.presets.slots)]
     remote = WebRemote(app, show.config.control, table=surfaces.table, status=surfaces.status,
                        slots=slots)
-    click.echo(f"web remote: {remote.url}")
+    click.echo(f"web remote: {remote.phone_url}")
     if remote.token:
-        click.echo("  open it from a phone on this network (replace the address with this "
-                   "computer's LAN address); the token is its password")
+        click.echo(terminal_qr(remote.phone_url))
+        unknown = remote.server.host in WILDCARDS and lan_address() is None
+        click.echo("  scan it with a phone on this network" +
+                   (" (no LAN address found: replace the address with this computer's)"
+                    if unknown else "") + "; the token is its password")
     return remote
 
 

@@ -30,6 +30,7 @@ from visualizer.control.osc import parse_allow
 from visualizer.control.routes import ProblemLog, RouteTable, is_release, problem_key
 from visualizer.web.controls import page_controls
 from visualizer.web.preview import Preview
+from visualizer.web.qr import phone_host
 from visualizer.web.server import Gate, ServerThread, is_loopback, parse_listen
 
 if TYPE_CHECKING:
@@ -76,7 +77,16 @@ class WebRemote:
 
     @property
     def url(self) -> str:
-        host = self.server.host
+        """The page's address as it listens (with the token when it wants one)."""
+        return self._url(self.server.host)
+
+    @property
+    def phone_url(self) -> str:
+        """The address a phone on the LAN opens: ``url`` with a wildcard host (0.0.0.0) replaced
+        by this computer's LAN address (kept when it has none)."""
+        return self._url(phone_host(self.server.host))
+
+    def _url(self, host: str) -> str:
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.server.port}/" + (f"?token={self.token}" if self.token else "")
 

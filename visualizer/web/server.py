@@ -53,6 +53,7 @@ def check_web(text: str) -> None:
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
+        import segno  # noqa: F401
         import websockets  # noqa: F401
     except ImportError as exc:
         raise GansmaniaError(f"the web remote needs {exc.name}: pip install 'gansmania[web]'") \

@@ -12,6 +12,7 @@ from websockets.sync.client import connect
 from tests.visualizer.web.web_helpers import Page, http_get, remote_show
 from visualizer.control.osc import allowed, parse_allow
 from visualizer.core.errors import GansmaniaError
+from visualizer.web.qr import lan_address
 from visualizer.web.server import parse_listen
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -31,6 +32,12 @@ def test_open_to_the_lan_it_wants_the_token(tmp_path):
     try:
         assert remote.token and f"?token={remote.token}" in remote.url
         local = f"http://127.0.0.1:{remote.server.port}/"
+        # What the terminal prints and shows as a QR code: an address a phone can open.
+        lan = lan_address()
+        assert remote.phone_url == f"http://{lan or '0.0.0.0'}:{remote.server.port}/" \
+                                   f"?token={remote.token}"
+        if lan is not None:
+            assert http_get(remote.phone_url)[0] == 200
         status, body, _ = http_get(local)
         assert status == 401 and "token" in json.loads(body)["error"]
         assert http_get(local + "?token=wrong")[0] == 401
