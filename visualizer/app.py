@@ -22,7 +22,8 @@ It never waits for the generator. Extension points for the other parts of the pr
   without the HUD when asked), e.g. for recording; ``app.add_audio_listener``: captured audio;
 - ``app.params.add_listener``: every parameter change and action as a ControlEvent (replay logs);
 - ``app.report_error(source, message)``: a line on the HUD and in the log;
-- ``app.osc_port`` and ``app.preset_name``: shown on the HUD.
+- ``app.osc_port``, ``app.preset_name`` and ``app.remote_qr`` (the web remote's address as QR
+  modules): shown on the HUD.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ class LiveApp:
         self.worker = worker(self.generator, latents, max_fps=self._generator_cap(display_rate))
         self.osc_port: int | None = None
         self.preset_name = ""
+        self.remote_qr: tuple[tuple[bool, ...], ...] = ()
         self.transition = 0.0
         self._handlers: dict[str, Callable[[Action], None]] = {
             "hud_toggle": lambda a: self.toggle_hud(),
@@ -402,7 +404,7 @@ class LiveApp:
             bpm=frame.bpm if frame is not None and frame.bpm > 0 else None,
             beat_phase=frame.beat_phase if frame is not None else 0.0,
             latency_ms=stats.recent_latency_ms(), preset=self.preset_name, osc_port=self.osc_port,
-            error=max(recent)[1] if recent else "")
+            error=max(recent)[1] if recent else "", qr=self.remote_qr)
 
     # ------------------------------------------------------------------ results
 

@@ -3,6 +3,9 @@
 Text is rasterised by Pillow into a texture only when it changes (numbers at most every
 ``refresh_s``, so a flickering fps does not re-render every frame); the level meters and the beat
 bar move every frame but are drawn by the panel's shader from four uniforms, not by Pillow.
+Under the text, a QR code when the show has one to offer (the web remote's address, token
+included): black and white modules, a whole number of pixels each, so a phone reads it off
+the screen.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class HudState:
     preset: str = ""
     osc_port: int | None = None
     error: str = ""  # the latest problem, e.g. "generator: RuntimeError: CUDA out of memory"
+    qr: tuple[tuple[bool, ...], ...] = ()  # QR modules (True = dark, quiet zone included); () = none
 
 
 _METERS = ("beat", "bass", "mid", "high")  # rows with a bar, in panel order after the stats line
@@ -72,6 +76,11 @@ def font_px_for(height: int) -> int:
     return max(12, round(height / 45))
 
 
+def qr_module_px(font_px: int) -> int:
+    """Pixels per QR module: a 45-module code is 180 px at 720p, 270 px at 1080p."""
+    return max(2, font_px // 4)
+
+
 class Hud:
     """Draws :class:`HudState` into the bound framebuffer's top-left corner."""
 
@@ -86,6 +95,7 @@ class Hud:
         self._font_px = 0
         self._font: ImageFont.FreeTypeFont | ImageFont.ImageFont | None = None
         self._lines: tuple[str, ...] = ()
+        self._qr: tuple[tuple[bool, ...], ...] = ()
         self._last_render_s = -float("inf")
         self._bars: list[tuple[float, float, float, float]] = []
 
@@ -98,9 +108,9 @@ class Hud:
         lines = format_lines(state)
         # Names and errors show at once; numbers alone wait for the refresh interval.
         words_changed = _words(lines) != _words(self._lines)
-        if (font_px != self._font_px or words_changed
+        if (font_px != self._font_px or words_changed or state.qr is not self._qr
                 or (lines != self._lines and now_s - self._last_render_s >= self.refresh_s)):
-            self._rasterise(lines, font_px)
+            self._rasterise(lines, font_px, state.qr)
             self._last_render_s = now_s
         assert self._texture is not None
         width, height = self._texture.size
@@ -117,7 +127,8 @@ class Hud:
         self.ctx.disable(moderngl.BLEND)
         self.ctx.viewport = (0, 0, *target_size)
 
-    def _rasterise(self, lines: tuple[str, ...], font_px: int) -> None:
+    def _rasterise(self, lines: tuple[str, ...], font_px: int,
+                   qr: tuple[tuple[bool, ...], ...]) -> None:
         if font_px != self._font_px:
             try:
                 # Pillow's default font scales when FreeType is present (its wheels include it).
@@ -130,8 +141,10 @@ class Hud:
         pad = font_px // 2
         label_px = max(font.getlength(f"{name}  ") for name in _METERS)
         bar_px = font_px * 12
-        width = int(max([font.getlength(line) for line in lines] + [label_px + bar_px]) + 2 * pad)
-        height = line_px * len(lines) + 2 * pad
+        qr_px = len(qr) * qr_module_px(font_px)
+        width = int(max([font.getlength(line) for line in lines] + [label_px + bar_px, qr_px])
+                    + 2 * pad)
+        height = line_px * len(lines) + 2 * pad + qr_px
         image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
         draw = ImageDraw.Draw(image)
         self._bars = []
@@ -142,12 +155,17 @@ class Hud:
             draw.text((pad, y), line, font=font, fill=colour)
             if line in _METERS:
                 self._bars.append((pad + label_px, y + line_px * 0.2, bar_px, line_px * 0.6))
+        if qr:
+            modules = Image.fromarray(np.where(np.asarray(qr, dtype=bool), 0, 255).astype(np.uint8))
+            image.paste(modules.resize((qr_px, qr_px), Image.NEAREST).convert("RGBA"),
+                        (pad, pad + line_px * len(lines)))
         if self._texture is None or self._texture.size != (width, height):
             if self._texture is not None:
                 self._texture.release()
             self._texture = self.ctx.texture((width, height), 4)
         self._texture.write(image.tobytes())
         self._lines = lines
+        self._qr = qr
         self.renders += 1
 
     def release(self) -> None:

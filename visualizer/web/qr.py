@@ -1,6 +1,6 @@
 """The remote's address for a phone: this computer's LAN address in place of a wildcard host,
-and that address as a QR code (segno: pure Python, no image libraries) for the terminal, so
-nobody types a token on a phone in the dark."""
+and that address as a QR code (segno: pure Python, no image libraries) for the terminal and
+the HUD, so nobody types a token on a phone in the dark."""
 
 from __future__ import annotations
 
@@ -24,6 +24,15 @@ def lan_address() -> str | None:
 def phone_host(host: str) -> str:
     """The host a phone should open: ``host`` itself unless it is a wildcard (every interface)."""
     return (lan_address() or host) if host in WILDCARDS else host
+
+
+def qr_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
+    """``text`` as QR modules, True = dark, rows of equal length, with the 4-module quiet zone
+    that scanners need."""
+    import segno
+
+    code = segno.make(text, micro=False)
+    return tuple(tuple(bool(dark) for dark in row) for row in code.matrix_iter(scale=1, border=4))
 
 
 def terminal_qr(text: str) -> str:

@@ -30,7 +30,7 @@ from visualizer.control.osc import parse_allow
 from visualizer.control.routes import ProblemLog, RouteTable, is_release, problem_key
 from visualizer.web.controls import page_controls
 from visualizer.web.preview import Preview
-from visualizer.web.qr import phone_host
+from visualizer.web.qr import phone_host, qr_matrix
 from visualizer.web.server import Gate, ServerThread, is_loopback, parse_listen
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class WebRemote:
             self.close()
             raise
         log.info("web remote on %s", self.url)
+        if self.token:  # open to the LAN: the HUD offers the address to a phone's camera
+            app.remote_qr = qr_matrix(self.phone_url)
 
     @property
     def url(self) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.visualizer.render.gl_helpers import SHADERS, difference, known_image
 from visualizer.render.headless import HeadlessOutput
-from visualizer.render.hud import Hud, HudState, format_lines
+from visualizer.render.hud import Hud, HudState, font_px_for, format_lines, qr_module_px
 from visualizer.render.library import ShaderLibrary
 from visualizer.render.passes import ShaderError
 from visualizer.render.renderer import Renderer
@@ -178,6 +178,29 @@ def test_hud_text_is_rasterised_only_when_it_changes(egl_context, output):
                       error="generator: RuntimeError: boom"), target_size=target.size, now_s=0.31)
     assert hud.renders == 3  # a name or an error shows at once
     hud.release()
+
+
+def test_hud_shows_a_qr_code_module_for_module(egl_context):
+    from visualizer.web.qr import qr_matrix
+
+    qr = qr_matrix("http://192.168.1.23:8080/?token=Zq3xyzZq3xyz")
+    output = HeadlessOutput((640, 480), ctx=egl_context)
+    hud = Hud(egl_context)
+    try:
+        target = output.target()
+        target.use()
+        hud.draw(HudState(fps=60.0, preset="one", qr=qr), target_size=target.size, now_s=0.0)
+        image = output.read()
+        # Pure white is only the code's light modules (the text is grey): their box is the code.
+        rows, cols = np.nonzero(image.min(axis=2) == 255)
+        top, left = rows.min(), cols.min()
+        module = qr_module_px(font_px_for(480))
+        assert rows.max() - top + 1 == cols.max() - left + 1 == len(qr) * module
+        centres = image[top + module // 2::module, left + module // 2::module][:len(qr), :len(qr)]
+        assert np.array_equal(centres.max(axis=2) < 128, np.asarray(qr))
+    finally:
+        hud.release()
+        output.release()
 
 
 def test_hud_lines():

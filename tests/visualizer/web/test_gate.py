@@ -12,7 +12,7 @@ from websockets.sync.client import connect
 from tests.visualizer.web.web_helpers import Page, http_get, remote_show
 from visualizer.control.osc import allowed, parse_allow
 from visualizer.core.errors import GansmaniaError
-from visualizer.web.qr import lan_address
+from visualizer.web.qr import lan_address, qr_matrix
 from visualizer.web.server import parse_listen
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -38,6 +38,7 @@ def test_open_to_the_lan_it_wants_the_token(tmp_path):
                                    f"?token={remote.token}"
         if lan is not None:
             assert http_get(remote.phone_url)[0] == 200
+        assert app.remote_qr == qr_matrix(remote.phone_url)  # the HUD's code: the same address
         status, body, _ = http_get(local)
         assert status == 401 and "token" in json.loads(body)["error"]
         assert http_get(local + "?token=wrong")[0] == 401
@@ -69,6 +70,7 @@ def test_the_osc_allow_list_keeps_other_clients_out(tmp_path):
         assert refused(ws + "ws") == 403
         assert refused(ws + "preview") == 403
         assert remote.gate.refused == 6 and remote.gate.clients == 0
+        assert app.remote_qr == ()  # loopback: no token, nothing for a phone to scan
     finally:
         remote.close()
         surfaces.close()
