@@ -78,10 +78,19 @@ def test_two_pages_drive_the_show_and_follow_it(tmp_path):
                 wait_fader(second, intensity, moved)
                 assert second.text_content(f'.control:has([data-address="{intensity}"]) output') \
                     == f"{moved:.2f}"
+                # The keyboard on page 2's fader: Home is its minimum.
+                second.focus(f'input[data-address="{intensity}"]')
+                second.keyboard.press("Home")
+                wait_until(lambda: app.params.get("master.intensity") == 0.0, "the key's value")
+                wait_fader(first, intensity, 0.0)
                 # A change made over OSC (the same route table, as the OSC server calls it).
                 assert surfaces.table.dispatch(intensity, [0.8], source="osc") is None
                 for page in (first, second):
                     wait_fader(page, intensity, 0.8)
+                # A toggle: blackout from page 1 lights page 2's button.
+                first.click('button[data-flag="/gm/blackout"]')
+                wait_until(lambda: app.params.get("master.blackout") is True, "blackout")
+                second.wait_for_selector('button[data-flag="/gm/blackout"].on', timeout=WAIT_MS)
                 # A preset slot: the app's preset action.
                 second.click('[data-slot="3"]')
                 wait_until(lambda: [p.value for p in presets] == [3], "the preset action")
