@@ -37,6 +37,8 @@ def _value_for(spec):
         return not spec.default
     if spec.choices:
         return next(c for c in spec.choices if c != spec.default)
+    if spec.kind == "str":  # free text, e.g. a direction's name
+        return spec.default + "x"
     if spec.kind.startswith("tuple"):
         return tuple(int(spec.min) + i + 1 for i in range(2)) if spec.kind == "tuple[int]" \
             else (0.5, 0.25)
