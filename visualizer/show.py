@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from visualizer.render.output import Output
     from visualizer.settings import ModelSettings, ShowConfig
 
-
 log = logging.getLogger(__name__)
 
 
