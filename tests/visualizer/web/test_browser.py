@@ -87,7 +87,9 @@ def test_two_pages_drive_the_show_and_follow_it(tmp_path):
                 assert surfaces.table.dispatch(intensity, [0.8], source="osc") is None
                 for page in (first, second):
                     wait_fader(page, intensity, 0.8)
-                # A toggle: blackout from page 1 lights page 2's button.
+                # A toggle: blackout from page 1 lights page 2's button (its only button:
+                # the generated controls leave out what the transport bar has).
+                assert first.locator('[data-address="/gm/blackout"]').count() == 0
                 first.click('button[data-flag="/gm/blackout"]')
                 wait_until(lambda: app.params.get("master.blackout") is True, "blackout")
                 second.wait_for_selector('button[data-flag="/gm/blackout"].on', timeout=WAIT_MS)

@@ -99,7 +99,11 @@ function build(page) {
     summary.textContent = group.name;
     const grid = document.createElement("div");
     grid.className = "controls";
-    for (const control of group.controls) grid.append(fader(control));
+    for (const control of group.controls) {
+      // Blackout and freeze have their own buttons in the transport bar: not a second time here.
+      if (document.querySelector(`[data-flag="${control.address}"]`)) continue;
+      grid.append(fader(control));
+    }
     box.append(summary, grid);
     groups.append(box);
   });
