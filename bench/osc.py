@@ -25,6 +25,7 @@ from typing import Any
 from rich.console import Console
 
 from bench import parser
+from bench.rigs.ports import free_port
 from visualizer.benchmarks.report import report
 
 COLUMNS = ("case", "rate_msgs_s", "sent", "received", "applied", "problems", "lost",
@@ -100,15 +101,9 @@ def small_model(folder: Path) -> Path:
     return save_generator(folder / "small.safetensors", Generator(config).eval())
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run_case(case: FloodCase, *, model: Path, audio: Path, seconds: float, folder: Path,
              size: tuple[int, int], fps: float) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port(socket.SOCK_DGRAM)
     stats_path = folder / f"{abs(hash(case))}.json"
     command = [sys.executable, "-m", "visualizer.cli", "-q", "live", "--headless",
                "--model", str(model), "--input", str(audio), "--preset", "drift",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,17 +29,12 @@ from rich.console import Console
 
 from bench import parser
 from bench.osc import small_model
+from bench.rigs.ports import free_port
 from visualizer.benchmarks.report import report
 
 COLUMNS = ("case", "viewers", "rtt_ms_median", "rtt_ms_p95", "changes", "display_fps",
            "fps_vs_none", "preview_fps_per_viewer", "preview_kb", "preview_encode_cores",
            "show_cores", "load_1m")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_up(base: str, deadline_s: float = 120.0) -> None:
@@ -92,7 +86,7 @@ def view(base: str, stop: threading.Event, got: list[int]) -> None:
 
 def run_case(viewers: int, *, model: Path, audio: Path, seconds: float, folder: Path,
              changes: int) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/"
     stats_path = folder / f"web-{viewers}.json"
     command = [sys.executable, "-m", "visualizer.cli", "-q", "live", "--headless", "--model",

@@ -10,17 +10,12 @@ import time
 
 import pytest
 
+from bench.rigs.ports import free_port
 from tests.visualizer.control.osc_helpers import Client, near
-from tests.visualizer.record.media import ffprobe, stream
 from tests.visualizer.live_helpers import click_track, headless_app, show_config
+from tests.visualizer.record.media import ffprobe, stream
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_documented_addresses_change_the_running_show(tmp_path):
@@ -31,7 +26,7 @@ def test_documented_addresses_change_the_running_show(tmp_path):
 
     audio, _ = click_track(tmp_path / "click.wav", bpm=100.0, duration_s=30.0)
     show = show_config(audio, **{"presets.quantize": "none", "presets.watch": False,
-                                 "record.folder": tmp_path, "control.osc_port": free_port(),
+                                 "record.folder": tmp_path, "control.osc_port": free_port(socket.SOCK_DGRAM),
                                  "display.fps": 30.0, "model.max_fps": 10.0})
     app = headless_app(show)
     install_presets(app, "drift")
