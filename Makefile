@@ -65,7 +65,7 @@ bench-packages:
 $(STAMP): pyproject.toml constraints-cpu.txt | system-packages
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install $(PIP_TORCH) -e '.[dev,web]'
+	$(BIN)/python -m pip install $(PIP_TORCH) -e '.[dev,web,ndi]'
 	@touch $@
 
 clean:

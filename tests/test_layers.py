@@ -23,12 +23,12 @@ LAYERS = (
     ("visualizer.audio", "visualizer.render"),  # sound in, pictures out (GL): independent
     ("visualizer.mapping",),  # features -> latents, noise and shader uniforms
     ("visualizer.control", "visualizer.backends", "visualizer.settings"),  # surfaces; painters
-    ("visualizer.record", "visualizer.presets", "visualizer.live_stats"),
+    ("visualizer.record", "visualizer.presets", "visualizer.live_stats", "visualizer.ndi"),
     ("visualizer.app",),  # the loop
     # What plugs into a running app through its extension points: presets, OSC/MIDI/tempo,
     # the live recording.
     ("visualizer.presets.live_presets", "visualizer.control.surfaces",
-     "visualizer.record.live_recording"),
+     "visualizer.record.live_recording", "visualizer.ndi.live", "visualizer.record.live_stream"),
     ("visualizer.web",),  # the web remote: one more surface, beside OSC and MIDI
     ("visualizer.show",),  # the one assembly
     ("visualizer.offline", "visualizer.benchmarks"),  # what plays a show: song -> video, bench

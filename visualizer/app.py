@@ -20,6 +20,8 @@ It never waits for the generator. Extension points for the other parts of the pr
 - ``app.set_chain(spec, name=)``: replace the shader chain (errors -> HUD, old chain stays);
 - ``app.add_frame_observer(observer, pixels=True)``: every PresentedFrame (pixels read back
   without the HUD when asked), e.g. for recording; ``app.add_audio_listener``: captured audio;
+- ``app.add_frame_tap(size, observer)``: the clean frames at a size of their own, read back
+  asynchronously (a few frames late, stamped as the frame they show): NDI, streams;
 - ``app.params.add_listener``: every parameter change and action as a ControlEvent (replay logs);
 - ``app.report_error(source, message)``: a line on the HUD and in the log;
 - ``app.osc_port``, ``app.preset_name`` and ``app.remote_qr`` (the web remote's address as QR
@@ -51,7 +53,8 @@ if TYPE_CHECKING:
     from visualizer.mapping.latent import LatentSpace
     from visualizer.render.library import ShaderLibrary
     from visualizer.render.output import Output
-    from visualizer.render.renderer import ChainSpec, PresentedFrame
+    from visualizer.render.renderer import ChainSpec, PresentedFrame, TappedFrame
+    from visualizer.render.taps import FrameTap
     from visualizer.render.uniforms import AudioUniforms
     from visualizer.settings import ShowConfig
 
@@ -83,6 +86,7 @@ class Tick:
 
 FrameHook = Callable[[Tick], None]
 FrameObserver = Callable[["PresentedFrame"], None]
+TapObserver = Callable[["TappedFrame"], None]
 
 
 class FramePacer:
@@ -180,6 +184,7 @@ class LiveApp:
         }
         self._hooks: tuple[FrameHook, ...] = ()
         self._observers: tuple[tuple[FrameObserver, bool], ...] = ()
+        self._tap_observers: dict[FrameTap, TapObserver] = {}
         self._errors: dict[str, tuple[str, float]] = {}  # source -> (message, last time)
         self._stop = False
         self._stats = LiveStats()
@@ -204,6 +209,19 @@ class LiveApp:
         entry = (observer, pixels)
         self._observers = (*self._observers, entry)
         return lambda: setattr(self, "_observers", tuple(o for o in self._observers if o is not entry))
+
+    def add_frame_tap(self, size: tuple[int, int], observer: TapObserver) -> Callable[[], None]:
+        """``observer(tapped)`` with every frame the audience sees (no HUD) as RGBA at ``size``,
+        read back asynchronously (see `visualizer.render.taps`). The remover hands over the frames
+        still in flight, then frees the tap. Call both on the render thread."""
+        tap = self.renderer.add_tap(size)
+        self._tap_observers[tap] = observer
+
+        def remove() -> None:
+            if self._tap_observers.pop(tap, None) is not None:
+                for tapped in self.renderer.remove_tap(tap):
+                    self._notify(observer, tapped)
+        return remove
 
     def add_audio_listener(self, listener: Callable[[np.ndarray, float], None]) -> Callable[[], None]:
         """``listener(block, t_audio)`` for every captured hop (see Analyzer.add_block_listener)."""
@@ -306,6 +324,8 @@ class LiveApp:
         self._stats.presented(presented)
         for observer, _ in self._observers:
             self._notify(observer, presented)
+        for tapped in presented.tapped:
+            self._notify(self._tap_observers[tapped.tap], tapped)
         return presented
 
     def _display_rate(self) -> float:
@@ -378,7 +398,7 @@ class LiveApp:
                 log.exception("frame hook %r failed", hook)
             self.report_error("hook", f"{type(exc).__name__}: {exc}")
 
-    def _notify(self, observer: FrameObserver, presented: PresentedFrame) -> None:
+    def _notify(self, observer: FrameObserver | TapObserver, presented: Any) -> None:
         try:
             observer(presented)
         except Exception as exc:  # e.g. a recorder whose disk filled up: the show goes on

@@ -6,6 +6,10 @@ One display frame (``Renderer.render``)::
     incoming chain during a transition) --> blit/upscale to the output --> [capture] --> HUD
     --> present (stamped)
 
+Frame taps (`visualizer.render.taps`) take a copy of the finished frame, without the HUD, at
+sizes of their own for NDI and streams; their pixels arrive a few frames later, in
+``PresentedFrame.tapped``, stamped as the frame they show.
+
 The FX size is the output size times ``fx_scale``: llvmpipe without a GPU may need < 1 to hold
 60 fps. A chain that fails to build (unknown pass, bad parameter, GLSL error) raises ShaderError
 and the running chain stays: the show never goes black because of a bad file.
@@ -13,7 +17,9 @@ and the running chain stays: the show never goes black because of a bad file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +33,7 @@ from visualizer.render.library import ShaderLibrary
 from visualizer.render.output import Output
 from visualizer.render.passes import ShaderPass, compile_program
 from visualizer.render.source import SourceStage
+from visualizer.render.taps import DEPTH, FrameTap
 from visualizer.render.uniforms import AudioUniforms
 from visualizer.render.upload import FrameUploader
 
@@ -61,11 +68,21 @@ class PresentedFrame:
     frame_capture_s: float | None  # audio capture time behind the newest generator frame shown
     fx_capture_s: float | None  # audio capture time behind this frame's shader uniforms
     image: np.ndarray | None  # uint8 (H, W, 3) top row first, without the HUD; when capture=True
+    tapped: tuple[TappedFrame, ...] = ()  # pixels the frame taps read back during this frame
 
     @property
     def latency_s(self) -> float | None:
         """Audio capture -> photon for the generator image (None before stamped frames)."""
         return None if self.frame_capture_s is None else self.presented_s - self.frame_capture_s
+
+
+@dataclass(frozen=True)
+class TappedFrame:
+    """An earlier frame's pixels, as one tap read them back."""
+
+    tap: FrameTap
+    frame: PresentedFrame  # the frame the pixels show, with its stamps (its image is None)
+    pixels: np.ndarray  # RGBA uint8 (H, W, 4) at tap.size, top row first
 
 
 class Renderer:
@@ -92,6 +109,8 @@ class Renderer:
         self._incoming_spec: tuple[tuple[str, dict[str, Any]], ...] = ()
         self._fade: ShaderChain | None = None
         self._held: moderngl.Framebuffer | None = None  # the picture a freeze holds
+        self._taps: tuple[FrameTap, ...] = ()
+        self._recent: deque[PresentedFrame] = deque(maxlen=DEPTH)  # the frames taps still read
         self._index = 0
 
     @classmethod
@@ -121,6 +140,19 @@ class Renderer:
     def incoming(self) -> ShaderChain | None:
         """The chain being faded to, during a transition."""
         return self._incoming
+
+    def add_tap(self, size: tuple[int, int], *, depth: int = DEPTH) -> FrameTap:
+        """A copy of every frame from now on at ``size`` (W, H); see `visualizer.render.taps`."""
+        tap = FrameTap(self.ctx, size, depth=min(depth, DEPTH))
+        self._taps = (*self._taps, tap)
+        return tap
+
+    def remove_tap(self, tap: FrameTap) -> list[TappedFrame]:
+        """Stop ``tap`` and free it; returns the frames it had read but not yet handed over."""
+        self._taps = tuple(t for t in self._taps if t is not tap)
+        frames = [self._tapped(tap, index, pixels) for index, pixels in tap.drain()]
+        tap.release()
+        return [frame for frame in frames if frame is not None]
 
     def submit(self, image: Any, *, capture_s: float | None = None) -> None:
         """A new generator frame (uint8 (H, W, 3) or a [-1, 1] tensor); see FrameUploader.upload."""
@@ -232,6 +264,8 @@ class Renderer:
             self._present["u_gain"].value = gain
             self._present_vao.render(moderngl.TRIANGLES, vertices=3)
         image = read_framebuffer(target, size) if capture else None
+        for tap in self._taps:
+            tap.capture(result.color_attachments[0], gain=gain, index=self._index)
         if self.hud_visible and hud is not None:
             target.use()
             self._hud.draw(hud, target_size=size)
@@ -241,7 +275,15 @@ class Renderer:
                                else self.frames.previous_capture_s,
                                fx_capture_s=uniforms.capture_s, image=image)
         self._index += 1
-        return frame
+        if not self._taps:
+            return frame
+        self._recent.append(dataclasses.replace(frame, image=None))
+        tapped = (self._tapped(tap, *ready) for tap in self._taps if (ready := tap.collect()))
+        return dataclasses.replace(frame, tapped=tuple(t for t in tapped if t is not None))
+
+    def _tapped(self, tap: FrameTap, index: int, pixels: np.ndarray) -> TappedFrame | None:
+        shown = next((frame for frame in self._recent if frame.index == index), None)
+        return None if shown is None else TappedFrame(tap, shown, pixels)
 
     def _draw_chains(self, uniforms: AudioUniforms, *, blend: float,
                      transition: float) -> moderngl.Framebuffer:
@@ -267,6 +309,9 @@ class Renderer:
     def release(self) -> None:
         """Free the pipeline's GL objects (not the output, nor the library's passes)."""
         self._drop_transition()
+        for tap in self._taps:
+            tap.release()
+        self._taps = ()
         self._chain.release()
         if self._held is not None:
             release_target(self._held)
