@@ -163,6 +163,36 @@ class ControlSettings:
 
 
 @dataclass(frozen=True)
+class NdiOutSettings:
+    name: str = setting("", doc="send the show as this NDI source (Resolume, OBS, TouchDesigner "
+                                "see it as MACHINE (NAME)); empty = no NDI out")
+    enable: bool = setting(True, doc="sending at start (OSC /gm/ndi/enable turns it on and off "
+                                     "during the show)")
+    size: tuple[int, int] = setting((0, 0), doc="sent picture size (W, H); 0x0 = the output size",
+                                    min=0, max=8192)
+    fps: float = setting(0.0, doc="frames sent a second; 0 = every displayed frame", min=0.0,
+                         max=240.0)
+    audio: bool = setting(True, doc="send the show's audio with the picture")
+
+
+@dataclass(frozen=True)
+class StreamOutSettings:
+    url: str = setting("", doc="send H.264 + AAC in MPEG-TS to srt://HOST:PORT or "
+                               "udp://HOST:PORT (OBS's media source and VLC open it); empty = no "
+                               "stream")
+    size: tuple[int, int] = setting((0, 0), doc="streamed picture size (W, H); 0x0 = the output "
+                                                "size", min=0, max=8192)
+    fps: float = setting(30.0, doc="stream frame rate, fixed", min=1.0, max=120.0)
+    video_kbps: int = setting(4000, doc="H.264 bit rate (kbit/s)", min=100, max=100000)
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    ndi: NdiOutSettings = section(NdiOutSettings, doc="NDI out: the picture and sound to the VJ rig")
+    stream: StreamOutSettings = section(StreamOutSettings, doc="a live stream (SRT or UDP MPEG-TS)")
+
+
+@dataclass(frozen=True)
 class ShowConfig:
     audio: AudioSettings = section(AudioSettings, doc="audio input and analysis")
     model: ModelSettings = section(ModelSettings, doc="the generator")
@@ -176,3 +206,5 @@ class ShowConfig:
     record: RecordSettings = section(RecordSettings, doc="recording and offline rendering")
     control: ControlSettings = section(ControlSettings, doc="control surfaces: OSC, MIDI, "
                                                             "Ableton Link, tempo source")
+    output: OutputSettings = section(OutputSettings, doc="where else the picture goes: NDI, a "
+                                                         "stream (recordings: [record])")
