@@ -28,7 +28,7 @@ LAYERS = (
     # What plugs into a running app through its extension points: presets, OSC/MIDI/tempo,
     # the live recording.
     ("visualizer.presets.live_presets", "visualizer.control.surfaces",
-     "visualizer.record.live_recording", "visualizer.ndi.live", "visualizer.record.live_stream"),
+     "visualizer.record.live_recording", "visualizer.ndi.live_output", "visualizer.record.live_stream"),
     ("visualizer.web",),  # the web remote: one more surface, beside OSC and MIDI
     ("visualizer.show",),  # the one assembly
     ("visualizer.offline", "visualizer.benchmarks"),  # what plays a show: song -> video, bench

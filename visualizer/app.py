@@ -189,6 +189,11 @@ class LiveApp:
         self._stop = False
         self._stats = LiveStats()
 
+    @property
+    def display_rate(self) -> float:
+        """The rate the loop runs at (frames a second): the monitor's, or display.fps."""
+        return 1.0 / self._frame_s
+
     # ------------------------------------------------------------------ extension points
 
     def on_action(self, kind: str, handler: Callable[[Action], None]) -> None:

@@ -62,6 +62,8 @@ phrase_bars_option = click.option(
 @click.option("--web", "web", default=None, metavar="[HOST:]PORT",
               help="Serve the web remote (faders, presets, tap, record, preview) on this port: "
                    "8080 = this computer only; 0.0.0.0:8080 = the LAN, with a token (printed).")
+@click.option("--ndi", "ndi_name", default=None, metavar="NAME",
+              help="Send the picture and sound as the NDI source NAME (needs the [ndi] extra).")
 @click.option("--tempo-source", type=click.Choice(["audio", "tap", "midi", "link"]), default=None,
               help="Beat clock: the audio tracker (default), taps only, MIDI clock, or Ableton Link.")
 @setlist_option
@@ -73,7 +75,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
          headless: bool | None, duration_s: float | None, stats_path: Path | None,
          record_path: Path | None, log_path: Path | None, osc_port: int | None,
          osc_host: str | None, osc_allow: tuple[str, ...], midi_in: str | None,
-         midi_map: Path | None, web: str | None, tempo_source: str | None, setlist: str | None,
+         midi_map: Path | None, web: str | None, ndi_name: str | None, tempo_source: str | None,
+         setlist: str | None,
          phrase_bars: int | None, config_path: Path | None, assignments: tuple[str, ...]) -> None:
     """Run the audio-reactive visualizer live.
 
@@ -96,6 +99,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
       gansmania live --osc-port 9000 --osc-host 0.0.0.0 --osc-allow 192.168.1.20
       gansmania live --midi-in nanoKONTROL --midi-map nano.toml --tempo-source link
       gansmania live --input 0 --web 0.0.0.0:8080
+      gansmania live --input 0 --fullscreen --ndi GANsmania
       gansmania live --input 0 --setlist kaleido_bloom,prism,symmetry,dream_trails --phrase-bars 8
     """
     from visualizer.commands.config import load_show_config
@@ -119,7 +123,13 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     from visualizer.control.surfaces import ControlSurfaces, check_settings
     from visualizer.show import build_app, prepare_show
 
+    if ndi_name is not None:
+        show = override(show, "output.ndi.name", ndi_name, origin="--ndi")
     check_settings(show.control)
+    if show.output.ndi.name:
+        from visualizer.ndi.runtime import load_ndi
+
+        load_ndi()  # no extra, no runtime: say so before the window opens
     if show.control.web:
         from visualizer.web.server import check_web
 
@@ -128,9 +138,13 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     from visualizer.record.live_recording import LiveRecording  # after prepare_show set the threads
 
     app = build_app(show)
-    recording = surfaces = remote = None
+    recording = surfaces = remote = ndi = None
     try:
         recording = LiveRecording(app, record=record_path, log_path=log_path)
+        if show.config.output.ndi.name:
+            from visualizer.ndi.live_output import LiveNdiOutput
+
+            ndi = LiveNdiOutput(app, show.config.output.ndi)  # before the surfaces: /gm/ndi/enable
         surfaces = ControlSurfaces(app, show.config.control,
                                    recording=lambda: recording.recorder.recording)
         if show.config.control.web:
@@ -144,6 +158,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
             remote.close()
         if surfaces is not None:
             surfaces.close()
+        if ndi is not None:
+            ndi.close()
         if recording is not None:
             recording.close()  # finishes the files before the app lets go of anything
         app.close()
@@ -151,6 +167,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         stats["control"] = surfaces.stats()
     if remote is not None:
         stats["control"]["web"] = remote.stats()
+    if ndi is not None:
+        stats["ndi"] = ndi.stats()
     if stats_path is not None:
         stats_path.parent.mkdir(parents=True, exist_ok=True)
         stats_path.write_text(json.dumps(stats, indent=2) + "\n")

@@ -304,6 +304,9 @@ def build_routes(params: ParamStore) -> RouteTable:
     for route in _named_routes():
         table.add(route)
     specs = params.specs()
+    if "output.ndi.enable" in specs:  # defined while an NDI output runs (visualizer.ndi)
+        table.add(Route("/gm/ndi/enable", "param", "output.ndi.enable", "send the picture and "
+                        "sound over NDI (the source stays listed while off)", "<0|1>"))
     for route_name, target in STRENGTHS.items():
         if target in specs:
             table.add(Route(f"{MAP_ROOT}/{route_name}/strength", "param", target,

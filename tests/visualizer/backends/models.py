@@ -71,3 +71,19 @@ class FailingGenerator:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class PatternGenerator:
+    """Paints one fixed picture whatever the latent (``image``: uint8 (H, W, 3)), in the shape of
+    ``inner``: a test pattern whose copies elsewhere (NDI, streams) can be checked."""
+
+    def __init__(self, inner, image) -> None:
+        self.inner, self.image = inner, image
+        self.name, self.device, self.resolution = "pattern", inner.device, inner.resolution
+        self.num_ws, self.w_dim = inner.num_ws, inner.w_dim
+
+    def synthesize(self, frame: LatentFrame):
+        return self.image
+
+    def close(self) -> None:
+        self.inner.close()

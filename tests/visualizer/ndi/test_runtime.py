@@ -34,3 +34,20 @@ def test_without_the_extra_the_message_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ndi)
     with pytest.raises(runtime.NdiUnavailable, match=r"gansmania\[ndi\]"):
         runtime.load_ndi()
+
+
+def test_devices_lists_the_sources_on_the_network(ndi):
+    import json
+    import subprocess
+    import sys
+
+    sender = ndi.send_create(ndi.SendCreate(p_ndi_name="gm-listed", clock_video=False))
+    try:
+        command = [sys.executable, "-m", "visualizer.cli", "devices", "--ndi-wait", "4"]
+        listed = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True,
+                                           timeout=120, check=True).stdout)
+        assert any(name.endswith("(gm-listed)") for name in listed["ndi_sources"])
+        skipped = subprocess.run([*command[:-1], "0"], capture_output=True, text=True, timeout=120)
+        assert "NDI sources: not looked for" in skipped.stdout
+    finally:
+        ndi.send_destroy(sender)
