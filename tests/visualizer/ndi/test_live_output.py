@@ -13,7 +13,8 @@ import pytest
 from tests.visualizer.backends.models import PatternGenerator, small_generator
 from tests.visualizer.live_helpers import click_track, headless_app, show_config, small_model
 from visualizer.backends.torch_backend import TorchGenerator
-from visualizer.ndi.live_output import ENABLE, LiveNdiOutput, RateGrid
+from visualizer.control.routes import build_routes
+from visualizer.ndi.live_output import LiveNdiOutput, RateGrid
 from visualizer.settings import NdiOutSettings
 
 
@@ -78,18 +79,21 @@ def test_the_show_reaches_an_ndi_receiver_with_its_picture_and_sound(ndi, tmp_pa
     receiver.start()
     events: dict[str, int] = {}
 
+    table = build_routes(app.params)  # what OSC, MIDI and the web remote reach
+
     def script(tick):
-        """Receive for a while, switch off, on again, then let the receiver go away."""
+        """Receive for a while, switch off, on again (over OSC's address), then let the
+        receiver go away."""
         if not receiver.found.is_set() or len(receiver.frames) < 10:
             return
         if "off" not in events:
-            app.params.set(ENABLE, False, source="osc")
+            assert table.dispatch("/gm/ndi/enable", [0], source="osc") is None
             events["off"] = output.sender.stats().frames_sent
             events["off_at"] = tick.index
         elif tick.index == events["off_at"] + 30:
             events["still"] = output.sender.stats().frames_sent
             assert not output.sending
-            app.params.set(ENABLE, True, source="osc")
+            assert table.dispatch("/gm/ndi/enable", [1], source="osc") is None
         elif "still" in events and "gone" not in events and len(receiver.frames) >= 20:
             receiver.stop.set()
             events["gone"] = tick.index
