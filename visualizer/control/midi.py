@@ -1,6 +1,6 @@
 """MIDI in: notes and CCs mapped to the same routes as OSC, MIDI learn, and MIDI clock.
 
-Transport (:class:`MidiInput`: a mido port over RtMidi, ALSA or JACK) is separate from routing
+Transport (:class:`MidiInput`: an RtMidi port, ALSA or JACK, read from its queue) is separate from routing
 (:class:`MidiRouter`: message -> binding -> ``RouteTable.dispatch``), so the router is tested
 with message objects and the port with a real virtual RtMidi port.
 
@@ -45,10 +45,14 @@ from visualizer.core.errors import ConfigError, GansmaniaError
 log = logging.getLogger(__name__)
 
 PPQN = 24  # MIDI clock pulses per quarter note
-LOST_PULSE_RATIO = 1.75  # an interval this many median intervals long follows lost pulses
+LOST_PULSE_DEBT = 0.75  # pulses' worth of time owed, beyond what arrived, that counts as lost
+DEBT_LEAK = 0.9  # per pulse: early and late deliveries offset within a few pulses, then fade
 LEARNED_FILE = "midi-learned.toml"
 APIS = ("auto", "alsa", "jack")
-_MIDO_APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
+_RTMIDI_APIS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK"}
+QUEUE_SIZE = 4096  # messages RtMidi holds for the reader (~1.4 s of dense clock + CCs)
+POLL_S = 0.002  # the reader's sleep when the queue is empty: control latency, not timing
+DRIFT_S_PER_S = 1e-4  # driver vs monotonic clock rates may differ this much (100 ppm)
 _CLOCK_TYPES = frozenset({"clock", "start", "stop", "continue", "songpos"})
 
 
@@ -123,7 +127,7 @@ def learned_path() -> Path:
 # ----------------------------------------------------------------------------- routing
 
 class MidiRouter:
-    """MIDI messages -> route-table writes (any thread; mido calls it on RtMidi's)."""
+    """MIDI messages -> route-table writes (any thread; MidiInput's reader calls it)."""
 
     def __init__(self, table: RouteTable, bindings: Mapping[str, MidiBinding] | None = None, *,
                  clock: MidiClock | None = None, problems: ProblemLog | None = None,
@@ -257,9 +261,16 @@ class MidiClock:
 
     Tempo: the least-squares slope of pulse time over pulse number across the last ``window``
     pulses. A median interval would snap to the transport's delivery steps (JACK hands pulses
-    over once per period, 5-20 ms) and to scheduling delays; the slope averages them out. A
-    gap of clearly whole pulses follows pulses the transport lost (a JACK overrun drops a
-    cycle's events): they are counted, so the tempo and the beat position do not fall behind. Position: pulses / 24, plus
+    over once per period, 5-20 ms) and to scheduling delays; the slope averages them out.
+
+    Lost pulses (a JACK overrun drops a cycle's events) are counted, so the tempo and the beat
+    position do not fall behind: each interval adds the pulses' worth of time it took, minus
+    the one pulse that came, to a leaky "debt"; debt beyond LOST_PULSE_DEBT is pulses that never
+    came. A late cycle delivers several pulses at once, with one time, after a long gap: the
+    gap's pulses are counted when it ends, and the ones that then arrive with it are not counted
+    again, so a busy transport is not mistaken for a lossy one.
+
+    Position: pulses / 24, plus
     the time since the last pulse (never more than one pulse ahead: when the clock stops, the
     beat does too). ``start`` and ``song position`` set the count; ``stop`` stops the clock
     (the show goes back to the audio tempo until it runs again).
@@ -272,6 +283,8 @@ class MidiClock:
         self._fit: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
         self._intervals: collections.deque[float] = collections.deque(maxlen=window)
         self._count = 0  # pulses seen or inferred, for the fit (start/songpos leave it alone)
+        self._debt = 0.0  # pulses' worth of time beyond the pulses that came (see above)
+        self._counted_ahead = 0  # pulses of the current delivery counted as lost before it came
         self._pulses = 0
         self._last_s: float | None = None
         self._running = True  # clock without a start message still counts (many devices)
@@ -283,12 +296,14 @@ class MidiClock:
         if kind == "clock":
             step = 1
             interval = None if self._last_s is None else t_s - self._last_s
-            if interval is not None and 0.0 < interval < self.timeout_s:
+            if interval is not None and 0.0 <= interval < self.timeout_s:
                 step = self._pulses_in(interval)
-                self._intervals.append(interval)
+                if interval > 0.0:  # pulses delivered together say nothing about the period
+                    self._intervals.append(interval)
             elif interval is not None:
                 self._fit.clear()  # a gap: the old tempo says nothing about the new one
                 self._intervals.clear()
+                self._debt = 0.0
             self._last_s = t_s
             self._count += step
             self._fit.append((self._count, t_s))
@@ -310,13 +325,28 @@ class MidiClock:
                 self._state = (self._state[0], t_s, self._pulses)
 
     def _pulses_in(self, interval: float) -> int:
-        """Pulses an interval spans: 1, or more when it is clearly whole pulses long (the ones
-        between were lost). Judged against the median interval, which lost pulses and late
-        deliveries do not move; late ones make an interval at most ~1.6 pulses long."""
+        """Pulses this one stands for: 1; plus those lost before it; or 0 when it is one that
+        was already counted as lost (see the class doc). Measured in periods of the fitted
+        tempo (unbiased; the median of intervals quantised to JACK periods is not), or of the
+        median interval until there is a fit."""
         if len(self._intervals) < PPQN // 2:
             return 1
-        ratio = interval / statistics.median(self._intervals)
-        return round(ratio) if ratio > LOST_PULSE_RATIO else 1
+        period = self._state[0] if self._state is not None else statistics.median(self._intervals)
+        self._debt = self._debt * DEBT_LEAK + interval / period - 1.0
+        if interval > 0.0:
+            self._counted_ahead = 0  # a new delivery: the last one's count is settled
+        if self._debt > LOST_PULSE_DEBT:
+            lost = round(self._debt)
+            self._debt -= lost
+            self._counted_ahead += lost
+            return 1 + lost
+        if self._counted_ahead and self._debt < -0.5:
+            # The gap before this delivery was counted as lost pulses, but here they come,
+            # all at once: this one is already in the count.
+            self._counted_ahead -= 1
+            self._debt += 1.0
+            return 0
+        return 1
 
     @property
     def bpm(self) -> float | None:
@@ -356,60 +386,110 @@ def _slope(points: collections.deque[tuple[int, float]]) -> float:
 # ----------------------------------------------------------------------------- transport
 
 class MidiInput:
-    """An open MIDI input port that feeds ``router`` (from RtMidi's thread).
+    """An open MIDI input port that feeds ``router`` from a reader thread of its own.
 
     ``port``: a name substring of an existing port, or ``virtual:NAME`` to create a port other
     programs connect to. ``api``: auto (ALSA, then a running JACK server), alsa or jack.
+
+    No Python runs in RtMidi's thread (JACK's process cycle, or ALSA's sequencer thread): RtMidi
+    queues each message there with the driver's time, and our reader takes them from that queue.
+    A Python callback there would take the GIL inside JACK's 5 ms cycle, and a busy interpreter
+    made the cycle overrun, which drops that cycle's MIDI. The driver's times, not when Python
+    got round to a message, are what the router (and the MIDI clock's tempo) see.
     """
 
     def __init__(self, port: str, router: MidiRouter, *, api: str = "auto") -> None:
         self.router = router
         self.received = 0
-        backend, self.api = _backend(api)
+        self._client, self.api = _client(api)
         virtual = port.startswith("virtual:")
         try:
             if virtual:
                 self.name = port.split(":", 1)[1] or "GANsmania"
-                self._port = backend.open_input(self.name, virtual=True, callback=self._on_message)
+                self._client.open_virtual_port(self.name)
             else:
-                self.name = _find_port(backend, port)
-                self._port = backend.open_input(self.name, callback=self._on_message)
+                names = self._client.get_ports()
+                self.name = _find_port(names, port)
+                self._client.open_port(names.index(self.name))
         except (OSError, RuntimeError) as exc:  # rtmidi's errors derive from RuntimeError
+            self._client.delete()
             raise GansmaniaError(f"--midi-in {port}: cannot open it ({exc})") from None
+        self._closing = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="midi-in", daemon=True)
+        self._reader.start()
         log.info("MIDI in: %s (%s)", self.name, self.api)
 
-    def _on_message(self, message: Any) -> None:
-        self.received += 1
-        try:
-            self.router.handle(message, time.monotonic())
-        except Exception:  # RtMidi's thread must live on: a bug here is logged, not fatal
-            log.exception("MIDI message %s failed", message)
+    def _read(self) -> None:
+        import mido
+
+        clock = DriverClock()
+        while not self._closing.is_set():
+            got = self._client.get_message()
+            if got is None:
+                time.sleep(POLL_S)
+                continue
+            data, delta_s = got
+            t_s = clock.to_monotonic(delta_s, arrived_s=time.monotonic())
+            self.received += 1
+            try:
+                self.router.handle(mido.Message.from_bytes(data), t_s)
+            except Exception:  # the reader must live on: a bad message or a bug is logged
+                log.exception("MIDI message %s failed", data)
 
     def close(self) -> None:
-        self._port.close()
+        self._closing.set()
+        self._reader.join(timeout=2.0)
+        self._client.close_port()
+        self._client.delete()
 
 
-def _backend(api: str):
-    """(mido backend, api name): the first API that can open a client here."""
-    import mido
+class DriverClock:
+    """The driver's message times on ``time.monotonic()``.
+
+    RtMidi gives each message's time since the previous one, from the driver. Their running sum
+    is the driver's clock; it is mapped to ours by the smallest delay seen from a message's
+    driver time to its arrival here (the queue can only add delay), let grow by DRIFT_S_PER_S
+    so that two clocks running at slightly different rates stay in step over a long show.
+    """
+
+    def __init__(self) -> None:
+        self._driver_s = 0.0
+        self._offset_s: float | None = None  # monotonic time of driver time 0
+        self._arrived_s = 0.0
+
+    def to_monotonic(self, delta_s: float, *, arrived_s: float) -> float:
+        self._driver_s += max(float(delta_s), 0.0)
+        latest = arrived_s - self._driver_s
+        if self._offset_s is None:
+            self._offset_s = latest
+        else:
+            allowance = DRIFT_S_PER_S * (arrived_s - self._arrived_s)
+            self._offset_s = min(self._offset_s + allowance, latest)
+        self._arrived_s = arrived_s
+        return self._offset_s + self._driver_s
+
+
+def _client(api: str):
+    """(rtmidi.MidiIn, api name): an input client on the first API that can make one here,
+    passing clock and transport messages (RtMidi drops them by default)."""
+    import rtmidi
 
     if api not in APIS:
         raise GansmaniaError(f"--midi-api {api!r}: allowed {', '.join(APIS)}")
     problems = []
     for name in (("alsa", "jack") if api == "auto" else (api,)):
-        backend = mido.Backend(f"mido.backends.rtmidi/{_MIDO_APIS[name]}")
         try:
-            backend.get_input_names()  # creates (and drops) a client: fails without the API
+            client = rtmidi.MidiIn(getattr(rtmidi, _RTMIDI_APIS[name]), "GANsmania", queue_size_limit=QUEUE_SIZE)
         except (OSError, RuntimeError) as exc:  # ALSA without /dev/snd/seq, JACK not running
             problems.append(f"{name}: {' '.join(str(exc).split())}")
             continue
-        return backend, name
+        client.ignore_types(sysex=True, timing=False, active_sense=True)
+        return client, name
     raise GansmaniaError("MIDI: no MIDI system here (" + "; ".join(problems) + "); on Linux load "
                          "snd-seq (ALSA) or start a JACK server")
 
 
-def _find_port(backend, wanted: str) -> str:
-    names = backend.get_input_names()
+def _find_port(names: list[str], wanted: str) -> str:
     matches = [n for n in names if wanted.lower() in n.lower()]
     if not matches:
         raise GansmaniaError(f"--midi-in {wanted!r}: no such MIDI input; available: "
@@ -419,5 +499,8 @@ def _find_port(backend, wanted: str) -> str:
 
 def input_names(api: str = "auto") -> list[str]:
     """The MIDI input ports the chosen API sees (for `gansmania devices`-style listings)."""
-    backend, _ = _backend(api)
-    return backend.get_input_names()
+    client, _ = _client(api)
+    try:
+        return client.get_ports()
+    finally:
+        client.delete()

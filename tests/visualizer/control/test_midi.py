@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.visualizer.control.osc_helpers import show_params
-from visualizer.control.midi import (PPQN, MidiBinding, MidiClock, MidiInput, MidiRouter,
+from visualizer.control.midi import (PPQN, DriverClock, MidiBinding, MidiClock, MidiInput, MidiRouter,
                                      load_midi_map, save_bindings)
 from visualizer.control.routes import build_routes
 from visualizer.control.tempo import TempoOverride
@@ -179,6 +179,28 @@ def test_midi_clock_keeps_tempo_and_count_through_a_transport_that_delivers_late
     assert beats == pytest.approx(4.0, abs=1 / PPQN)  # the lost pulses are counted, not skipped
 
 
+def test_midi_clock_is_not_fooled_by_pulses_delivered_together():
+    # A busy machine runs JACK's cycles late: pulses queue up and come in bursts, several with
+    # the same time, then a gap as long as the burst. None is lost: none may be added.
+    rng = np.random.default_rng(5)
+    period_s = 60.0 / 128.0 / PPQN
+    clock = MidiClock()
+    clock.feed(mido.Message("start"), 0.0)
+    pulse, held = 1, []
+    while pulse <= 8 * PPQN:
+        held.append(pulse)
+        if rng.random() < 0.6:  # the cycle ran: everything held is delivered at this moment
+            for _ in held:
+                clock.feed(mido.Message("clock"), pulse * period_s)
+            held = []
+        pulse += 1
+    for _ in held:
+        clock.feed(mido.Message("clock"), (pulse - 1) * period_s)
+    bpm, beats = clock.position((pulse - 1) * period_s)
+    assert bpm == pytest.approx(128.0, rel=0.02)
+    assert beats == pytest.approx(8.0, abs=1 / PPQN)
+
+
 def test_midi_clock_drives_feature_frames(table):
     from visualizer.audio.frames import silent_frame
 
@@ -198,6 +220,20 @@ def test_midi_clock_drives_feature_frames(table):
     # A beat flag on every whole beat the clock crosses (pulse 24, 48, ...; the tempo is known
     # from the 13th pulse on).
     assert [pulse for pulse, beat in enumerate(beats, start=1) if beat] == [24, 48, 72, 96]
+
+
+def test_driver_times_map_to_the_monotonic_clock_by_the_least_delay_seen():
+    clock = DriverClock()
+    # Messages 10 ms apart by the driver's clock, picked up 1-6 ms late by the reader.
+    arrivals = [100.0 + 0.01 * n + delay for n, delay in enumerate([0.004, 0.006, 0.001, 0.003])]
+    times = [clock.to_monotonic(0.0 if n == 0 else 0.01, arrived_s=t) for n, t in enumerate(arrivals)]
+    # Until the quickest pick-up is seen, the best delay so far is used; from then on, that one.
+    assert times == pytest.approx([100.004, 100.014, 100.021, 100.031], abs=1e-5)
+    assert all(t <= arrived for t, arrived in zip(times, arrivals))  # never later than seen
+    # A driver clock 50 ppm slow: the mapping follows it instead of falling behind.
+    for n in range(1, 3601):
+        t = clock.to_monotonic(1.0, arrived_s=arrivals[-1] + n * 1.00005 + 0.001)
+    assert arrivals[-1] + 3600 * 1.00005 + 0.001 - t < 0.002
 
 
 # ----------------------------------------------------------------------------- a real port
