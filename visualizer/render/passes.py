@@ -84,7 +84,7 @@ void main() {
 """
 
 _PARAM_TYPES = {"float": float, "int": int, "bool": bool}  # @param type -> the value's type
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+GLSL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _UNIFORM = re.compile(r"^\s*uniform\s+(?:(?:lowp|mediump|highp)\s+)?(\w+)\s+(\w+)"
                       r"\s*(\[[^\]]*\])?\s*(=[^;]*)?;", re.MULTILINE)
 _DIRECTIVE = re.compile(r"^\s*//\s*@(\w+)\s*(.*)$")
@@ -209,7 +209,7 @@ def _parse_param(path: Path, number: int, rest: str) -> ShaderParam:
     if len(fields) < 2:
         raise ShaderError(path, number, f"bad @param line; {_PARAM_USAGE}")
     name, kind = fields[0], fields[1]
-    if not _NAME.match(name) or name in STANDARD_UNIFORMS or name.startswith("gl_"):
+    if not GLSL_NAME.match(name) or name in STANDARD_UNIFORMS or name.startswith("gl_"):
         raise ShaderError(path, number, f"bad @param name {name!r}: must be a GLSL identifier and "
                                         "not a standard uniform")
     if kind not in _PARAM_TYPES:
@@ -238,7 +238,7 @@ def _parse_param(path: Path, number: int, rest: str) -> ShaderParam:
 
 def _parse_texture(path: Path, number: int, rest: str) -> TextureSpec:
     fields = shlex.split(rest) if rest else []
-    if len(fields) != 2 or not _NAME.match(fields[0]) or fields[0] in STANDARD_UNIFORMS:
+    if len(fields) != 2 or not GLSL_NAME.match(fields[0]) or fields[0] in STANDARD_UNIFORMS:
         raise ShaderError(path, number, 'bad @texture line; expected `// @texture NAME "doc"`')
     return TextureSpec(fields[0], fields[1], number)
 

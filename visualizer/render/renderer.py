@@ -6,6 +6,10 @@ One display frame (``Renderer.render``)::
     incoming chain during a transition) --> blit/upscale to the output --> [capture] --> HUD
     --> present (stamped)
 
+External inputs (``set_input``: an NDI source, later a webcam or a still) are textures bound by
+name to every pass that declares a matching ``@texture`` sampler, in the running and the incoming
+chain; an input not set reads transparent black, as any unbound sampler does.
+
 Frame taps (`visualizer.render.taps`) take a copy of the finished frame, without the HUD, at
 sizes of their own for NDI and streams; their pixels arrive a few frames later, in
 ``PresentedFrame.tapped``, stamped as the frame they show.
@@ -31,11 +35,11 @@ from visualizer.render.headless import read_framebuffer
 from visualizer.render.hud import Hud, HudState
 from visualizer.render.library import ShaderLibrary
 from visualizer.render.output import Output
-from visualizer.render.passes import ShaderPass, compile_program
+from visualizer.render.passes import GLSL_NAME, STANDARD_UNIFORMS, ShaderPass, compile_program
 from visualizer.render.source import SourceStage
 from visualizer.render.taps import DEPTH, FrameTap
 from visualizer.render.uniforms import AudioUniforms
-from visualizer.render.upload import FrameUploader
+from visualizer.render.upload import FrameUploader, ImageTexture
 
 if TYPE_CHECKING:
     import moderngl
@@ -49,6 +53,7 @@ ChainSpec = Sequence[tuple[str, Mapping[str, Any]]]
 
 CROSSFADE_PASS = "crossfade"
 CROSSFADE_MODES = {"mix": 0, "luma": 1, "dip": 2}  # as in shaders/crossfade.glsl
+CROSSFADE_INPUT = "u_to"  # the crossfade pass's sampler for the incoming look
 
 _PRESENT = """#version 330
 in vec2 v_uv;
@@ -109,6 +114,7 @@ class Renderer:
         self._incoming_spec: tuple[tuple[str, dict[str, Any]], ...] = ()
         self._fade: ShaderChain | None = None
         self._held: moderngl.Framebuffer | None = None  # the picture a freeze holds
+        self._inputs: dict[str, ImageTexture] = {}  # set_input's textures, by sampler name
         self._taps: tuple[FrameTap, ...] = ()
         self._recent: deque[PresentedFrame] = deque(maxlen=DEPTH)  # the frames taps still read
         self._index = 0
@@ -157,6 +163,31 @@ class Renderer:
     def submit(self, image: Any, *, capture_s: float | None = None) -> None:
         """A new generator frame (uint8 (H, W, 3) or a [-1, 1] tensor); see FrameUploader.upload."""
         self.frames.upload(image, capture_s=capture_s)
+
+    def set_input(self, name: str, image: np.ndarray | None) -> None:
+        """Bind ``image`` to the ``@texture NAME`` sampler of every pass, from the next frame on.
+
+        ``image``: uint8 RGBA (H, W, 4) or RGB (H, W, 3), top row first, at its own size (the
+        texture follows a new size); a pass samples it at ``vec2(x, 1.0 - y)``, and its size is
+        ``textureSize(NAME, 0)``. None unbinds it: the passes read transparent black again.
+        """
+        if not GLSL_NAME.match(name) or name in STANDARD_UNIFORMS or name == CROSSFADE_INPUT:
+            raise ValueError(f"bad input name {name!r}: a GLSL sampler name that is not a standard "
+                             f"uniform nor {CROSSFADE_INPUT}")
+        if image is None:
+            texture = self._inputs.pop(name, None)
+            if texture is not None:
+                texture.release()
+            return
+        texture = self._inputs.get(name)
+        if texture is None:
+            texture = self._inputs[name] = ImageTexture(self.ctx)
+        texture.write(image)  # a bad image raises ValueError and leaves the input as it was
+
+    def input_size(self, name: str) -> tuple[int, int] | None:
+        """(W, H) of the image bound to input ``name``; None when it is not bound."""
+        texture = self._inputs.get(name)
+        return None if texture is None else texture.size
 
     def build_chain(self, spec: ChainSpec) -> ShaderChain:
         """A chain for ``spec`` at the FX size; ShaderError (one line) when any step is bad."""
@@ -291,13 +322,16 @@ class Renderer:
         fx_size = self.fx_size
         self._chain.resize(fx_size)
         source = self._source.render(self.frames, blend=blend, size=fx_size)
-        result = self._chain.render(source, uniforms)
+        inputs = {name: texture.texture for name, texture in self._inputs.items()
+                  if texture.texture is not None}
+        result = self._chain.render(source, uniforms, textures=inputs)
         if self._incoming is not None and self._fade is not None:
             self._incoming.resize(fx_size)
             self._fade.resize(fx_size)
-            other = self._incoming.render(source, uniforms)
+            other = self._incoming.render(source, uniforms, textures=inputs)
             self._fade.set_params(0, {"progress": transition})
-            result = self._fade.render(result, uniforms, textures={"u_to": other.color_attachments[0]})
+            result = self._fade.render(result, uniforms,
+                                       textures={CROSSFADE_INPUT: other.color_attachments[0]})
         return result
 
     def _drop_transition(self) -> None:
@@ -312,6 +346,9 @@ class Renderer:
         for tap in self._taps:
             tap.release()
         self._taps = ()
+        for texture in self._inputs.values():
+            texture.release()
+        self._inputs = {}
         self._chain.release()
         if self._held is not None:
             release_target(self._held)

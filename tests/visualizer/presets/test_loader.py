@@ -31,7 +31,7 @@ MALFORMED = {
                     f"{BINDING_HINT}",
     "unknown_shader": "4: [[fx]] #1: key 'shader' = \"blurr\" is not a shader pass; allowed: bloom, "
                       "broken_syntax, chromatic, crossfade, feedback, flash, grade, grain, "
-                      "kaleidoscope, mirror, missing_uniform, passthrough, strobe, zoom",
+                      "kaleidoscope, mirror, missing_uniform, mix_input, passthrough, strobe, zoom",
     "missing_uniform": f"4: [[fx]] #1 'missing_uniform': {FIXTURE_SHADERS / 'missing_uniform.glsl'}:2: "
                        "missing uniform: the header declares 'amount' but the shader has no "
                        "`uniform float amount;`",

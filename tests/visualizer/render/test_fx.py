@@ -9,7 +9,8 @@ from tests.visualizer.render.gl_helpers import SHADERS, difference, known_image,
 from visualizer.render.uniforms import AudioUniforms
 
 LIBRARY = ("passthrough", "zoom", "flash", "feedback", "kaleidoscope", "mirror", "chromatic",
-           "bloom", "grade", "strobe", "grain", "crossfade")
+           "bloom", "grade", "strobe", "grain", "crossfade", "mix_input")
+SAMPLERS = {"crossfade": "u_to", "mix_input": "u_video"}  # the passes' @texture, bound in these tests
 
 LOUD = AudioUniforms(time_s=1.3, beat_phase=0.1, tempo=1.0, onset=1.0, level=1.0, bass=1.0,
                      mid=1.0, high=1.0, chroma=tuple(float(k == 4) for k in range(12)))
@@ -42,13 +43,15 @@ PARAMETER_CASES = [
     ("strobe", "amount", 0.0, 1.0, QUIET),
     ("grain", "amount", 0.0, 0.3, QUIET),
     ("crossfade", "progress", 0.0, 1.0, QUIET),
+    ("mix_input", "amount", 0.0, 1.0, QUIET),
+    ("mix_input", "mode", 0, 2, QUIET),
 ]
 
 
 @pytest.mark.parametrize("name, param, a, b, uniforms", PARAMETER_CASES,
                          ids=[f"{c[0]}.{c[1]}" for c in PARAMETER_CASES])
 def test_pass_reacts_to_its_parameter(egl_context, library, name, param, a, b, uniforms):
-    other = {"u_to": known_image()[::-1].copy()} if name == "crossfade" else None
+    other = {SAMPLERS[name]: known_image()[::-1, ::-1].copy()} if name in SAMPLERS else None
     first = render_pass(egl_context, library, name, {param: a}, uniforms=uniforms, textures=other)
     second = render_pass(egl_context, library, name, {param: b}, uniforms=uniforms, textures=other)
     assert difference(first, second) > 2.0
