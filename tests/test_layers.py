@@ -26,9 +26,10 @@ LAYERS = (
     ("visualizer.record", "visualizer.presets", "visualizer.live_stats", "visualizer.ndi"),
     ("visualizer.app",),  # the loop
     # What plugs into a running app through its extension points: presets, OSC/MIDI/tempo,
-    # the live recording.
+    # the live recording, NDI in.
     ("visualizer.presets.live_presets", "visualizer.control.surfaces",
-     "visualizer.record.live_recording", "visualizer.ndi.live_output", "visualizer.record.live_stream"),
+     "visualizer.record.live_recording", "visualizer.ndi.live_output", "visualizer.record.live_stream",
+     "visualizer.ndi.live_input"),
     ("visualizer.web",),  # the web remote: one more surface, beside OSC and MIDI
     ("visualizer.show",),  # the one assembly
     ("visualizer.offline", "visualizer.benchmarks"),  # what plays a show: song -> video, bench

@@ -193,6 +193,13 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class VideoInSettings:
+    ndi: str = setting("", doc="mix this NDI source into the picture (a camera, another VJ's "
+                               "output): its name, \"MACHINE (NAME)\", or part of it; presets "
+                               "place it with the mix_input pass; empty = no video in")
+
+
+@dataclass(frozen=True)
 class ShowConfig:
     audio: AudioSettings = section(AudioSettings, doc="audio input and analysis")
     model: ModelSettings = section(ModelSettings, doc="the generator")
@@ -208,3 +215,5 @@ class ShowConfig:
                                                             "Ableton Link, tempo source")
     output: OutputSettings = section(OutputSettings, doc="where else the picture goes: NDI, a "
                                                          "stream (recordings: [record])")
+    video_in: VideoInSettings = section(VideoInSettings, doc="video in: a source on the LAN the "
+                                                             "shader chain mixes with the picture")

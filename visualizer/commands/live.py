@@ -64,6 +64,10 @@ phrase_bars_option = click.option(
                    "8080 = this computer only; 0.0.0.0:8080 = the LAN, with a token (printed).")
 @click.option("--ndi", "ndi_name", default=None, metavar="NAME",
               help="Send the picture and sound as the NDI source NAME (needs the [ndi] extra).")
+@click.option("--ndi-in", default=None, metavar="NAME",
+              help="Mix this NDI source into the picture (a camera, another VJ's output): its "
+                   "name or part of it; the preset places it (the mix_input pass, e.g. --preset "
+                   "ndi_overlay). Needs the [ndi] extra. Default: video_in.ndi (none).")
 @click.option("--tempo-source", type=click.Choice(["audio", "tap", "midi", "link"]), default=None,
               help="Beat clock: the audio tracker (default), taps only, MIDI clock, or Ableton Link.")
 @setlist_option
@@ -75,9 +79,9 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
          headless: bool | None, duration_s: float | None, stats_path: Path | None,
          record_path: Path | None, log_path: Path | None, osc_port: int | None,
          osc_host: str | None, osc_allow: tuple[str, ...], midi_in: str | None,
-         midi_map: Path | None, web: str | None, ndi_name: str | None, tempo_source: str | None,
-         setlist: str | None,
-         phrase_bars: int | None, config_path: Path | None, assignments: tuple[str, ...]) -> None:
+         midi_map: Path | None, web: str | None, ndi_name: str | None, ndi_in: str | None,
+         tempo_source: str | None, setlist: str | None, phrase_bars: int | None,
+         config_path: Path | None, assignments: tuple[str, ...]) -> None:
     """Run the audio-reactive visualizer live.
 
     Audio is analysed as it arrives (onsets, tempo and beat phase, loudness, bands, chroma); the
@@ -101,6 +105,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
       gansmania live --input 0 --web 0.0.0.0:8080
       gansmania live --input 0 --fullscreen --ndi GANsmania
       gansmania live --input 0 --setlist kaleido_bloom,prism,symmetry,dream_trails --phrase-bars 8
+      gansmania live --input 0 --ndi-in "STAGE-CAM" --preset ndi_overlay
     """
     from visualizer.commands.config import load_show_config
     from visualizer.core.config import override, write_resolved
@@ -125,8 +130,10 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
 
     if ndi_name is not None:
         show = override(show, "output.ndi.name", ndi_name, origin="--ndi")
+    if ndi_in is not None:
+        show = override(show, "video_in.ndi", ndi_in, origin="--ndi-in")
     check_settings(show.control)
-    if show.output.ndi.name:
+    if show.output.ndi.name or show.video_in.ndi.strip():
         from visualizer.ndi.runtime import load_ndi
 
         load_ndi()  # no extra, no runtime: say so before the window opens
@@ -135,11 +142,15 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
 
         check_web(show.control.web)
     show = prepare_show(with_setlist(show, setlist, phrase_bars), preset=preset)
-    from visualizer.record.live_recording import LiveRecording  # after prepare_show set the threads
+    # After prepare_show set the threads (configure_threads): these load numpy and PyAV.
+    from visualizer.ndi.live_input import LiveNdiInput
+    from visualizer.record.live_recording import LiveRecording
 
     app = build_app(show)
-    recording = surfaces = remote = ndi = None
+    recording = surfaces = remote = ndi = video_in = None
     try:
+        if show.config.video_in.ndi.strip():
+            video_in = LiveNdiInput(app, show.config.video_in.ndi)
         recording = LiveRecording(app, record=record_path, log_path=log_path)
         if show.config.output.ndi.name:
             from visualizer.ndi.live_output import LiveNdiOutput
@@ -162,6 +173,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
             ndi.close()
         if recording is not None:
             recording.close()  # finishes the files before the app lets go of anything
+        if video_in is not None:
+            video_in.close()
         app.close()
     if surfaces is not None:
         stats["control"] = surfaces.stats()
@@ -169,6 +182,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         stats["control"]["web"] = remote.stats()
     if ndi is not None:
         stats["ndi"] = ndi.stats()
+    if video_in is not None:
+        stats["ndi_in"] = video_in.stats()
     if stats_path is not None:
         stats_path.parent.mkdir(parents=True, exist_ok=True)
         stats_path.write_text(json.dumps(stats, indent=2) + "\n")
