@@ -31,6 +31,7 @@ It never waits for the generator. Extension points for the other parts of the pr
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,7 +186,10 @@ class LiveApp:
         self._hooks: tuple[FrameHook, ...] = ()
         self._observers: tuple[tuple[FrameObserver, bool], ...] = ()
         self._tap_observers: dict[FrameTap, TapObserver] = {}
-        self._errors: dict[str, tuple[str, float]] = {}  # source -> (message, last time)
+        # source -> (message, last time). Outputs report from their own threads (an NDI sender,
+        # a recorder's encoder): writers hold the lock, the HUD reads a copy.
+        self._errors: dict[str, tuple[str, float]] = {}
+        self._errors_lock = threading.Lock()
         self._stop = False
         self._stats = LiveStats()
 
@@ -248,12 +252,13 @@ class LiveApp:
         return None
 
     def report_error(self, source: str, message: str) -> str:
-        """Show ``message`` on the HUD (for ERROR_HOLD_S) and log it; returns it."""
+        """Show ``message`` on the HUD (for ERROR_HOLD_S) and log it; returns it. Any thread."""
         line = " ".join(message.split())
-        previous = self._errors.get(source)
+        with self._errors_lock:
+            previous = self._errors.get(source)
+            self._errors[source] = (line, self.clock())
         if previous is None or previous[0] != line:
             log.error("%s: %s", source, line)
-        self._errors[source] = (line, self.clock())
         return line
 
     def request_stop(self) -> None:
@@ -413,15 +418,17 @@ class LiveApp:
 
     def _hud_state(self, frame: FeatureFrame | None, uniforms: AudioUniforms, hud_type):
         error = self.worker.error
-        if error is not None:
-            self._errors["generator"] = (error.message, error.t_s)
-        if self.params.last_error:
-            self._errors["params"] = (self.params.last_error, self.params.last_error_s)
         status = self.analyzer.status
-        if status.state == "failed":
-            self._errors["audio"] = (f"audio: {status.message}", self.clock())
+        with self._errors_lock:
+            if error is not None:
+                self._errors["generator"] = (error.message, error.t_s)
+            if self.params.last_error:
+                self._errors["params"] = (self.params.last_error, self.params.last_error_s)
+            if status.state == "failed":
+                self._errors["audio"] = (f"audio: {status.message}", self.clock())
+            errors = list(self._errors.values())
         now = self.clock()
-        recent = [(t, m) for m, t in self._errors.values() if now - t <= ERROR_HOLD_S]
+        recent = [(t, m) for m, t in errors if now - t <= ERROR_HOLD_S]
         stats = self._stats
         return hud_type(
             fps=stats.recent_fps(now), generator_ms=self.worker.gen_ms,
