@@ -50,6 +50,10 @@ class WindowOutput:
         glfw.ERROR_REPORTING = "raise"  # a failure here must stop with its reason, not return None
         try:
             glfw.init()
+            # Fullscreen on a stage, the focus moves elsewhere (the other monitor, a mixer's
+            # app): the picture must stay. glfw's default iconifies it, and without an
+            # EWMH window manager fails doing so, raising from poll_events and ending the show.
+            glfw.window_hint(glfw.AUTO_ICONIFY, False)
             glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
             glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
             glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)

@@ -90,3 +90,25 @@ def test_window_without_display_says_use_headless(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(GansmaniaError, match="--headless"):
         WindowOutput((320, 180))
+
+
+def test_fullscreen_window_stays_up_when_the_focus_moves_away(xvfb_display):
+    """On a rig the focus leaves the projector's window (the laptop's screen, another app): it
+    must not iconify (with no window manager, glfw's attempt raised from poll() and ended it)."""
+    import re
+
+    from visualizer.render.window import WindowOutput
+
+    window = WindowOutput((320, 180), title=TITLE, fullscreen=True)
+    try:
+        assert wait_for(lambda: window.size == (1920, 1080), poll=window.poll)
+        root = re.search(r"Window id: (0x[0-9a-f]+)",
+                         subprocess.run(["xwininfo", "-root"], capture_output=True, text=True,
+                                        check=True).stdout).group(1)
+        xdotool("windowfocus", "--sync", str(int(root, 16)))
+        for _ in range(10):
+            window.poll()
+            time.sleep(0.02)
+        assert window.fullscreen and window.size == (1920, 1080) and not window.closed
+    finally:
+        window.release()
