@@ -339,10 +339,10 @@ class LiveApp:
         return presented
 
     def _display_rate(self) -> float:
-        """Frames per second to pace at: the monitor's refresh for a vsynced window (the swap
+        """Frames per second to pace at: the refresh a vsynced window's swap waits for (the swap
         blocks there anyway; Xvfb's does not), else display.fps."""
         if self.show.display.vsync and not self.show.display.headless:
-            refresh = _monitor_refresh_hz()
+            refresh = getattr(self.output, "refresh_hz", None)  # a window's; headless has none
             if refresh:
                 return refresh
         return self.show.display.fps
@@ -476,12 +476,3 @@ def _software_gl(ctx) -> bool:
     """True when OpenGL is rasterised on the CPU (Mesa llvmpipe/softpipe)."""
     renderer = ctx.info.get("GL_RENDERER", "").lower()
     return any(name in renderer for name in ("llvmpipe", "softpipe", "swrast"))
-
-
-def _monitor_refresh_hz() -> float | None:
-    """The primary monitor's refresh rate (glfw), None when it reports none."""
-    import glfw
-
-    monitor = glfw.get_primary_monitor()
-    mode = glfw.get_video_mode(monitor) if monitor else None
-    return float(mode.refresh_rate) if mode and mode.refresh_rate > 0 else None

@@ -29,6 +29,8 @@ def egl_context() -> moderngl.Context:
 class HeadlessOutput:
     """Renders into an offscreen framebuffer of ``size`` (W, H); frames can be read back."""
 
+    clean = None  # no clean view: that is a second window
+
     def __init__(self, size: tuple[int, int], *, ctx: moderngl.Context | None = None) -> None:
         self._owns_ctx = ctx is None
         self.ctx = egl_context() if ctx is None else ctx

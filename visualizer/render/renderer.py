@@ -10,6 +10,10 @@ External inputs (``set_input``: an NDI source, later a webcam or a still) are te
 name to every pass that declares a matching ``@texture`` sampler, in the running and the incoming
 chain; an input not set reads transparent black, as any unbound sampler does.
 
+With a clean view (``output.clean``: the performer view's audience window, sharing the GL
+context's objects), the chain's result is drawn there too, with the master gain and without the
+HUD, and swapped just before the output presents.
+
 Frame taps (`visualizer.render.taps`) take a copy of the finished frame, without the HUD, at
 sizes of their own for NDI and streams; their pixels arrive a few frames later, in
 ``PresentedFrame.tapped``, stamped as the frame they show.
@@ -300,6 +304,8 @@ class Renderer:
         if self.hud_visible and hud is not None:
             target.use()
             self._hud.draw(hud, target_size=size)
+        if self.output.clean is not None:
+            self.output.clean.show(result.color_attachments[0], gain=gain)  # the audience's: no HUD
         presented_s = self.output.present()
         frame = PresentedFrame(index=self._index, presented_s=presented_s,
                                frame_capture_s=self.frames.newest_capture_s if blend > 0.0

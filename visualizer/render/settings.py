@@ -12,7 +12,16 @@ class DisplaySettings:
     size: tuple[int, int] = setting((1280, 720), doc="output size in pixels (W, H)", min=16, max=8192)
     fullscreen: bool = setting(False, doc="start fullscreen")
     monitor: int = setting(0, doc="monitor index for fullscreen (see `gansmania devices`)", min=0, max=16)
-    vsync: bool = setting(True, doc="sync presents to the display refresh")
+    clean_monitor: int = setting(-1, doc="performer view: the audience's picture (no HUD) in a "
+                                         "second window on this monitor, fullscreen; the first "
+                                         "window keeps the HUD for the performer; -1 = none",
+                                 min=-1, max=16)
+    clean_size: tuple[int, int] | None = setting(None, doc="the clean view as a window of this size "
+                                                           "(W, H) on clean_monitor instead of "
+                                                           "fullscreen; unset = fullscreen",
+                                                 min=16, max=8192)
+    vsync: bool = setting(True, doc="sync presents to the display refresh (with a clean view: its "
+                                    "monitor's; the performer window then swaps unsynced)")
     fps: float = setting(60.0, doc="target display rate when vsync is off or headless", min=1.0, max=480.0)
     hud: bool = setting(False, doc="show the HUD at start (toggle with H)")
     headless: bool = setting(False, doc="render offscreen through EGL (no window, no display needed)")

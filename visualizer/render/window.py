@@ -1,4 +1,5 @@
-"""The glfw window output: windowed or fullscreen on monitor N at its native mode, keys as names.
+"""The glfw window output: windowed or fullscreen on monitor N at its native mode, keys as names;
+with a clean view (`visualizer.render.clean`), the performer window of a two-window rig.
 
 glfw must be driven from the main thread (event polling, window changes), so the render loop
 that owns a WindowOutput runs there.
@@ -12,8 +13,9 @@ import time
 from typing import TYPE_CHECKING
 
 from visualizer.core.errors import GansmaniaError
+from visualizer.render.clean import CleanWindow
 from visualizer.render.headless import unbind_egl_context
-from visualizer.render.monitors import has_display
+from visualizer.render.monitors import find_monitor, has_display
 
 if TYPE_CHECKING:
     import moderngl
@@ -36,10 +38,16 @@ _REPEATING = ("left", "right")  # holding an arrow keeps stepping seeds; other k
 
 
 class WindowOutput:
-    """A glfw window with a GL 3.3 core context; see :class:`visualizer.render.output.Output`."""
+    """A glfw window with a GL 3.3 core context; see :class:`visualizer.render.output.Output`.
+
+    ``clean_monitor``: also open the clean view there (:attr:`clean`, fullscreen, or a window of
+    ``clean_size``; ``clean_fit`` as display.fit); this window then swaps without waiting for
+    the refresh and the clean view's swap does (``vsync``), so two waits never halve the rate.
+    """
 
     def __init__(self, size: tuple[int, int], *, title: str = "GANsmania", fullscreen: bool = False,
-                 monitor: int = 0, vsync: bool = True) -> None:
+                 monitor: int = 0, vsync: bool = True, clean_monitor: int | None = None,
+                 clean_size: tuple[int, int] | None = None, clean_fit: str = "fill") -> None:
         import glfw
         import moderngl
 
@@ -50,8 +58,10 @@ class WindowOutput:
         glfw.ERROR_REPORTING = "raise"  # a failure here must stop with its reason, not return None
         try:
             glfw.init()
-            # Fullscreen on a stage, the focus moves elsewhere (the other monitor, a mixer's
-            # app): the picture must stay. glfw's default iconifies it, and without an
+            if clean_monitor is not None:
+                find_monitor(clean_monitor, key="display.clean_monitor")  # before any window opens
+            # Fullscreen on a stage, the focus moves elsewhere (the other monitor, the clean view,
+            # a mixer's app): the picture must stay. glfw's default iconifies it, and without an
             # EWMH window manager fails doing so, raising from poll_events and ending the show.
             glfw.window_hint(glfw.AUTO_ICONIFY, False)
             glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
@@ -63,9 +73,13 @@ class WindowOutput:
         except glfw.GLFWError as exc:
             glfw.terminate()
             raise GansmaniaError(f"cannot open an OpenGL 3.3 window: {exc}") from None
+        except GansmaniaError:
+            glfw.terminate()
+            raise
         glfw.make_context_current(self._window)
-        glfw.swap_interval(1 if vsync else 0)
         self.vsync = vsync
+        self._interval = 1 if vsync and clean_monitor is None else 0
+        glfw.swap_interval(self._interval)
         self.ctx = moderngl.create_context(require=330)
         self.monitor = monitor
         self._keys: collections.deque[str] = collections.deque(maxlen=_MAX_QUEUED_KEYS)
@@ -73,8 +87,21 @@ class WindowOutput:
         self._windowed_rect = (*glfw.get_window_pos(self._window), int(size[0]), int(size[1]))
         self._screen_size = (0, 0)
         glfw.set_key_callback(self._window, self._on_key)
-        if fullscreen:
-            self.set_fullscreen(True)
+        self.clean: CleanWindow | None = None
+        try:
+            if clean_monitor is not None:
+                self.clean = CleanWindow(self._window, monitor=clean_monitor, size=clean_size,
+                                         fit=clean_fit, vsync=vsync, title=f"{title} (clean)",
+                                         on_key=self._on_key)
+                try:
+                    glfw.focus_window(self._window)  # the keyboard stays with the performer
+                except glfw.GLFWError as exc:  # a platform without it: keys work in both anyway
+                    log.debug("could not give the performer window the focus: %s", exc)
+            if fullscreen:
+                self.set_fullscreen(True)
+        except Exception:
+            self.release()
+            raise
 
     # ------------------------------------------------------------------ Output protocol
 
@@ -107,6 +134,8 @@ class WindowOutput:
         import glfw
 
         glfw.poll_events()
+        if self.clean is not None:
+            self.clean.refuse_close()
         keys = list(self._keys)
         self._keys.clear()
         return keys
@@ -120,9 +149,24 @@ class WindowOutput:
     def release(self) -> None:
         import glfw
 
+        if self.clean is not None:
+            self.clean.release()
+            self.clean = None
         self.ctx.release()
         glfw.destroy_window(self._window)
         glfw.terminate()
+
+    @property
+    def refresh_hz(self) -> float | None:
+        """The rate a vsynced show runs at: the clean view's monitor's refresh when there is one
+        (its swap is the one that waits), else the primary monitor's; None when unknown (Xvfb)."""
+        import glfw
+
+        if self.clean is not None:
+            return self.clean.refresh_hz
+        monitor = glfw.get_primary_monitor()
+        mode = glfw.get_video_mode(monitor) if monitor else None
+        return float(mode.refresh_rate) if mode and mode.refresh_rate > 0 else None
 
     # ------------------------------------------------------------------ window controls
 
@@ -139,16 +183,16 @@ class WindowOutput:
         if on == self.fullscreen and monitor in (None, self.monitor):
             return
         if on:
-            monitors = glfw.get_monitors() or []
             index = self.monitor if monitor is None else monitor
-            if not 0 <= index < len(monitors):
-                raise GansmaniaError(f"monitor {index} not found; connected: 0..{len(monitors) - 1} "
-                                     "(see `gansmania devices`)")
+            handle = find_monitor(index, key="display.monitor")
+            if self.clean is not None and self.clean.fullscreen and self.clean.monitor == index:
+                raise GansmaniaError(f"monitor {index} shows the clean view fullscreen: the "
+                                     "performer window goes fullscreen on another (display.monitor)")
             if not self.fullscreen:
                 self._windowed_rect = (*glfw.get_window_pos(self._window),
                                        *glfw.get_window_size(self._window))
-            mode = glfw.get_video_mode(monitors[index])
-            glfw.set_window_monitor(self._window, monitors[index], 0, 0, mode.size.width,
+            mode = glfw.get_video_mode(handle)
+            glfw.set_window_monitor(self._window, handle, 0, 0, mode.size.width,
                                     mode.size.height, mode.refresh_rate)
             self.monitor = index
             log.info("fullscreen on monitor %d at %dx%d %d Hz", index, mode.size.width,
@@ -156,7 +200,7 @@ class WindowOutput:
         else:
             x, y, width, height = self._windowed_rect
             glfw.set_window_monitor(self._window, None, x, y, width, height, 0)
-        glfw.swap_interval(1 if self.vsync else 0)  # some drivers reset it with the mode
+        glfw.swap_interval(self._interval)  # some drivers reset it with the mode
 
     def toggle_fullscreen(self) -> None:
         self.set_fullscreen(not self.fullscreen)
