@@ -39,6 +39,20 @@ def test_without_a_model_it_says_so_in_one_line(tmp_path, repo_root):
         "pass --model PATH (a .safetensors checkpoint from `gansmania train`, or an NVlabs .pkl)"]
 
 
+def test_a_clean_view_that_cannot_open_is_refused_in_one_line_before_the_model_loads(xvfb_display):
+    result = run_cli("live", "--headless", "--clean-monitor", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "gansmania: error: display.clean_monitor = 0 asks for a second window, and headless "
+        "(--headless) has no windows: drop one of them"]
+    result = run_cli("live", "--clean-monitor", "1", "--clean-size", "640x360",
+                     "--model", "no-such-model.safetensors")  # the monitor is named first
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "gansmania: error: display.clean_monitor = 1: no such monitor; connected: 0 (screen "
+        "1920x1080) (see `gansmania devices`)"]
+
+
 def test_headless_run_writes_plausible_stats_and_the_resolved_config(tmp_path):
     audio, clicks = click_track(tmp_path / "click.wav", bpm=120.0, duration_s=6.0, first_s=0.5)
     model = small_checkpoint(tmp_path / "small.safetensors")
@@ -190,3 +204,36 @@ def _wait_for_window(process: subprocess.Popen, log: Path, timeout_s: float = 90
                 return found.stdout.split()[0]
         time.sleep(0.2)
     pytest.fail("the live window did not appear")
+
+
+@pytest.mark.slow
+def test_clean_view_opens_beside_the_performer_window_and_escape_there_ends_the_show(tmp_path, xvfb_display):
+    from tests.visualizer.render.test_clean import geometry, grab
+    from tests.visualizer.render.test_window import xdotool
+
+    audio, _ = click_track(tmp_path / "click.wav", duration_s=30.0)
+    model = small_checkpoint(tmp_path / "small.safetensors")
+    stats_path = tmp_path / "s.json"
+    log = tmp_path / "live.log"
+    with log.open("w") as stderr_file:
+        process = subprocess.Popen(
+            [*GANSMANIA, "-v", "live", "--model", str(model), "--input", str(audio), "--size",
+             "320x180", "--clean-monitor", "0", "--clean-size", "320x180", "--duration", "25",
+             "--stats", str(stats_path)],
+            stdout=subprocess.DEVNULL, stderr=stderr_file, text=True)
+    try:
+        _wait_for_window(process, log)
+        clean, box = geometry("GANsmania (clean)")
+        assert box[2:] == (320, 180)
+        assert _wait(lambda: grab(box).max() > 40, timeout_s=15)  # the show reaches the audience
+        xdotool("key", "--window", clean, "Escape")
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = log.read_text()
+    assert process.returncode == 0, stderr
+    assert "clean view on monitor 0: a 320x180 window" in stderr
+    stats = json.loads(stats_path.read_text())
+    assert stats["frames_displayed"] > 0 and stats["duration_s"] < 25  # Esc ended it, not --duration

@@ -16,7 +16,7 @@ def devices(as_json: bool, ndi_wait_s: float) -> None:
     """List audio inputs, PulseAudio sources, monitors, MIDI ports and NDI sources.
 
     Use the index or a name substring with `gansmania live --input`, a PulseAudio source as
-    `--input pulse:NAME`, and a monitor index with `--monitor`.
+    `--input pulse:NAME`, and a monitor index with `--monitor` or `--clean-monitor`.
 
     \b
     Example:
@@ -53,7 +53,7 @@ def devices(as_json: bool, ndi_wait_s: float) -> None:
         click.echo("Monitors: no display (DISPLAY/WAYLAND_DISPLAY unset or unreachable); "
                    "use `gansmania live --headless`")
     else:
-        click.echo("Monitors (--monitor INDEX):")
+        click.echo("Monitors (--monitor or --clean-monitor INDEX):")
         for m in monitors:
             primary = "  (primary)" if m.primary else ""
             click.echo(f"  [{m.index}] {m.name}  {m.width}x{m.height} @ {m.refresh_hz} Hz{primary}")

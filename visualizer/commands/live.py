@@ -34,6 +34,12 @@ phrase_bars_option = click.option(
                    "default input.")
 @click.option("--fullscreen", is_flag=True, default=None, help="Start fullscreen.")
 @click.option("--monitor", type=int, default=None, help="Monitor index for fullscreen.")
+@click.option("--clean-monitor", type=int, default=None, metavar="N",
+              help="Performer view: the audience's picture, without the HUD, fullscreen in a second "
+                   "window on monitor N (e.g. the projector); the first window keeps the HUD and "
+                   "the keys. -1 = none (default: display.clean_monitor).")
+@click.option("--clean-size", default=None, metavar="WxH",
+              help="The clean view as a window of this size on its monitor instead of fullscreen.")
 @click.option("--size", default=None, metavar="WxH", help="Window/output size, e.g. 1920x1080.")
 @click.option("--backend", default=None, type=click.Choice(["auto", "torch", "onnxruntime", "tensorrt"]),
               help="Generator backend (default auto: the fastest one that runs here).")
@@ -75,7 +81,8 @@ phrase_bars_option = click.option(
 @config_file_option
 @set_option
 def live(model_path: Path | None, preset: str | None, input_spec: str | None,
-         fullscreen: bool | None, monitor: int | None, size: str | None, backend: str | None,
+         fullscreen: bool | None, monitor: int | None, clean_monitor: int | None,
+         clean_size: str | None, size: str | None, backend: str | None,
          headless: bool | None, duration_s: float | None, stats_path: Path | None,
          record_path: Path | None, log_path: Path | None, osc_port: int | None,
          osc_host: str | None, osc_allow: tuple[str, ...], midi_in: str | None,
@@ -90,6 +97,10 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     tap tempo, left/right seed bank, L MIDI learn (binds the next CC to the control touched
     last), Esc quit. OSC, MIDI and Ableton Link: see `gansmania osc --help`.
 
+    With --clean-monitor N a second window shows the audience's picture (master gain, blackout
+    and freeze as recorded, never the HUD) fullscreen on monitor N; keys work in both windows;
+    the show ends with Esc or by closing the first window (the clean one refuses to close).
+
     --stats writes {"display_fps", "gen_fps", "frames_displayed", "frames_generated",
     "frames_dropped", "latency_ms": {"median", "p95"}, "onsets", "bpm", ...}; latency is audio
     capture -> frame presented, from the frames' stamps.
@@ -97,6 +108,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     \b
     Example:
       gansmania live --input 0 --fullscreen --monitor 1
+      gansmania live --input 0 --clean-monitor 1 --set display.hud=true
       gansmania live --model runs/abstract/network-snapshot-000200.safetensors --input song.ogg
       gansmania live --headless --input song.wav --duration 30 --stats stats.json
       gansmania live --input song.ogg --record show.mp4 --log show.gmlog
@@ -113,10 +125,12 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     show = load_show_config(config_path, assignments)
     options = {"model.path": model_path, "model.backend": backend, "audio.input": input_spec,
                "display.fullscreen": fullscreen, "display.monitor": monitor,
+               "display.clean_monitor": clean_monitor,
+               "display.clean_size": _parse_size(clean_size, option="--clean-size"),
                "display.headless": headless, "display.size": _parse_size(size)}
     for key, value in options.items():
         if value is not None:
-            show = override(show, key, value, origin=f"--{key.split('.')[1]}")
+            show = override(show, key, value, origin="--" + key.split(".")[1].replace("_", "-"))
     control = {"control.osc_port": osc_port, "control.osc_host": osc_host,
                "control.osc_allow": osc_allow or None, "control.midi_in": midi_in,
                "control.midi_map": midi_map, "control.tempo_source": tempo_source,
@@ -126,12 +140,17 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
             show = override(show, key, value, origin="--" + key.split(".")[1].replace("_", "-"))
 
     from visualizer.control.surfaces import ControlSurfaces, check_settings
+    from visualizer.render.monitors import list_monitors
+    from visualizer.render.output import check_display
     from visualizer.show import build_app, prepare_show
 
     if ndi_name is not None:
         show = override(show, "output.ndi.name", ndi_name, origin="--ndi")
     if ndi_in is not None:
         show = override(show, "video_in.ndi", ndi_in, origin="--ndi-in")
+    display = show.display
+    check_display(display, monitors=list_monitors() if display.clean_monitor >= 0
+                  and not display.headless else None)
     check_settings(show.control)
     if show.output.ndi.name or show.video_in.ndi.strip():
         from visualizer.ndi.runtime import load_ndi
@@ -227,10 +246,10 @@ def with_setlist(show, setlist: str | None, phrase_bars: int | None):
     return show
 
 
-def _parse_size(text: str | None) -> tuple[int, int] | None:
+def _parse_size(text: str | None, *, option: str = "--size") -> tuple[int, int] | None:
     if text is None:
         return None
     width, sep, height = text.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit():
-        raise click.BadParameter(f"{text!r} is not WxH, e.g. 1280x720", param_hint="--size")
+        raise click.BadParameter(f"{text!r} is not WxH, e.g. 1280x720", param_hint=option)
     return int(width), int(height)
