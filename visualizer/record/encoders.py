@@ -29,6 +29,9 @@ class EncoderSpec:
     pix_fmt: str  # the frame format it takes from system memory
     # (quality 0-51, x264 speed preset, threads, keyframe interval in frames) -> codec options
     options: Callable[[int, str, int, int], dict[str, str]]
+    # A live stream's: (bit rate kbit/s, x264 speed preset, threads, keyframe interval) -> codec
+    # options for the lowest latency: no B-frames (no reordering delay), no lookahead.
+    live: Callable[[int, str, int, int], dict[str, str]]
 
 
 def _x264(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
@@ -39,6 +42,31 @@ def _x264(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
     if asm is not None:
         options["x264-params"] = f"asm={asm}"
     return options
+
+
+def _rate(kbps: int) -> dict[str, str]:
+    # A one-second buffer at the target rate: near-constant bit rate, what a network link wants.
+    return {"b": f"{kbps}k", "maxrate": f"{kbps}k", "bufsize": f"{kbps}k", "bf": "0"}
+
+
+def _x264_live(kbps: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    # zerolatency: no lookahead, no frame threads (slices instead): a frame leaves as it goes in.
+    options = {**_x264(0, preset, threads, gop), **_rate(kbps), "tune": "zerolatency"}
+    del options["crf"]
+    return options
+
+
+def _nvenc_live(kbps: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    return {**_rate(kbps), "rc": "cbr", "preset": "p2", "tune": "ll", "zerolatency": "1",
+            "g": str(gop)}
+
+
+def _qsv_live(kbps: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    return {**_rate(kbps), "preset": "veryfast", "async_depth": "1", "g": str(gop)}
+
+
+def _vaapi_live(kbps: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    return {**_rate(kbps), "rc_mode": "CBR", "g": str(gop)}
 
 
 def _nvenc(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
@@ -55,10 +83,10 @@ def _vaapi(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
 
 # Preference order: hardware first (the CPU is busy rendering), libx264 last.
 ENCODERS: dict[str, EncoderSpec] = {
-    "h264_nvenc": EncoderSpec(hardware=True, pix_fmt="yuv420p", options=_nvenc),
-    "h264_qsv": EncoderSpec(hardware=True, pix_fmt="nv12", options=_qsv),
-    "h264_vaapi": EncoderSpec(hardware=True, pix_fmt="nv12", options=_vaapi),
-    "libx264": EncoderSpec(hardware=False, pix_fmt="yuv420p", options=_x264),
+    "h264_nvenc": EncoderSpec(hardware=True, pix_fmt="yuv420p", options=_nvenc, live=_nvenc_live),
+    "h264_qsv": EncoderSpec(hardware=True, pix_fmt="nv12", options=_qsv, live=_qsv_live),
+    "h264_vaapi": EncoderSpec(hardware=True, pix_fmt="nv12", options=_vaapi, live=_vaapi_live),
+    "libx264": EncoderSpec(hardware=False, pix_fmt="yuv420p", options=_x264, live=_x264_live),
 }
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
@@ -175,3 +203,10 @@ def codec_options(name: str, *, quality: int, preset: str, threads: int,
                   gop: int) -> Mapping[str, str]:
     """The FFmpeg options for encoder ``name``."""
     return ENCODERS[name].options(quality, preset, threads, gop)
+
+
+def live_codec_options(name: str, *, kbps: int, preset: str, threads: int,
+                       gop: int) -> Mapping[str, str]:
+    """The FFmpeg options for encoder ``name`` in a live stream: ``kbps`` kbit/s, a keyframe
+    every ``gop`` frames, no B-frames, tuned for latency."""
+    return ENCODERS[name].live(kbps, preset, threads, gop)

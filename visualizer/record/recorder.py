@@ -1,10 +1,15 @@
-"""`Recorder`: what the audience sees, with the audio that drove it, to a video file.
+"""`Recorder`: what the audience sees, with the audio that drove it, to a video file or a live
+stream.
 
 The render loop hands frames (and the audio path hands captured audio) to :meth:`add_frame` /
 :meth:`add_audio`, which only enqueue: encoding and writing run on the recorder's own thread.
 When the encoder falls ``queue_frames`` behind, new frames are dropped and counted — the show
 never waits for the recording. A write error (a full disk) ends the recording, keeps what is on
 disk (it plays) and reports one line through ``on_failure`` for the HUD; the show goes on.
+
+A stream (a `NetworkTarget` in place of the path) runs through the same thread and the same
+rule; it connects on that thread too (a connection may take seconds), and a network error ends
+it the same way, with one line naming the address.
 
 Frames and audio carry capture-clock stamps; `visualizer.record.timeline` places both on the
 file's fixed-rate timeline, so they stay in sync whatever the display rate does.
@@ -24,6 +29,8 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
+from visualizer.core.errors import GansmaniaError
+from visualizer.record.network import NetworkTarget, describe_link_failure
 from visualizer.record.timeline import AudioTimeline, FrameTimeline
 from visualizer.record.writer import MediaWriter, StreamSpec, describe_failure
 from visualizer.settings import RecordSettings
@@ -39,7 +46,7 @@ _STOP = object()
 class RecordingStatus:
     """A recording's progress (live) or its outcome (after stop)."""
 
-    path: Path
+    path: Path | None  # the file; None for a stream
     state: RecordingState
     encoder: str
     frames: int  # video frames written (fixed-rate slots)
@@ -49,6 +56,7 @@ class RecordingStatus:
     skipped: int  # frames that shared a slot with a newer one (the display ran faster)
     audio_dropped: int  # audio chunks the queue could not take (silence in the file)
     message: str = ""  # why it failed; "" otherwise
+    url: str = ""  # a stream's address; "" for a file
 
 
 def recording_folder(settings: RecordSettings) -> Path:
@@ -73,15 +81,18 @@ def default_recording_path(settings: RecordSettings, *,
 class Recorder:
     """One recording, from :meth:`start` to :meth:`stop`; see the module docstring."""
 
-    def __init__(self, path: Path, spec: StreamSpec, *, origin_s: float | None,
+    def __init__(self, path: Path | NetworkTarget, spec: StreamSpec, *, origin_s: float | None,
                  settings: RecordSettings | None = None, config: Any = None,
                  threads: int | None = None, raw: IO[bytes] | None = None,
                  on_failure: Callable[[str], None] | None = None) -> None:
         """``origin_s``: the capture-clock time that is 0 in the file; None = the start of the
         first audio chunk (frames before it are skipped: there is no audio to sync them to),
         or the first frame's stamp without audio. ``config``: the resolved show config, written
-        next to the file. ``threads``/``raw``: see MediaWriter."""
-        self.path = Path(path)
+        next to the file. ``threads``/``raw``: see MediaWriter. ``path`` a NetworkTarget: a
+        live stream (``config`` and ``raw`` are not used)."""
+        self.network = path if isinstance(path, NetworkTarget) else None
+        self.path = None if self.network is not None else Path(path)
+        self.name = self.network.url if self.network is not None else str(self.path)
         self.spec = spec
         self.settings = settings or RecordSettings()
         self.config = config
@@ -106,21 +117,25 @@ class Recorder:
     # ------------------------------------------------------------------ the producer's side
 
     def start(self) -> Recorder:
-        """Open the file (GansmaniaError, one line, when that fails) and start the thread."""
-        self._writer = MediaWriter(self.path, self.spec, self.settings, threads=self._threads,
-                                   raw=self._raw)
-        if self.config is not None:
-            from visualizer.core.config import write_resolved
+        """Open the file (GansmaniaError, one line, when that fails) and start the thread. A
+        stream connects on the thread: its failure to connect comes through ``on_failure``."""
+        if self.network is None:
+            self._writer = MediaWriter(self.path, self.spec, self.settings, threads=self._threads,
+                                       raw=self._raw)
+            if self.config is not None:
+                from visualizer.core.config import write_resolved
 
-            try:
-                write_resolved(self.config, self.path)
-            except OSError as exc:  # the recording matters more than its note
-                log.warning("%s: cannot write its config beside it (%s)", self.path,
-                            exc.strerror or exc)
-        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+                try:
+                    write_resolved(self.config, self.path)
+                except OSError as exc:  # the recording matters more than its note
+                    log.warning("%s: cannot write its config beside it (%s)", self.path,
+                                exc.strerror or exc)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="recorder" if self.network is None else "stream")
         self._thread.start()
-        log.info("recording to %s (%s, %dx%d at %g fps)", self.path, self._writer.encoder,
-                 *self.spec.encoded_size, self.spec.fps)
+        if self.network is None:
+            log.info("recording to %s (%s, %dx%d at %g fps)", self.path, self._writer.encoder,
+                     *self.spec.encoded_size, self.spec.fps)
         return self
 
     @property
@@ -158,7 +173,7 @@ class Recorder:
             self._queue.put((_STOP, None, None))
             self._thread.join(timeout=timeout_s)
             if self._thread.is_alive():
-                log.warning("the recorder did not finish %s within %.0f s", self.path, timeout_s)
+                log.warning("the recorder did not finish %s within %.0f s", self.name, timeout_s)
         return self.status
 
     @property
@@ -169,13 +184,24 @@ class Recorder:
             frames=writer.video_slots if writer else 0,
             duration_s=writer.duration_s if writer else 0.0, dropped=self.dropped,
             repeated=self._frames.repeated, skipped=self._frames.skipped,
-            audio_dropped=self.audio_dropped, message=self._message)
+            audio_dropped=self.audio_dropped, message=self._message,
+            url=self.network.url if self.network is not None else "")
 
     # ------------------------------------------------------------------ the recorder thread
 
     def _run(self) -> None:
         import av
 
+        if self._writer is None:  # a stream: connect here, never on the render thread
+            try:
+                self._writer = MediaWriter(self.network, self.spec, self.settings,
+                                           threads=self._threads)
+            except GansmaniaError as exc:
+                self._fail(str(exc))
+                return
+            log.debug("streaming to %s (%s, %dx%d at %g fps, %d kbit/s)", self.name,
+                     self._writer.encoder, *self.spec.encoded_size, self.spec.fps,
+                     self.network.video_kbps)
         writer = self._writer
         try:
             while True:
@@ -183,7 +209,8 @@ class Recorder:
                 if kind is _STOP:
                     self._finish(writer)
                     self._state = "finished"
-                    log.info("recording finished: %s (%.1f s, %d dropped)", self.path,
+                    log.info("%s finished: %s (%.1f s, %d dropped)",
+                             "recording" if self.network is None else "stream", self.name,
                              writer.duration_s, self.dropped)
                     return
                 if self.origin_s is None:
@@ -202,12 +229,21 @@ class Recorder:
                     for block in self._audio.add(payload, t_s=t_s):
                         writer.write_audio(block)
         except (OSError, av.FFmpegError, ValueError) as exc:
-            self._message = describe_failure(exc, path=self.path, kept_s=writer.complete_s)
-            self._state = "failed"
-            log.error("%s", self._message)
+            if self.network is None:
+                message = describe_failure(exc, path=self.path, kept_s=writer.complete_s)
+            else:
+                message = describe_link_failure(exc, url=self.name)
+            self._fail(message, writer=writer)
+
+    def _fail(self, message: str, *, writer: MediaWriter | None = None) -> None:
+        self._message = message
+        self._state = "failed"
+        # A stream's owner reports its failures (it retries: one log line per retry is noise).
+        log.log(logging.ERROR if self.network is None else logging.DEBUG, "%s", message)
+        if writer is not None:
             writer.abort()
-            if self.on_failure is not None:
-                self.on_failure(self._message)
+        if self.on_failure is not None:
+            self.on_failure(message)
 
     def _finish(self, writer: MediaWriter) -> None:
         end_slot = None

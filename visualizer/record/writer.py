@@ -1,9 +1,13 @@
-"""`MediaWriter`: H.264 + AAC into a crash-safe container through PyAV (FFmpeg's libraries).
+"""`MediaWriter`: H.264 + AAC into a crash-safe container, or a live stream, through PyAV
+(FFmpeg's libraries).
 
 Crash safety: the file is fragmented MP4 (or Matroska) with a keyframe and a fragment every
 ``keyframe_s``; each finished fragment is written out and fsync'ed, so a process killed (or a
 machine losing power) mid-show leaves a file that plays up to about ``keyframe_s`` before the
-end. Not thread-safe: one thread (the recorder's) owns a writer.
+end. A live stream (a `NetworkTarget`) is MPEG-TS into a network sink
+(`visualizer.record.network`): a constant bit rate, no B-frames, zerolatency, a keyframe every
+``keyframe_s``, and nothing to sync or cut. Not thread-safe: one thread (the recorder's) owns a
+writer.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from visualizer.core.errors import GansmaniaError
-from visualizer.record.encoders import ENCODERS, codec_options, pick_encoder
+from visualizer.record.encoders import ENCODERS, codec_options, live_codec_options, pick_encoder
+from visualizer.record.network import PAYLOAD, NetworkTarget, open_sink
 
 if TYPE_CHECKING:
     from visualizer.settings import RecordSettings
@@ -31,9 +36,12 @@ log = logging.getLogger(__name__)
 # reordering, AAC priming) are known, so it carries edit lists that keep audio and video
 # aligned at 0 (empty_moov alone shifts the tracks by those delays instead).
 _MP4_FLAGS = "frag_keyframe+empty_moov+delay_moov+default_base_moof"
-CONTAINERS = {"mp4": "mp4", "mkv": "matroska"}
+CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "ts": "mpegts"}
 SUFFIXES = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".mkv": "mkv"}
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+# A stream's muxer holds one track for the other at most this long (µs): a stalled audio input
+# must not freeze the far side's picture for FFmpeg's default 10 s.
+STREAM_INTERLEAVE_US = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -114,41 +122,51 @@ class SyncedFile:
 class MediaWriter:
     """Writes video slots and audio blocks to ``path``; see the module docstring."""
 
-    def __init__(self, path: Path, spec: StreamSpec, settings: RecordSettings, *,
+    def __init__(self, path: Path | NetworkTarget, spec: StreamSpec, settings: RecordSettings, *,
                  threads: int | None = None, raw: IO[bytes] | None = None) -> None:
-        """``threads``: libx264 threads (default: settings.threads, 0 = one per core).
-        ``raw``: a binary file object to write instead of opening ``path`` (tests). The
-        container follows the file name (.mp4/.m4v/.mov, .mkv), else settings.container."""
+        """``path``: the file, or a NetworkTarget to stream to (connects: may block, so call it
+        from the encoder's thread). ``threads``: libx264 threads (default: settings.threads, 0 =
+        one per core). ``raw``: a binary file object to write instead of opening ``path``
+        (tests). A file's container follows its name (.mp4/.m4v/.mov, .mkv), else
+        settings.container."""
         import av
 
-        self.path = Path(path)
+        self.network = path if isinstance(path, NetworkTarget) else None
+        self.path = None if self.network is not None else Path(path)
+        self.name = self.network.url if self.network is not None else str(self.path)
         self.spec = spec
         self.settings = settings
         self.encoder = pick_encoder(settings.encoder)
-        if raw is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                # Unbuffered: FFmpeg buffers already, and a failed write must not leave bytes
-                # in a Python buffer that a later flush would try (and fail) to write again.
-                raw = open(self.path, "wb", buffering=0)  # noqa: SIM115 - closed by close()/abort()
-            except OSError as exc:
-                raise GansmaniaError(f"{self.path}: cannot create the recording "
-                                     f"({exc.strerror or exc})") from None
-        self.file = SyncedFile(raw)
         threads = settings.threads if threads is None else threads
+        threads = threads or os.cpu_count() or 1
         gop = max(1, round(spec.fps * settings.keyframe_s))
         options = {"flush_packets": "1"}
-        self.container_name = SUFFIXES.get(self.path.suffix.lower(), settings.container)
-        if self.container_name == "mp4":
-            options["movflags"] = _MP4_FLAGS
+        buffer_size = 32768
+        if self.network is not None:
+            try:
+                self.file = open_sink(self.network)
+            except OSError as exc:
+                raise GansmaniaError(f"stream {self.name}: cannot open it "
+                                     f"({exc.strerror or exc})") from None
+            self.container_name = "ts"
+            options["max_interleave_delta"] = str(STREAM_INTERLEAVE_US)
+            buffer_size = PAYLOAD  # each write is a datagram's worth, whole TS packets
+            video_options = live_codec_options(self.encoder, kbps=self.network.video_kbps,
+                                               preset=settings.preset, threads=threads, gop=gop)
         else:
-            options["cluster_time_limit"] = str(int(settings.keyframe_s * 1000))
+            self.file = SyncedFile(raw if raw is not None else self._create())
+            self.container_name = SUFFIXES.get(self.path.suffix.lower(), settings.container)
+            if self.container_name == "mp4":
+                options["movflags"] = _MP4_FLAGS
+            else:
+                options["cluster_time_limit"] = str(int(settings.keyframe_s * 1000))
+            video_options = codec_options(self.encoder, quality=settings.quality,
+                                          preset=settings.preset, threads=threads, gop=gop)
         try:
             self.container = av.open(self.file, mode="w", format=CONTAINERS[self.container_name],
-                                     options=options)
-            self.video = self.container.add_stream(self.encoder, rate=spec.rate, options=dict(
-                codec_options(self.encoder, quality=settings.quality, preset=settings.preset,
-                              threads=threads or os.cpu_count() or 1, gop=gop)))
+                                     options=options, buffer_size=buffer_size)
+            self.video = self.container.add_stream(self.encoder, rate=spec.rate,
+                                                   options=dict(video_options))
             self.video.width, self.video.height = spec.encoded_size
             self.video.pix_fmt = ENCODERS[self.encoder].pix_fmt
             self.video.codec_context.time_base = 1 / spec.rate
@@ -159,15 +177,30 @@ class MediaWriter:
                     layout="mono" if spec.audio_channels == 1 else "stereo")
                 self.audio.bit_rate = settings.audio_kbps * 1000
             self.container.start_encoding()
-            self.file.mark_good()
+            self._mark_good()
         except (av.FFmpegError, OSError, ValueError) as exc:
             self.file.close()
-            raise GansmaniaError(f"{self.path}: cannot start the recording ({exc})") from None
+            what = "stream" if self.network is not None else "recording"
+            raise GansmaniaError(f"{self.name}: cannot start the {what} ({exc})") from None
         self.video_slots = 0  # frames encoded (the next slot's pts)
         self.audio_samples = 0  # samples per channel encoded
         self.complete_s = 0.0  # video in finished fragments: what survives a crash now, seconds
         self._rgb: np.ndarray | None = None
         self._last_sync = time.monotonic()
+
+    def _create(self) -> IO[bytes]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Unbuffered: FFmpeg buffers already, and a failed write must not leave bytes
+            # in a Python buffer that a later flush would try (and fail) to write again.
+            return open(self.path, "wb", buffering=0)  # noqa: SIM115 - closed by close()/abort()
+        except OSError as exc:
+            raise GansmaniaError(f"{self.path}: cannot create the recording "
+                                 f"({exc.strerror or exc})") from None
+
+    def _mark_good(self) -> None:
+        if self.network is None:
+            self.file.mark_good()
 
     @property
     def duration_s(self) -> float:
@@ -175,11 +208,11 @@ class MediaWriter:
         return self.video_slots / self.spec.fps
 
     def write_video(self, image: np.ndarray, *, count: int = 1) -> None:
-        """Encode ``image`` (uint8 (H, W, 3), top row first; rescaled when its size differs) into
-        the next ``count`` slots."""
+        """Encode ``image`` (uint8 (H, W, 3) RGB or (H, W, 4) RGBA, top row first; rescaled when
+        its size differs) into the next ``count`` slots."""
         import av
 
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame = av.VideoFrame.from_ndarray(image, format="rgba" if image.shape[2] == 4 else "rgb24")
         frame.time_base = 1 / self.spec.rate
         for _ in range(count):
             frame.pts = self.video_slots
@@ -208,8 +241,8 @@ class MediaWriter:
                           if packet.is_keyframe and packet.stream.index == self.video.index
                           else None)
             self.container.mux(packet)
-            self.file.mark_good()
-            if keyframe_s is not None:
+            self._mark_good()
+            if keyframe_s is not None and self.network is None:
                 # Everything before this keyframe is in complete fragments now.
                 self.complete_s = keyframe_s
                 # A keyframe closes the previous fragment: make it durable, at most once a second.
@@ -224,13 +257,22 @@ class MediaWriter:
         if self.audio is not None:
             self._mux(self.audio.encode(None))
         self.container.close()
-        self.file.sync()
+        if self.network is None:
+            self.file.sync()
         self.file.close()
 
     def abort(self) -> None:
-        """Give up after a write error: keep what is on disk (complete fragments still play)."""
+        """Give up after a write error: keep what is on disk (complete fragments still play);
+        a stream just lets go of its link."""
         import av
 
+        if self.network is not None:
+            try:
+                self.container.close()
+            except (av.FFmpegError, OSError, ValueError) as exc:
+                log.debug("ending the stream to %s after a failure: %s", self.name, exc)
+            self.file.close()
+            return
         self.file.cut_to_good()  # frees the torn bytes, so the index may fit now
         try:
             self.container.close()  # writes the fragment held in memory, and the index

@@ -169,7 +169,8 @@ def test_a_full_disk_stops_the_recording_with_a_message(tmp_path: Path) -> None:
 def test_unusable_encoders_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     # An encoder this FFmpeg does not have: probing must say no, and auto must pass it by.
     monkeypatch.setitem(ENCODERS, "h264_nonexistent", EncoderSpec(
-        hardware=True, pix_fmt="yuv420p", options=ENCODERS["libx264"].options))
+        hardware=True, pix_fmt="yuv420p", options=ENCODERS["libx264"].options,
+        live=ENCODERS["libx264"].live))
     assert encoder_works("h264_nonexistent") is False
     assert pick_encoder("h264_nonexistent") == pick_encoder("auto")
     assert encoder_works(pick_encoder("auto"))
