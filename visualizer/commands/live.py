@@ -51,6 +51,11 @@ phrase_bars_option = click.option(
               help="Write run statistics as JSON (and the resolved config beside it).")
 @click.option("--record", "record_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Record the show from the start to this file (.mp4/.mkv; R toggles recording).")
+@click.option("--stream", "stream_url", default=None, metavar="URL",
+              help="Stream the show's picture (no HUD) and sound, H.264 + AAC in MPEG-TS, to "
+                   "srt://HOST:PORT[?mode=caller|listener] or udp://HOST:PORT (OBS's media "
+                   "source and VLC open it; SRT needs the ffmpeg program). Default: "
+                   "output.stream.url (none).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Log control events to SHOW.gmlog, for `gansmania render --replay`.")
 @click.option("--osc-port", type=click.IntRange(0, 65535), default=None,
@@ -84,7 +89,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
          fullscreen: bool | None, monitor: int | None, clean_monitor: int | None,
          clean_size: str | None, size: str | None, backend: str | None,
          headless: bool | None, duration_s: float | None, stats_path: Path | None,
-         record_path: Path | None, log_path: Path | None, osc_port: int | None,
+         record_path: Path | None, stream_url: str | None, log_path: Path | None,
+         osc_port: int | None,
          osc_host: str | None, osc_allow: tuple[str, ...], midi_in: str | None,
          midi_map: Path | None, web: str | None, ndi_name: str | None, ndi_in: str | None,
          tempo_source: str | None, setlist: str | None, phrase_bars: int | None,
@@ -103,7 +109,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
 
     --stats writes {"display_fps", "gen_fps", "frames_displayed", "frames_generated",
     "frames_dropped", "latency_ms": {"median", "p95"}, "onsets", "bpm", ...}; latency is audio
-    capture -> frame presented, from the frames' stamps.
+    capture -> frame presented, from the frames' stamps. With --stream: "stream": {"frames_sent",
+    "frames_dropped", "connections", "failures", "error", ...}.
 
     \b
     Example:
@@ -112,6 +119,7 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
       gansmania live --model runs/abstract/network-snapshot-000200.safetensors --input song.ogg
       gansmania live --headless --input song.wav --duration 30 --stats stats.json
       gansmania live --input song.ogg --record show.mp4 --log show.gmlog
+      gansmania live --input 0 --stream "srt://192.168.1.30:9000?mode=caller"
       gansmania live --osc-port 9000 --osc-host 0.0.0.0 --osc-allow 192.168.1.20
       gansmania live --midi-in nanoKONTROL --midi-map nano.toml --tempo-source link
       gansmania live --input 0 --web 0.0.0.0:8080
@@ -148,6 +156,9 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         show = override(show, "output.ndi.name", ndi_name, origin="--ndi")
     if ndi_in is not None:
         show = override(show, "video_in.ndi", ndi_in, origin="--ndi-in")
+    if stream_url is not None:
+        show = override(show, "output.stream.url", stream_url, origin="--stream")
+    stream_what = "--stream" if stream_url is not None else "output.stream.url"
     display = show.display
     check_display(display, monitors=list_monitors() if display.clean_monitor >= 0
                   and not display.headless else None)
@@ -156,6 +167,11 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         from visualizer.ndi.runtime import load_ndi
 
         load_ndi()  # no extra, no runtime: say so before the window opens
+    if show.output.stream.url:
+        from visualizer.record.network import check_stream_url, parse_stream_url
+
+        check_stream_url(parse_stream_url(show.output.stream.url, what=stream_what),
+                         what=stream_what)
     if show.control.web:
         from visualizer.web.server import check_web
 
@@ -164,9 +180,10 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     # After prepare_show set the threads (configure_threads): these load numpy and PyAV.
     from visualizer.ndi.live_input import LiveNdiInput
     from visualizer.record.live_recording import LiveRecording
+    from visualizer.record.live_stream import LiveStream
 
     app = build_app(show)
-    recording = surfaces = remote = ndi = video_in = None
+    recording = surfaces = remote = ndi = video_in = stream = None
     try:
         if show.config.video_in.ndi.strip():
             video_in = LiveNdiInput(app, show.config.video_in.ndi)
@@ -175,6 +192,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
             from visualizer.ndi.live_output import LiveNdiOutput
 
             ndi = LiveNdiOutput(app, show.config.output.ndi)  # before the surfaces: /gm/ndi/enable
+        if show.config.output.stream.url:
+            stream = LiveStream(app, show.config.output.stream, what=stream_what)
         surfaces = ControlSurfaces(app, show.config.control,
                                    recording=lambda: recording.recorder.recording)
         if show.config.control.web:
@@ -190,6 +209,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
             surfaces.close()
         if ndi is not None:
             ndi.close()
+        if stream is not None:
+            stream.close()
         if recording is not None:
             recording.close()  # finishes the files before the app lets go of anything
         if video_in is not None:
@@ -203,6 +224,8 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
         stats["ndi"] = ndi.stats()
     if video_in is not None:
         stats["ndi_in"] = video_in.stats()
+    if stream is not None:
+        stats["stream"] = stream.stats()
     if stats_path is not None:
         stats_path.parent.mkdir(parents=True, exist_ok=True)
         stats_path.write_text(json.dumps(stats, indent=2) + "\n")
@@ -212,6 +235,11 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
                f"{stats['gen_fps']:.1f} fps ({stats['backend']}), latency "
                f"{'--' if latency is None else f'{latency:.0f}'} ms median, "
                f"{stats['onsets']} onsets, {stats['bpm']:.1f} BPM")
+    if stream is not None:
+        sent = stats["stream"]
+        click.echo(f"stream {sent['url']}: {sent['frames_sent']} frames sent, "
+                   f"{sent['frames_dropped']} dropped" +
+                   (f", {sent['failures']} failed connections" if sent["failures"] else ""))
 
 
 def _start_remote(app, show, surfaces):
