@@ -59,7 +59,7 @@ class LiveStream:
         self.connections = 0  # links opened (the first one and the retries)
         self.failures = 0
         self.error = ""  # the last failure's line
-        self._sent = self._dropped = self._audio_dropped = 0  # of the links that ended
+        self._sent = self._dropped = self._audio_dropped = self._link_dropped = 0  # of ended links
         self._retry_at: float | None = None
         self._removers: tuple[Any, ...] = ()
         self._remove_hook = app.add_frame_hook(self._on_tick)
@@ -100,7 +100,7 @@ class LiveStream:
 
     def _on_frame(self, tapped: TappedFrame) -> None:
         recorder = self.recorder
-        if recorder is None or not recorder.recording:
+        if recorder is None or not recorder.ready:  # not connected (yet): nothing to send to
             return
         frame = tapped.frame
         stamp = frame.presented_s if frame.fx_capture_s is None else frame.fx_capture_s
@@ -111,7 +111,7 @@ class LiveStream:
 
     def _on_audio(self, block: np.ndarray, t_audio: float) -> None:
         recorder = self.recorder
-        if recorder is None or not recorder.recording:
+        if recorder is None or not recorder.ready:
             return
         # The block is reused by the analyzer: copy it. t_audio is its last sample's time.
         rate = recorder.spec.sample_rate
@@ -124,9 +124,13 @@ class LiveStream:
         recorder, self.recorder = self.recorder, None
         if recorder is not None:
             status = recorder.stop(timeout_s=STOP_WAIT_S)
+            if status.state == "failed" and self._retry_at is None:  # failed as the show ended
+                self.failures += 1
+                self.error = status.message
             self._sent += status.frames
             self._dropped += status.dropped
             self._audio_dropped += status.audio_dropped
+            self._link_dropped += status.link_dropped
 
     def close(self) -> None:
         """After the show (on its thread): the frames still in the tap go out, then the stream
@@ -151,6 +155,8 @@ class LiveStream:
             # The encoder or the link fell behind (the show did not wait for it).
             "frames_dropped": self._dropped + (status.dropped if status else 0),
             "audio_dropped": self._audio_dropped + (status.audio_dropped if status else 0),
+            # Chunks of 1316 bytes the link could not take then (connecting, nobody listening).
+            "link_dropped": self._link_dropped + (status.link_dropped if status else 0),
             "connections": self.connections,
             "failures": self.failures,
             "error": self.error,

@@ -11,10 +11,11 @@ of at most :data:`PAYLOAD` bytes: 7 whole TS packets, one UDP datagram or one SR
   wheels are built without libsrt, and PyAV opens an output URL holding the GIL, so an SRT
   handshake (seconds, for a caller nobody answers) would stall the render loop with it.
 
-Neither sink ever waits: a chunk the socket or the relay's pipe cannot take now (the relay still
-connecting or waiting for a caller, a congested link) is dropped and counted, as the network
-would drop it, and a receiver picks the stream up again at its next keyframe. A relay that
-exits (no listener answered, the connection dropped) makes the next write raise
+Opening an SRT sink waits (on the encoder's thread) until the relay is connected, so the stream
+starts on a keyframe. Once it runs, the UDP socket never waits (a datagram it cannot take now is
+dropped and counted, as the network would drop it); a write to the relay's pipe waits at most
+``STALL_S``: a link that takes nothing for longer is given up. A relay that exits (no
+listener answered, the connection dropped, the caller left) makes the next write raise
 ConnectionError with the reason it printed.
 """
 
@@ -23,10 +24,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
+import select
 import shutil
 import socket
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
@@ -39,6 +42,16 @@ SRT_MODES = ("caller", "listener")
 UDP_OPTIONS = ("ttl",)
 ALLOWED = "srt://HOST:PORT[?mode=caller|listener&...] or udp://HOST:PORT[?ttl=N]"
 RELAY_EXIT_WAIT_S = 2.0  # a closed relay sends what it holds and ends within this, or is killed
+CONNECT_POLL_S = 0.05  # how often waiting for a connection looks at the relay and the stop flag
+STALL_S = 1.0  # a relay whose link takes nothing for this long has lost it
+CONNECTED = "[info] Output #0, "  # what ffmpeg prints (at -loglevel level+info) once it is connected
+# Seven MPEG-TS null packets (PID 0x1FFF), which every receiver skips: they make the relay open
+# its input, and so connect, before the stream's first real bytes exist.
+NULL_PACKETS = (bytes([0x47, 0x1F, 0xFF, 0x10]) + b"\xff" * 184) * 7
+
+
+class StreamCancelled(Exception):
+    """The stream was stopped before its connection came up (not a failure)."""
 
 
 @dataclass(frozen=True)
@@ -130,15 +143,17 @@ def srt_relay_program() -> str | None:
     return program if "srt" in output.split() else None
 
 
-def open_sink(target: NetworkTarget) -> UdpSink | SrtRelaySink:
-    """A sink sending to ``target`` (OSError when it cannot be opened). May block for a name
-    look-up: call it from the encoder's thread."""
+def open_sink(target: NetworkTarget, *,
+              cancelled: threading.Event | None = None) -> UdpSink | SrtRelaySink:
+    """A sink sending to ``target``, connected (OSError when it cannot be opened or connected;
+    StreamCancelled when ``cancelled`` is set while an SRT connection is awaited). Blocks for a
+    name look-up or for the connection: call it from the encoder's thread."""
     if target.scheme == "udp":
         return UdpSink(target)
     program = srt_relay_program()
     if program is None:
         check_stream_url(target)
-    return SrtRelaySink(target, program=program)
+    return SrtRelaySink(target, program=program, cancelled=cancelled)
 
 
 class UdpSink:
@@ -171,67 +186,113 @@ class UdpSink:
 
 
 class SrtRelaySink:
-    """MPEG-TS to an SRT address through an ``ffmpeg`` relay; see the module docstring."""
+    """MPEG-TS to an SRT address through an ``ffmpeg`` relay; see the module docstring.
 
-    def __init__(self, target: NetworkTarget, *, program: str) -> None:
+    Opening it waits until the relay has a connection (a caller: the listener answered; a
+    listener: a caller came), so the stream's first bytes are its first keyframe: a receiver
+    never starts in the middle of a picture.
+    """
+
+    def __init__(self, target: NetworkTarget, *, program: str,
+                 cancelled: threading.Event | None = None) -> None:
+        """Start the relay and wait for its connection (StreamCancelled when ``cancelled`` is
+        set first; ConnectionError, with the relay's reason, when it gives up)."""
         self.target = target
         self.process = subprocess.Popen(
-            [program, "-hide_banner", "-nostats", "-loglevel", "error",
+            [program, "-hide_banner", "-nostats", "-loglevel", "level+info",
              "-f", "data", "-raw_packet_size", str(PAYLOAD), "-i", "pipe:0",
              "-map", "0", "-c", "copy", "-f", "data", target.url],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.dropped = 0  # the pipe never drops: a stalled link is an error (see write)
+        self._errors: list[str] = []  # what the relay said went wrong, first first
+        self._connected = threading.Event()
+        self._log = threading.Thread(target=self._read_log, name="srt-relay-log", daemon=True)
+        self._log.start()
         self._fd = self.process.stdin.fileno()
         os.set_blocking(self._fd, False)
-        self.dropped = 0  # chunks the relay could not take (not connected, or a slow link)
+        try:
+            # The relay opens its input on the first bytes, and only then connects.
+            os.write(self._fd, NULL_PACKETS)
+            while not self._connected.wait(CONNECT_POLL_S):
+                if self.process.poll() is not None:
+                    raise ConnectionError(self._why_it_ended())
+                if cancelled is not None and cancelled.is_set():
+                    raise StreamCancelled(f"{target.url}: stopped before it connected")
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_log(self) -> None:
+        for raw in self.process.stderr:
+            line = raw.decode(errors="replace").strip()
+            if line.startswith(CONNECTED):
+                self._connected.set()
+            elif "[error]" in line and len(self._errors) < 20:
+                self._errors.append(line.split("[error]", 1)[1].strip())
 
     def write(self, data: bytes) -> int:
         view = memoryview(data)
         for start in range(0, len(view), PAYLOAD):
+            # At most PAYLOAD (< PIPE_BUF) bytes: the pipe takes all of it or none.
+            self._write(view[start:start + PAYLOAD])
+        return len(data)
+
+    def _write(self, piece: memoryview) -> None:
+        deadline = None
+        while True:
             try:
-                # At most PAYLOAD (< PIPE_BUF) bytes: the pipe takes all of it or none.
-                os.write(self._fd, view[start:start + PAYLOAD])
-            except BlockingIOError:
-                self.dropped += 1
+                os.write(self._fd, piece)
+                return
             except BrokenPipeError:
                 raise ConnectionError(self._why_it_ended()) from None
-        return len(data)
+            except BlockingIOError:
+                # A full pipe: the relay is stuck on a link that takes nothing (SRT live mode
+                # drops what is late rather than wait). Wait a little, then give the link up:
+                # a fresh connection starts on a keyframe, where dropped bytes would tear
+                # pictures until the next one.
+                now = time.monotonic()
+                deadline = deadline or now + STALL_S
+                if now >= deadline:
+                    raise ConnectionError(f"the link took nothing for {STALL_S:g} s") from None
+                select.select([], [self._fd], [], min(deadline - now, CONNECT_POLL_S))
 
     def _why_it_ended(self) -> str:
         try:
             self.process.wait(timeout=RELAY_EXIT_WAIT_S)
         except subprocess.TimeoutExpired:
             return "the SRT relay stopped reading"
-        said = self.process.stderr.read().decode(errors="replace")
-        lines = [relay_line(line, self.target.url) for line in said.splitlines()]
-        detail = next((line for line in reversed(lines) if line), f"ffmpeg exited with "
-                                                                   f"{self.process.returncode}")
+        self._log.join(timeout=RELAY_EXIT_WAIT_S)
+        errors = [relay_line(line, self.target.url) for line in self._errors]
+        detail = next((e for e in errors if e), f"ffmpeg exited with {self.process.returncode}")
         if self.target.mode == "caller":
             return f"no listener answered, or the connection dropped ({detail})"
         return f"the caller left, or the connection dropped ({detail})"
 
     def close(self) -> None:
-        """End of the stream: the relay sends what it holds and ends (killed if it does not)."""
+        """End of the stream: a connected relay sends what it holds and ends (killed if it does
+        not); one still waiting for its connection is ended at once."""
+        if not self._connected.is_set():
+            self.process.kill()
         try:
             self.process.stdin.close()
         except OSError:
             pass  # it had ended: nothing to flush
         try:
             self.process.wait(timeout=RELAY_EXIT_WAIT_S)
-        except subprocess.TimeoutExpired:  # e.g. a listener nobody called
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._log.join(timeout=RELAY_EXIT_WAIT_S)
         self.process.stderr.close()
 
 
 def relay_line(line: str, url: str) -> str:
-    """One line ffmpeg printed, without its ``[srt @ 0x...]`` prefix and the address (the HUD line
-    names it already)."""
-    line = re.sub(r"^\[[^]]* @ 0x[0-9a-f]+\]\s*", "", line.strip())
-    line = line.replace(f"Connection to {url} failed: ", "").replace(f"{url}: ", "")
-    return line.strip()
+    """What one line ffmpeg printed says went wrong: the text after its last ``: `` (its prefix,
+    the address, which the HUD line names already, and "Error closing file" go)."""
+    return line.replace(url, "").rsplit(": ", 1)[-1].strip()
 
 
 def describe_link_failure(exc: BaseException, *, url: str) -> str:
     """One line for the HUD and the log: why the stream to ``url`` stopped."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"stream {url}: {text}"
+    text = getattr(exc, "strerror", None) or (str(exc).splitlines() or [""])[0]
+    return f"stream {url}: {text or type(exc).__name__}"

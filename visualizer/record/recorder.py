@@ -30,7 +30,7 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from visualizer.core.errors import GansmaniaError
-from visualizer.record.network import NetworkTarget, describe_link_failure
+from visualizer.record.network import NetworkTarget, StreamCancelled, describe_link_failure
 from visualizer.record.timeline import AudioTimeline, FrameTimeline
 from visualizer.record.writer import MediaWriter, StreamSpec, describe_failure
 from visualizer.settings import RecordSettings
@@ -57,6 +57,7 @@ class RecordingStatus:
     audio_dropped: int  # audio chunks the queue could not take (silence in the file)
     message: str = ""  # why it failed; "" otherwise
     url: str = ""  # a stream's address; "" for a file
+    link_dropped: int = 0  # a stream's: chunks of TS the link could not take then (not connected)
 
 
 def recording_folder(settings: RecordSettings) -> Path:
@@ -113,6 +114,7 @@ class Recorder:
         self._message = ""
         self._writer: MediaWriter | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # stop() was called: a stream still connecting gives up
 
     # ------------------------------------------------------------------ the producer's side
 
@@ -142,6 +144,13 @@ class Recorder:
     def recording(self) -> bool:
         return self._state == "recording" and self._thread is not None
 
+    @property
+    def ready(self) -> bool:
+        """Writing: the file is open, or the stream connected. A live producer holds its frames
+        back until then: queued while a stream connects, they would reach the receiver late,
+        and keep every later frame as late."""
+        return self.recording and self._writer is not None
+
     def add_frame(self, image: np.ndarray, *, t_s: float, block: bool = False) -> bool:
         """Queue a frame (uint8 (H, W, 3), not modified afterwards) stamped ``t_s`` on the capture
         clock. Never waits unless ``block`` (offline rendering); False when it was dropped."""
@@ -169,6 +178,7 @@ class Recorder:
 
     def stop(self, *, timeout_s: float = 60.0) -> RecordingStatus:
         """Finish the file (the video is made as long as the audio) and return the outcome."""
+        self._stopping.set()
         if self._thread is not None:
             self._queue.put((_STOP, None, None))
             self._thread.join(timeout=timeout_s)
@@ -185,7 +195,8 @@ class Recorder:
             duration_s=writer.duration_s if writer else 0.0, dropped=self.dropped,
             repeated=self._frames.repeated, skipped=self._frames.skipped,
             audio_dropped=self.audio_dropped, message=self._message,
-            url=self.network.url if self.network is not None else "")
+            url=self.network.url if self.network is not None else "",
+            link_dropped=writer.link_dropped if writer else 0)
 
     # ------------------------------------------------------------------ the recorder thread
 
@@ -194,11 +205,15 @@ class Recorder:
 
         if self._writer is None:  # a stream: connect here, never on the render thread
             try:
-                self._writer = MediaWriter(self.network, self.spec, self.settings,
-                                           threads=self._threads)
+                writer = MediaWriter(self.network, self.spec, self.settings,
+                                     threads=self._threads, cancelled=self._stopping)
+            except StreamCancelled:
+                self._state = "finished"
+                return
             except GansmaniaError as exc:
                 self._fail(str(exc))
                 return
+            self._writer = writer
             log.debug("streaming to %s (%s, %dx%d at %g fps, %d kbit/s)", self.name,
                      self._writer.encoder, *self.spec.encoded_size, self.spec.fps,
                      self.network.video_kbps)

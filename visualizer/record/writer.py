@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +26,7 @@ import numpy as np
 
 from visualizer.core.errors import GansmaniaError
 from visualizer.record.encoders import ENCODERS, codec_options, live_codec_options, pick_encoder
-from visualizer.record.network import PAYLOAD, NetworkTarget, open_sink
+from visualizer.record.network import PAYLOAD, NetworkTarget, describe_link_failure, open_sink
 
 if TYPE_CHECKING:
     from visualizer.settings import RecordSettings
@@ -123,9 +124,10 @@ class MediaWriter:
     """Writes video slots and audio blocks to ``path``; see the module docstring."""
 
     def __init__(self, path: Path | NetworkTarget, spec: StreamSpec, settings: RecordSettings, *,
-                 threads: int | None = None, raw: IO[bytes] | None = None) -> None:
+                 threads: int | None = None, raw: IO[bytes] | None = None,
+                 cancelled: threading.Event | None = None) -> None:
         """``path``: the file, or a NetworkTarget to stream to (connects: may block, so call it
-        from the encoder's thread). ``threads``: libx264 threads (default: settings.threads, 0 =
+        from the encoder's thread; ``cancelled`` set gives up waiting, StreamCancelled). ``threads``: libx264 threads (default: settings.threads, 0 =
         one per core). ``raw``: a binary file object to write instead of opening ``path``
         (tests). A file's container follows its name (.mp4/.m4v/.mov, .mkv), else
         settings.container."""
@@ -144,10 +146,9 @@ class MediaWriter:
         buffer_size = 32768
         if self.network is not None:
             try:
-                self.file = open_sink(self.network)
+                self.file = open_sink(self.network, cancelled=cancelled)
             except OSError as exc:
-                raise GansmaniaError(f"stream {self.name}: cannot open it "
-                                     f"({exc.strerror or exc})") from None
+                raise GansmaniaError(describe_link_failure(exc, url=self.name)) from None
             self.container_name = "ts"
             options["max_interleave_delta"] = str(STREAM_INTERLEAVE_US)
             buffer_size = PAYLOAD  # each write is a datagram's worth, whole TS packets
@@ -201,6 +202,11 @@ class MediaWriter:
     def _mark_good(self) -> None:
         if self.network is None:
             self.file.mark_good()
+
+    @property
+    def link_dropped(self) -> int:
+        """A stream's chunks of TS its link could not take when they were written (0 for a file)."""
+        return self.file.dropped if self.network is not None else 0
 
     @property
     def duration_s(self) -> float:

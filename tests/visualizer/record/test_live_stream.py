@@ -24,6 +24,8 @@ from visualizer.record.network import ALLOWED, srt_relay_program
 from visualizer.show import build_app, prepare_show
 
 STREAM_SIZE = (128, 80)  # not the output's 96x64: the tap scales
+ENOUGH = 300_000  # bytes of stream a receiver keeps before a test moves on (about a second)
+AT_MOST_S = 40.0  # shows that wait for a receiver end then at the latest (a busy machine is slow)
 ROOT = Path(__file__).resolve().parents[3]
 
 needs_srt = pytest.mark.skipif(srt_relay_program() is None,
@@ -79,7 +81,9 @@ class Received:
             with av.open(source, **open_args) as container:
                 for frame in container.decode(*container.streams):
                     if isinstance(frame, av.VideoFrame):
-                        self.video.append(frame.to_ndarray(format="rgb24"))
+                        # A receiver that joins mid-stream sees pictures from its first keyframe.
+                        if self.video or frame.key_frame:
+                            self.video.append(frame.to_ndarray(format="rgb24"))
                     else:
                         self.sample_rate = frame.sample_rate
                         self.audio.append(frame.to_ndarray().astype(np.float32).mean(axis=0))
@@ -88,14 +92,17 @@ class Received:
         except Exception as exc:  # noqa: BLE001 - handed to the test thread
             self.error = exc
 
-    def check(self, drawn: DrawnFrames, *, min_frames: int) -> None:
+    def check(self, drawn: DrawnFrames, *, min_frames: int, torn_tail: int = 0) -> None:
+        """``torn_tail``: the receiver was stopped mid-stream, so its last pictures may lack the
+        packets still on their way: they are not compared."""
         assert self.error is None, self.error
-        assert len(self.video) >= min_frames
+        assert len(self.video) >= min_frames + torn_tail
         assert {frame.shape for frame in self.video} == {(STREAM_SIZE[1], STREAM_SIZE[0], 3)}
         # Each received picture is one the renderer drew (within H.264's loss); a black, flipped
         # or channel-swapped stream would be far from all of them.
-        worst = max(drawn.nearest(picture) for picture in self.video)
-        assert worst < 6.0, worst
+        whole = self.video[:len(self.video) - torn_tail]
+        distances = [drawn.nearest(picture) for picture in whole]
+        assert max(distances) < 6.0, [(k, round(d)) for k, d in enumerate(distances) if d >= 6]
         assert self.sample_rate == 48000
         sound = np.concatenate(self.audio)
         assert sound.size >= 48000 and np.abs(sound).max() > 0.2  # the clicks
@@ -130,16 +137,23 @@ def test_udp_stream_carries_the_drawn_picture_and_the_sound(tmp_path: Path, tiny
     received.check(drawn, min_frames=sent["frames_sent"] // 2)
 
 
-def srt_listener(port: int, out: Path) -> subprocess.Popen:
-    """The ffmpeg program as the far side: listens on ``port`` and keeps what arrives (a copy)."""
+def srt_receiver(port: int, out: Path, *, mode: str = "listener") -> subprocess.Popen:
+    """The ffmpeg program as the far side, listening on ``port`` or calling it; keeps what
+    arrives (a copy). It probes half a second of the stream, not FFmpeg 5.1's 5 s (what it
+    takes for any live MPEG-TS before it writes a byte)."""
     return subprocess.Popen(
         [srt_relay_program(), "-hide_banner", "-loglevel", "error", "-y",
-         "-i", f"srt://127.0.0.1:{port}?mode=listener", "-map", "0", "-c", "copy", "-f", "mpegts",
-         str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "-analyzeduration", "500000", "-i", f"srt://127.0.0.1:{port}?mode={mode}", "-map", "0", "-c", "copy", "-f", "mpegts",
+         "-flush_packets", "1", str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def got(kept: Path) -> int:
+    """Bytes a receiver has kept so far."""
+    return kept.stat().st_size if kept.exists() else 0
 
 
 def ended(process: subprocess.Popen, *, timeout_s: float = 20.0) -> None:
-    """Wait for ``process`` (it ends when its caller leaves); kill it if it does not."""
+    """Wait for ``process`` (it ends when the stream does); kill it if it does not."""
     try:
         process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -149,14 +163,28 @@ def ended(process: subprocess.Popen, *, timeout_s: float = 20.0) -> None:
 
 
 @needs_srt
-def test_srt_stream_to_a_listener(tmp_path: Path, tiny_model: Path, isolated_threads) -> None:
+@pytest.mark.parametrize("mode", ["caller", "listener"])
+def test_srt_stream_to_a_receiver(tmp_path: Path, tiny_model: Path, isolated_threads,
+                                  mode: str) -> None:
+    """The show calls a listening receiver (OBS as a listener), or listens for one that calls."""
     port = free_port(socket.SOCK_DGRAM)
     kept = tmp_path / "far side.ts"
-    listener = srt_listener(port, kept)
+    receivers: list[subprocess.Popen] = []
+    if mode == "caller":
+        receivers.append(srt_receiver(port, kept, mode="listener"))
+        url = f"srt://127.0.0.1:{port}?mode=caller"
+    else:
+        url = f"srt://:{port}?mode=listener"
     try:
-        app = streaming_app(tmp_path, tiny_model, f"srt://127.0.0.1:{port}?mode=caller")
+        app = streaming_app(tmp_path, tiny_model, url)
         stream = LiveStream(app, app.show.output.stream)
         drawn = DrawnFrames(app)
+
+        def call_once_listening(tick) -> None:  # the stream listens from the first frame on
+            if not receivers and tick.index >= 2:
+                receivers.append(srt_receiver(port, kept, mode="caller"))
+
+        app.add_frame_hook(call_once_listening)
         try:
             app.run(duration_s=4.0)
         finally:
@@ -164,7 +192,8 @@ def test_srt_stream_to_a_listener(tmp_path: Path, tiny_model: Path, isolated_thr
             drawn.remove()
             app.close()
     finally:
-        ended(listener)
+        for receiver in receivers:
+            ended(receiver)
 
     sent = stream.stats()
     assert sent["connections"] == 1 and sent["failures"] == 0, sent["error"]
@@ -190,11 +219,13 @@ def test_an_srt_target_nobody_answers_is_one_hud_line_and_a_later_listener_gets_
 
     def listen_after_the_first_failure(tick) -> None:
         if messages and not listeners:
-            listeners.append(srt_listener(port, kept))
+            listeners.append(srt_receiver(port, kept))
+        elif got(kept) >= ENOUGH and len(drawn.thumbnails) - messages[0][2] >= 30:
+            app.request_stop()
 
     app.add_frame_hook(listen_after_the_first_failure)
     try:
-        stats = app.run(duration_s=7.0)
+        stats = app.run(duration_s=AT_MOST_S)
     finally:
         stream.close()
         drawn.remove()
@@ -228,6 +259,46 @@ def test_a_bad_stream_address_stops_live_before_the_show_in_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"gansmania: error: --stream 'rtmp://host/live': not a stream address; allowed: {ALLOWED}"]
+
+
+@needs_srt
+def test_a_connection_lost_mid_show_is_one_hud_line_and_a_new_listener_gets_the_stream(
+        tmp_path: Path, tiny_model: Path, isolated_threads) -> None:
+    port = free_port(socket.SOCK_DGRAM)
+    first, second = tmp_path / "first.ts", tmp_path / "second.ts"
+    listeners = [srt_receiver(port, first)]
+    app = streaming_app(tmp_path, tiny_model, f"srt://127.0.0.1:{port}")
+    stream = LiveStream(app, app.show.output.stream, retry_s=1.0)
+    drawn = DrawnFrames(app)
+    messages: list[str] = []
+    report = app.report_error
+    app.report_error = lambda source, message: messages.append(message) or report(source, message)
+
+    def lose_it_then_listen_again(tick) -> None:
+        if len(listeners) == 1 and listeners[0].poll() is None and got(first) >= ENOUGH:
+            listeners[0].terminate()  # the far side quits mid-show, once it has shown something
+        elif len(listeners) == 1 and messages:
+            listeners.append(srt_receiver(port, second))
+        elif got(second) >= ENOUGH:
+            app.request_stop()
+
+    app.add_frame_hook(lose_it_then_listen_again)
+    try:
+        app.run(duration_s=AT_MOST_S)
+    finally:
+        stream.close()
+        drawn.remove()
+        app.close()
+        for listener in listeners:
+            ended(listener)
+
+    assert len(set(messages)) == 1 and "connection dropped" in messages[0]
+    sent = stream.stats()
+    assert sent["failures"] == 1 and sent["connections"] == 2, messages
+    for kept, torn_tail in ((first, 10), (second, 0)):
+        received = Received()
+        received.read(str(kept))
+        received.check(drawn, min_frames=10, torn_tail=torn_tail)
 
 
 @pytest.mark.slow  # a process of its own: imports and the model load take most of its ~20 s

@@ -58,6 +58,7 @@ def test_relay_lines_lose_the_prefix_and_the_address() -> None:
     assert relay_line(f"[srt @ 0x55d0c1f0a000] Connection to {url} failed: Input/output error",
                       url) == "Input/output error"
     assert relay_line(f"{url}: Connection refused", url) == "Connection refused"
+    assert relay_line(f"Error closing file {url}: Input/output error", url) == "Input/output error"
 
 
 def solid(colour: tuple[int, int, int], size: tuple[int, int]) -> np.ndarray:
