@@ -7,14 +7,16 @@ sound is the captured input. Both go to a `Recorder` whose target is the link: t
 thread and drop-never-block rule as a recording (when the encoder or the link falls behind,
 frames are dropped and counted; the show never waits). Frames are placed by the audio they
 react to, so the far side sees the picture in step with its sound. The stream starts with the
-show's first frame and ends with the show.
+show's first frame (SRT: once connected, on a keyframe; a listener waits for its caller as long
+as it takes) and ends with the show.
 
-Connecting happens on the encoder thread. When the link fails (an SRT caller that nobody
-answers, a connection lost mid-show, a network error), one line naming the address goes to the
-HUD and the log, and the show goes on. Then a new connection is tried every ``retry_s`` (5 s)
-for as long as the show runs, so a receiver that comes (back) later gets the stream, from its
-next keyframe (at most ``record.keyframe_s`` away). UDP has no connection: it only fails on a
-local network error, and a receiver may come and go at any time.
+Connecting happens on the encoder thread, never the render thread. When the link fails (an SRT
+caller that nobody answers, a connection lost mid-show, the caller of a listener leaving, a
+network error), one line naming the address goes to the HUD and the log, and the show goes on.
+Then a new connection is tried every ``retry_s`` (5 s) for as long as the show runs, so a
+receiver that comes (back) later gets the stream. UDP has no connection: it fails only on a
+local network error, and a receiver may come and go at any time (it starts at the next
+keyframe, at most ``record.keyframe_s`` away).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class LiveStream:
         self.record = app.show.record
         self.encoder = pick_encoder(self.record.encoder)  # probe now, not between two frames
         self.recorder: Recorder | None = None
-        self.connections = 0  # links opened (the first one and the retries)
+        self.connections = 0  # links tried: the first and every retry
         self.failures = 0
         self.error = ""  # the last failure's line
         self._sent = self._dropped = self._audio_dropped = self._link_dropped = 0  # of ended links
@@ -155,7 +157,7 @@ class LiveStream:
             # The encoder or the link fell behind (the show did not wait for it).
             "frames_dropped": self._dropped + (status.dropped if status else 0),
             "audio_dropped": self._audio_dropped + (status.audio_dropped if status else 0),
-            # Chunks of 1316 bytes the link could not take then (connecting, nobody listening).
+            # Datagrams (1316 bytes) the UDP socket could not take when they were sent.
             "link_dropped": self._link_dropped + (status.link_dropped if status else 0),
             "connections": self.connections,
             "failures": self.failures,

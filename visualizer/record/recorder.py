@@ -57,7 +57,7 @@ class RecordingStatus:
     audio_dropped: int  # audio chunks the queue could not take (silence in the file)
     message: str = ""  # why it failed; "" otherwise
     url: str = ""  # a stream's address; "" for a file
-    link_dropped: int = 0  # a stream's: chunks of TS the link could not take then (not connected)
+    link_dropped: int = 0  # a stream's: TS chunks its socket could not take (UDP drops them)
 
 
 def recording_folder(settings: RecordSettings) -> Path:
@@ -152,8 +152,9 @@ class Recorder:
         return self.recording and self._writer is not None
 
     def add_frame(self, image: np.ndarray, *, t_s: float, block: bool = False) -> bool:
-        """Queue a frame (uint8 (H, W, 3), not modified afterwards) stamped ``t_s`` on the capture
-        clock. Never waits unless ``block`` (offline rendering); False when it was dropped."""
+        """Queue a frame (uint8 (H, W, 3) RGB or (H, W, 4) RGBA, not modified afterwards) stamped
+        ``t_s`` on the capture clock. Never waits unless ``block`` (offline rendering); False
+        when it was dropped."""
         if not self.recording:
             return False
         if not block and not self._room.acquire(blocking=False):

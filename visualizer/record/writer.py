@@ -126,11 +126,11 @@ class MediaWriter:
     def __init__(self, path: Path | NetworkTarget, spec: StreamSpec, settings: RecordSettings, *,
                  threads: int | None = None, raw: IO[bytes] | None = None,
                  cancelled: threading.Event | None = None) -> None:
-        """``path``: the file, or a NetworkTarget to stream to (connects: may block, so call it
-        from the encoder's thread; ``cancelled`` set gives up waiting, StreamCancelled). ``threads``: libx264 threads (default: settings.threads, 0 =
-        one per core). ``raw``: a binary file object to write instead of opening ``path``
-        (tests). A file's container follows its name (.mp4/.m4v/.mov, .mkv), else
-        settings.container."""
+        """``path``: the file, or a NetworkTarget to stream to: that connects, which may take
+        seconds, so call it from the encoder's thread (``cancelled``, once set, ends the wait
+        with StreamCancelled). ``threads``: libx264 threads (default: settings.threads, 0 = one
+        per core). ``raw``: a binary file object to write instead of opening ``path`` (tests).
+        A file's container follows its name (.mp4/.m4v/.mov, .mkv), else settings.container."""
         import av
 
         self.network = path if isinstance(path, NetworkTarget) else None
@@ -205,7 +205,7 @@ class MediaWriter:
 
     @property
     def link_dropped(self) -> int:
-        """A stream's chunks of TS its link could not take when they were written (0 for a file)."""
+        """A stream's TS chunks its socket could not take when they were written (0 for a file)."""
         return self.file.dropped if self.network is not None else 0
 
     @property
