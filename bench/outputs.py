@@ -31,7 +31,7 @@ from bench.rigs.ports import free_port
 from visualizer.benchmarks.report import report
 
 COLUMNS = ("case", "display_fps", "fps_vs_none", "gen_fps", "gen_vs_none", "ndi_received_fps",
-           "ndi_dropped", "ndi_unwatched", "show_cores", "load_1m")
+           "ndi_dropped", "ndi_unwatched", "stream_sent", "stream_dropped", "show_cores", "load_1m")
 NDI_NAME = "gm-bench"
 
 
@@ -92,6 +92,9 @@ def run_case(name: str, extra: list[str], *, ndi, audio: Path, size: str, second
         row.update(ndi_dropped=ndi_stats["frames_dropped"],
                    ndi_unwatched=ndi_stats["frames_unwatched"],
                    ndi_received_fps=round((got[0] - 1) / watched_s, 2) if watched_s > 0 else 0.0)
+    if "stream" in stats:  # to a UDP port nobody reads: what sending costs, not receiving
+        row.update(stream_sent=stats["stream"]["frames_sent"],
+                   stream_dropped=stats["stream"]["frames_dropped"])
     return row
 
 
