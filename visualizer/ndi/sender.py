@@ -81,8 +81,11 @@ class NdiSender:
         return self._put(("video", pixels, t_s))
 
     def send_audio(self, block: np.ndarray, *, sample_rate: int, t_s: float) -> bool:
-        """Queue float32 audio (n, channels) whose first sample was captured at ``t_s``."""
-        planar = np.ascontiguousarray(block.T, dtype=np.float32)
+        """Queue float32 audio (n, channels) whose first sample was captured at ``t_s``; it is
+        copied (callers reuse their buffers)."""
+        # A copy always: for mono, block.T is already contiguous and ascontiguousarray would
+        # queue a view of a buffer the analyzer overwrites before this thread sends it.
+        planar = np.array(block.T, dtype=np.float32, order="C", copy=True)
         return self._put(("audio", planar, t_s, sample_rate))
 
     def _put(self, item: tuple) -> bool:
