@@ -49,11 +49,11 @@ def test_documented_addresses_change_the_running_show(tmp_path):
                 failures.append(f"no feedback: {client.state.get('/gm/state/preset')}")
                 return
             expect("/gm/crossfade", [0.0], "/gm/state/crossfade", near(0.0))
-            expect("/gm/preset", ["tunnel"], "/gm/state/preset", lambda a: a == ["tunnel"])
-            index = slots.index("tunnel")
-            expect("/gm/preset/next", [], "/gm/state/preset",
-                   lambda a: a == [slots[(index + 1) % len(slots)]])
-            expect("/gm/preset/prev", [], "/gm/state/preset", lambda a: a == ["tunnel"])
+            # By name, then next and back: the last slot, so next wraps round to the first.
+            last = slots[-1]
+            expect("/gm/preset", [last], "/gm/state/preset", lambda a: a == [last])
+            expect("/gm/preset/next", [], "/gm/state/preset", lambda a: a == [slots[0]])
+            expect("/gm/preset/prev", [], "/gm/state/preset", lambda a: a == [last])
             expect("/gm/preset", [1], "/gm/state/preset", lambda a: a == [slots[0]])
             expect("/gm/seed", [5], "/gm/state/seed", lambda a: a == [5])
             expect("/gm/seed/next", [], "/gm/state/seed", lambda a: a == [6])
