@@ -72,6 +72,9 @@ class RecordSettings:
                                              "~/Videos/gansmania")
     fps: float = setting(30.0, doc="recording frame rate, fixed (frames are repeated or skipped "
                                    "to hold it)", min=1.0, max=240.0)
+    size: tuple[int, int] = setting((0, 0), doc="a live recording's picture size (W, H); 0x0 = "
+                                                "the output size (`render` records at --size)",
+                                    min=0, max=8192)
     encoder: str = setting("auto", doc="H.264 encoder (auto: a working hardware one, else libx264)",
                            choices=("auto", "h264_nvenc", "h264_qsv", "h264_vaapi", "libx264"))
     quality: int = setting(20, doc="constant quality (x264 CRF / NVENC CQ): lower = better, bigger",

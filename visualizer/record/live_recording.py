@@ -3,7 +3,7 @@
 `LiveRecorder` owns the ``record_toggle``/``record_start``/``record_stop`` actions (R key; OSC
 ``/gm/record/start|stop`` post the same actions; ``record_start``'s value, when there is one, is
 the file to record to). A recording takes the frames the audience
-sees (read back without the HUD) and the captured audio, each with its capture-clock stamp;
+sees (a frame tap at record.size: no HUD, read back asynchronously) and the captured audio, each with its capture-clock stamp;
 starting happens on the render thread between two frames, stopping finishes the file on a
 background thread, so neither stalls the show. A failure (full disk) ends the recording with a
 HUD message; the show goes on and R starts a new file.
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from visualizer.app import LiveApp, Tick
     from visualizer.control.params import Action, ControlEvent
-    from visualizer.render.renderer import PresentedFrame
+    from visualizer.render.renderer import TappedFrame
     from visualizer.settings import RecordSettings
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ class LiveRecorder:
         self._detach()
         source = self.app.analyzer.source
         path = path or default_recording_path(self.settings)
-        spec = StreamSpec(size=self.app.output.size, fps=self.settings.fps,
+        size = tuple(self.settings.size) if all(self.settings.size) else self.app.output.size
+        spec = StreamSpec(size=size, fps=self.settings.fps,
                           sample_rate=source.sample_rate, channels=source.channels)
         # Time 0 of the file: the first audio block the listener hands over.
         recorder = Recorder(path, spec, origin_s=None, settings=self.settings,
@@ -117,17 +118,21 @@ class LiveRecorder:
         align_audio = self.settings.align == "audio"
         sample_rate = source.sample_rate
 
-        def on_frame(presented: PresentedFrame) -> None:
+        def on_frame(tapped: TappedFrame) -> None:
             if not recorder.recording:
                 return  # failed: the next start() detaches us
-            stamp = presented.fx_capture_s if align_audio else presented.presented_s
-            recorder.add_frame(presented.image, t_s=presented.presented_s if stamp is None else stamp)
+            shown = tapped.frame
+            stamp = shown.fx_capture_s if align_audio else shown.presented_s
+            # The tap's pixels are a fresh array per frame: nothing reuses them, no copy needed.
+            recorder.add_frame(tapped.pixels, t_s=shown.presented_s if stamp is None else stamp)
 
         def on_audio(block: np.ndarray, t_audio: float) -> None:
             # The block is reused by the analyzer: copy it. t_audio is its last sample's time.
             recorder.add_audio(block.copy(), t_s=t_audio - block.shape[0] / sample_rate)
 
-        self._removers = (self.app.add_frame_observer(on_frame, pixels=True),
+        # A frame tap: the picture at the recording's own size, read back without a stall; its
+        # remover hands over the frames still in flight, so stop() loses none.
+        self._removers = (self.app.add_frame_tap(size, on_frame),
                           self.app.add_audio_listener(on_audio))
         log.info("recording %s", path)
         return recorder
