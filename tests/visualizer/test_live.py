@@ -151,17 +151,7 @@ def test_a_failing_generator_keeps_the_last_good_frame_and_the_hud_shows_why(tmp
 def test_window_opens_toggles_fullscreen_and_hud_and_quits_on_escape(tmp_path, xvfb_display):
     from tests.visualizer.render.test_window import xdotool
 
-    audio, _ = click_track(tmp_path / "click.wav", duration_s=30.0)
-    model = small_checkpoint(tmp_path / "small.safetensors")
-    stats_path = tmp_path / "s.json"
-    log = tmp_path / "live.log"
-    with log.open("w") as stderr_file:
-        process = subprocess.Popen(
-            [*GANSMANIA, "-v", "live", "--model", str(model), "--input", str(audio), "--size",
-             "320x180", "--duration", "25", "--stats", str(stats_path)],
-            stdout=subprocess.DEVNULL, stderr=stderr_file, text=True)
-    try:
-        window = _wait_for_window(process, log)
+    def keys(window: str) -> None:
         xdotool("key", "--window", window, "h")
         xdotool("key", "--window", window, "f")
         assert _wait(lambda: "1920x1080" in xdotool("getwindowgeometry", window))
@@ -169,6 +159,26 @@ def test_window_opens_toggles_fullscreen_and_hud_and_quits_on_escape(tmp_path, x
         assert _wait(lambda: "320x180" in xdotool("getwindowgeometry", window))
         time.sleep(0.5)  # a few frames back in the window before quitting
         xdotool("key", "--window", window, "Escape")
+
+    stderr, stats = _window_show(tmp_path, [], keys)
+    assert "HUD on" in stderr and "fullscreen on monitor 0" in stderr
+    assert stats["frames_displayed"] > 10 and stats["duration_s"] < 25  # Esc ended it, not --duration
+
+
+def _window_show(tmp_path: Path, options: list[str], play) -> tuple[str, dict]:
+    """`gansmania live` in a 320x180 window for at most 25 s, with ``options``; ``play(window)``
+    runs once its loop does and must end the show. Returns (its log, its --stats)."""
+    audio, _ = click_track(tmp_path / "click.wav", duration_s=30.0)
+    model = small_checkpoint(tmp_path / "small.safetensors")
+    stats_path = tmp_path / "s.json"
+    log = tmp_path / "live.log"
+    with log.open("w") as stderr_file:
+        process = subprocess.Popen(
+            [*GANSMANIA, "-v", "live", "--model", str(model), "--input", str(audio), "--size",
+             "320x180", *options, "--duration", "25", "--stats", str(stats_path)],
+            stdout=subprocess.DEVNULL, stderr=stderr_file, text=True)
+    try:
+        play(_wait_for_window(process, log))
         process.wait(timeout=30)
     finally:
         if process.poll() is None:
@@ -176,9 +186,7 @@ def test_window_opens_toggles_fullscreen_and_hud_and_quits_on_escape(tmp_path, x
             process.wait()
     stderr = log.read_text()
     assert process.returncode == 0, stderr
-    assert "HUD on" in stderr and "fullscreen on monitor 0" in stderr
-    stats = json.loads(stats_path.read_text())
-    assert stats["frames_displayed"] > 10 and stats["duration_s"] < 25  # Esc ended it, not --duration
+    return stderr, json.loads(stats_path.read_text())
 
 
 def _wait(condition, timeout_s: float = 10.0) -> bool:
@@ -211,29 +219,13 @@ def test_clean_view_opens_beside_the_performer_window_and_escape_there_ends_the_
     from tests.visualizer.render.test_clean import geometry, grab
     from tests.visualizer.render.test_window import xdotool
 
-    audio, _ = click_track(tmp_path / "click.wav", duration_s=30.0)
-    model = small_checkpoint(tmp_path / "small.safetensors")
-    stats_path = tmp_path / "s.json"
-    log = tmp_path / "live.log"
-    with log.open("w") as stderr_file:
-        process = subprocess.Popen(
-            [*GANSMANIA, "-v", "live", "--model", str(model), "--input", str(audio), "--size",
-             "320x180", "--clean-monitor", "0", "--clean-size", "320x180", "--duration", "25",
-             "--stats", str(stats_path)],
-            stdout=subprocess.DEVNULL, stderr=stderr_file, text=True)
-    try:
-        _wait_for_window(process, log)
+    def escape_in_the_clean_view(window: str) -> None:
         clean, box = geometry("GANsmania (clean)")
         assert box[2:] == (320, 180)
         assert _wait(lambda: grab(box).max() > 40, timeout_s=15)  # the show reaches the audience
         xdotool("key", "--window", clean, "Escape")
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    stderr = log.read_text()
-    assert process.returncode == 0, stderr
+
+    stderr, stats = _window_show(tmp_path, ["--clean-monitor", "0", "--clean-size", "320x180"],
+                                 escape_in_the_clean_view)
     assert "clean view on monitor 0: a 320x180 window" in stderr
-    stats = json.loads(stats_path.read_text())
     assert stats["frames_displayed"] > 0 and stats["duration_s"] < 25  # Esc ended it, not --duration
