@@ -7,7 +7,8 @@ import sys
 
 
 def devices(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "visualizer.cli", "devices", *args],
+    # NDI discovery waits 2 s by default; the NDI listing has its own test (tests/visualizer/ndi).
+    return subprocess.run([sys.executable, "-m", "visualizer.cli", "devices", "--ndi-wait", "0.2", *args],
                           capture_output=True, text=True, timeout=120, env=env)
 
 

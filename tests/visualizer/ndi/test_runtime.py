@@ -17,7 +17,7 @@ def test_a_source_on_this_machine_is_found(ndi):
         frame.data = np.zeros((16, 16, 4), np.uint8)
         frame.FourCC = ndi.FOURCC_VIDEO_TYPE_RGBX
         ndi.send_send_video_v2(sender, frame)
-        assert any(name.endswith("(gm-find-me)") for name in runtime.find_sources(wait_s=5.0))
+        assert any(name.endswith("(gm-find-me)") for name in runtime.find_sources(wait_s=2.0))
     finally:
         ndi.send_destroy(sender)
 
@@ -43,7 +43,7 @@ def test_devices_lists_the_sources_on_the_network(ndi):
 
     sender = ndi.send_create(ndi.SendCreate(p_ndi_name="gm-listed", clock_video=False))
     try:
-        command = [sys.executable, "-m", "visualizer.cli", "devices", "--ndi-wait", "4"]
+        command = [sys.executable, "-m", "visualizer.cli", "devices", "--ndi-wait", "2"]
         listed = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True,
                                            timeout=120, check=True).stdout)
         assert any(name.endswith("(gm-listed)") for name in listed["ndi_sources"])
