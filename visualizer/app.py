@@ -261,6 +261,12 @@ class LiveApp:
             log.error("%s: %s", source, line)
         return line
 
+    def clear_error(self, source: str) -> None:
+        """Take ``source``'s message off the HUD now (what it reported is over: a lost input is
+        back); otherwise a message stays ERROR_HOLD_S after its last report. Any thread."""
+        with self._errors_lock:
+            self._errors.pop(source, None)
+
     def request_stop(self) -> None:
         self._stop = True
 

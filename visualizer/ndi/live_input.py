@@ -4,7 +4,8 @@ the shader chain's ``u_video`` input.
 `LiveNdiInput` starts an `NdiReceiver` and, once per display frame (a frame hook, on the render
 thread), hands the newest frame it received, if it is new, to ``Renderer.set_input``: every pass
 declaring ``@texture u_video`` reads it (``shaders/mix_input.glsl`` mixes it over or under the
-picture). The receiver's problems reach the HUD and the log from the render thread too.
+picture). The receiver's problems reach the HUD and the log from the render thread too; when the source
+is back, its message leaves the HUD.
 
 When the source goes away the input is unbound rather than held on its last frame: the passes
 read transparent black, so mix_input shows the picture as it is. A frozen camera picture would
@@ -38,6 +39,7 @@ class LiveNdiInput:
         self._problems: queue.SimpleQueue[str] = queue.SimpleQueue()  # receiver thread -> render
         self.receiver = NdiReceiver(source, on_problem=self._problems.put, **receiver_options)
         self._version = 0
+        self._lost = False  # the source went away and has not sent since
         self.shown = 0  # frames handed to the renderer
         self._remove = app.add_frame_hook(self._tick)
         self.receiver.start()
@@ -55,7 +57,10 @@ class LiveNdiInput:
         self._version = version
         self.app.renderer.set_input(INPUT, None if frame is None else frame.pixels)
         if frame is not None:
+            if self._lost:  # it is back: its "gone" message is old news
+                self.app.clear_error(ERROR_SOURCE)
             self.shown += 1
+        self._lost = frame is None
 
     def stats(self) -> dict[str, Any]:
         """For --stats: the receiver's counts, and how many frames reached the picture (the

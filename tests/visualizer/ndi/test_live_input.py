@@ -54,6 +54,7 @@ def test_the_source_is_mixed_in_and_the_show_outlives_it(tmp_path, ndi):
             marks["back_from"] = len(shown.pattern)
             sender.start()
             marks["back"] = wait_for(lambda: shown.showing, timeout_s=20.0)
+            marks["cleared"] = wait_for(lambda: ERROR_SOURCE not in app._errors, timeout_s=5.0)
         finally:
             app.request_stop()
 
@@ -71,6 +72,7 @@ def test_the_source_is_mixed_in_and_the_show_outlives_it(tmp_path, ndi):
     assert "gm-show-in" in marks["message"] and "is gone" in marks["message"]
     assert not any(shown.pattern[marks["reported_at"]:marks["back_from"]][5:])
     assert marks["back"], "the source did not come back into the picture"
+    assert marks["cleared"], "the HUD still says the source is gone"
     assert stats["frames_displayed"] == len(shown.pattern)
     counts = video_in.stats()
     assert counts["losses"] == 1 and counts["status"] == "receiving"
