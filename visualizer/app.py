@@ -193,6 +193,11 @@ class LiveApp:
         self._stop = False
         self._stats = LiveStats()
 
+    def size_for(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The size (W, H) an output setting asks for (record.size, output.ndi.size...): itself,
+        or the show's output size for 0x0."""
+        return (int(size[0]), int(size[1])) if all(size) else tuple(self.output.size)
+
     @property
     def display_rate(self) -> float:
         """The rate the loop runs at (frames a second): the monitor's, or display.fps."""

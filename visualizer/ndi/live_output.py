@@ -34,7 +34,7 @@ class LiveNdiOutput:
     def __init__(self, app: LiveApp, settings: NdiOutSettings) -> None:
         self.app = app
         self.settings = settings
-        self.size = tuple(settings.size) if all(settings.size) else app.output.size
+        self.size = app.size_for(settings.size)
         self._grid = RateGrid(settings.fps, slack_s=0.5 / app.display_rate) if settings.fps else None
         self.sender = NdiSender(settings.name, fps=settings.fps or app.display_rate,
                                 on_failure=lambda message: app.report_error("ndi", message))

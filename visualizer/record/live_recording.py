@@ -101,7 +101,7 @@ class LiveRecorder:
         self._detach()
         source = self.app.analyzer.source
         path = path or default_recording_path(self.settings)
-        size = tuple(self.settings.size) if all(self.settings.size) else self.app.output.size
+        size = self.app.size_for(self.settings.size)
         spec = StreamSpec(size=size, fps=self.settings.fps,
                           sample_rate=source.sample_rate, channels=source.channels)
         # Time 0 of the file: the first audio block the listener hands over.

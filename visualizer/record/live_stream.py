@@ -53,7 +53,7 @@ class LiveStream:
         self.settings = settings
         self.target = parse_stream_url(settings.url, video_kbps=settings.video_kbps, what=what)
         check_stream_url(self.target, what=what)
-        self.size = settings.size if all(settings.size) else tuple(app.output.size)
+        self.size = app.size_for(settings.size)
         self.retry_s = retry_s
         self.record = app.show.record
         self.encoder = pick_encoder(self.record.encoder)  # probe now, not between two frames
