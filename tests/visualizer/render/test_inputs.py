@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from tests.visualizer.render.gl_helpers import SHADERS, known_image
-from visualizer.render.headless import HeadlessOutput
 from visualizer.render.library import ShaderLibrary
 from visualizer.render.renderer import Renderer
 from visualizer.render.uniforms import AudioUniforms
@@ -22,13 +21,6 @@ SHOW_INPUT = """// @doc Shows the u_extra input.
 uniform sampler2D u_extra;
 void main() { f_color = vec4(texture(u_extra, vec2(v_uv.x, 1.0 - v_uv.y)).rgb, 1.0); }
 """
-
-
-@pytest.fixture
-def output(egl_context):
-    out = HeadlessOutput((96, 64), ctx=egl_context)
-    yield out
-    out.release()
 
 
 @pytest.fixture

@@ -19,20 +19,6 @@ from visualizer.render.uniforms import AudioUniforms
 QUIET = AudioUniforms()
 
 
-@pytest.fixture
-def output(egl_context):
-    out = HeadlessOutput((96, 64), ctx=egl_context)
-    yield out
-    out.release()
-
-
-@pytest.fixture
-def renderer(output, library):
-    r = Renderer(output, library, fit="stretch")
-    yield r
-    r.release()
-
-
 def test_passthrough_reproduces_the_input(renderer):
     image = known_image()
     renderer.submit(image)

@@ -4,25 +4,13 @@ late and stamped as the frame it shows; the HUD and the master gain as the audie
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from tests.visualizer.render.gl_helpers import known_image
-from visualizer.render.headless import HeadlessOutput
 from visualizer.render.hud import HudState
-from visualizer.render.renderer import Renderer
 from visualizer.render.taps import DEPTH
 from visualizer.render.uniforms import AudioUniforms
 
 QUIET = AudioUniforms()
-
-
-@pytest.fixture
-def renderer(egl_context, library):
-    output = HeadlessOutput((96, 64), ctx=egl_context)
-    r = Renderer(output, library, fit="stretch")
-    yield r
-    r.release()
-    output.release()
 
 
 def test_a_tap_hands_over_each_frame_at_its_size_top_row_first_and_late_by_the_ring(renderer):
