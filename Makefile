@@ -2,7 +2,8 @@
 # package) and are safe to re-run: a second run installs nothing.
 #   make demo   the live visualizer on the bundled demo track, a set list of five looks
 #               (headless -> demo.mp4)
-#   make test   the whole test suite
+#   make test   the test suite's fast path (what CI runs): every test not marked `slow`
+#   make test-all   every test, the slow ones too
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -29,7 +30,7 @@ ifeq ($(shell command -v nvidia-smi),)
 PIP_TORCH := -c constraints-cpu.txt $(if $(wildcard /opt/wheels/torch-*),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
 endif
 
-.PHONY: demo test bench system-packages bench-packages clean
+.PHONY: demo test test-all bench system-packages bench-packages clean
 
 # The live show on the bundled demo track and default model: in a window when there is a
 # display (Esc quits), else headless through EGL, recorded to demo.mp4. The headless take is
@@ -50,6 +51,10 @@ demo: $(STAMP)
 	fi
 
 test: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/python -m pytest -m "not slow"
+
+test-all: $(STAMP)
 	$(BIN)/ruff check
 	$(BIN)/python -m pytest
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.training.training_runs import gansmania, procedural_data, train_args
@@ -19,6 +20,7 @@ def test_spread_indices_cover_the_whole_set():
     assert spread_indices(1000, 4).tolist() == [0, 250, 500, 750]
 
 
+@pytest.mark.slow
 def test_kid_table_ranks_the_held_out_half_before_a_soft_colour_and_samples_a_model(tmp_path):
     data = procedural_data(tmp_path / "data", count=48, resolution=32)
     soft = tmp_path / "soft"

@@ -66,6 +66,7 @@ def test_two_one_tick_runs_with_resume_equal_one_two_tick_run(data, tmp_path):
                            a.groups["G_ema"].tensors["synthesis.b16.torgb.weight"])
 
 
+@pytest.mark.slow
 def test_ada_p_rises_when_d_overfits_a_16_image_dataset(data, tmp_path):
     # G barely learns (lr 1e-7) and D is unregularised with a high lr: D soon tells the 16 reals
     # from the fakes, mean sign(D(real)) stays above the 0.3 target, so p must climb from 0 by

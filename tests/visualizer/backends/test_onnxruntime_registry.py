@@ -80,6 +80,7 @@ def test_tensorrt_is_never_picked_for_a_cpu_request(monkeypatch):
     assert tensorrt_backend.unavailable(_request(device="cuda")) is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only path")
 def test_auto_builds_onnxruntime_on_this_cpu_with_torchs_thread_count(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -25,12 +25,14 @@ def test_every_backend_gets_a_row_with_every_column(few_frames):
             assert row["note"].startswith("unavailable: ") and row["ms_med"] is None
 
 
+@pytest.mark.slow
 def test_paired_speedup_alternates_rounds_of_both_backends():
     ratio = paired_speedup(config="cpu", threads=1, rounds=2, block=2)
     assert ratio["rounds"] == 2
     assert 0 < ratio["min"] <= ratio["median"] <= ratio["max"]
 
 
+@pytest.mark.slow
 def test_paired_speedup_is_none_where_a_backend_cannot_run():
     ratio = paired_speedup(config="cpu", backend="tensorrt-fp16", rounds=2, block=2)
     if ratio["rounds"]:

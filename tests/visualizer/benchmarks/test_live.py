@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.visualizer.backends.models import small_checkpoint
 from tests.visualizer.live_helpers import click_track
 from visualizer.benchmarks import live
 
 
+@pytest.mark.slow
 def test_a_case_runs_the_real_command_and_reports_its_row(tmp_path):
     audio, _ = click_track(tmp_path / "click.wav", duration_s=4.0)
     model = small_checkpoint(tmp_path / "small.safetensors")

@@ -261,6 +261,7 @@ def test_a_bad_stream_address_stops_live_before_the_show_in_one_line() -> None:
         f"gansmania: error: --stream 'rtmp://host/live': not a stream address; allowed: {ALLOWED}"]
 
 
+@pytest.mark.slow
 @needs_srt
 def test_a_connection_lost_mid_show_is_one_hud_line_and_a_new_listener_gets_the_stream(
         tmp_path: Path, tiny_model: Path, isolated_threads) -> None:
