@@ -9,5 +9,6 @@ from visualizer.commands.live import live
 from visualizer.commands.osc import osc
 from visualizer.commands.presets import presets
 from visualizer.commands.render import render
+from visualizer.commands.web import web, worker
 
-COMMANDS = (devices, config, analyze, live, render, presets, bench, osc)
+COMMANDS = (devices, config, analyze, live, render, presets, bench, osc, web, worker)

@@ -75,8 +75,11 @@ class Gate:
     4xx JSON ``{"error": "..."}``."""
 
     def __init__(self, app: ASGIApp, *, token: str = "", max_clients: int = 8,
-                 allow: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()) -> None:
+                 allow: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = (),
+                 streams: Sequence[str] = STREAMS, command: str = "gansmania live --web") -> None:
         self.app = app
+        self.streams = tuple(streams)  # paths of long-lived HTTP responses (MJPEG, SSE)
+        self.command = command  # the command that printed the address, for the 401's hint
         self.token = token
         self.allow = tuple(allow)
         self.max_clients = max_clients
@@ -92,7 +95,7 @@ class Gate:
         if problem is not None:
             self.refused += 1
             return await _deny(scope, send, *problem)
-        long_lived = scope["type"] == "websocket" or scope["path"] in STREAMS
+        long_lived = scope["type"] == "websocket" or scope["path"] in self.streams
         if long_lived and self.clients >= self.max_clients:
             self.refused += 1
             return await _deny(scope, send, 429, f"{self.max_clients} clients already connected "
@@ -121,8 +124,8 @@ class Gate:
             offered = [*query.get("token", ()), headers.get(HEADER, ""),
                        cookie[COOKIE].value if COOKIE in cookie else ""]
             if not any(hmac.compare_digest(o.encode(), self.token.encode()) for o in offered if o):
-                return 401, "this remote needs its token: open the address printed by " \
-                            "`gansmania live --web` (…/?token=...)"
+                return 401, "this page needs its token: open the address printed by " \
+                            f"`{self.command}` (…/?token=...)"
         if scope["type"] == "websocket" and "origin" in headers:
             origin = urlsplit(headers["origin"]).netloc
             if origin != headers.get("host", ""):
@@ -195,6 +198,10 @@ class ServerThread:
             deadline.wait(0.02)
         if not self.server.started:
             raise GansmaniaError(f"web remote: the server on {self.host}:{self.port} did not start")
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def close(self) -> None:
         self.server.should_exit = True
