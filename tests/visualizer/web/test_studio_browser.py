@@ -1,0 +1,134 @@
+"""The studio in a real browser (Debian's chromium driven by Playwright): bad uploads refused
+with their one-line message, the demo track uploaded, a 2 s render started from the form, its
+progress reaching 100 % over the job feed, the video playing in the page, and the downloaded
+file decoding (PyAV).
+
+GANSMANIA_SCREENSHOTS=docs makes it save the README's picture of the page (web-studio.png)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.visualizer.web.studio_helpers import DEMO, studio_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+CHROMIUM = shutil.which("chromium")
+WAIT_MS = 30_000  # generous: the studio, its worker, the browser and the test share two cores
+RENDER_MS = 600_000  # a 2 s render at 160x96 on a busy CPU (about 15 s alone)
+LIMIT = 2_000_000
+
+FETCH = """async ([name, size]) => {
+  const response = await fetch('/api/songs', {method: 'POST', body: new Uint8Array(size),
+                                headers: {'X-Filename': encodeURIComponent(name)}});
+  return [response.status, (await response.json()).error];
+}"""
+
+
+def status_is(page, text: str) -> None:
+    page.wait_for_function("t => document.querySelector('#upload-status').textContent === t",
+                           arg=text, timeout=WAIT_MS)
+
+
+def test_upload_render_play_and_download_in_a_browser(tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not "
+                                     "installed (pip install 'gansmania[dev]')")
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    av = pytest.importorskip("av")
+    problems: list[str] = []
+    with studio_server(tmp_path / "studio", worker=True, max_bytes=LIMIT) as (base, queue), \
+            playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1000},
+                                    accept_downloads=True)
+            # A refused request is logged by the browser as a failed resource: expected here.
+            page.on("console", lambda m: m.type == "error" and "Failed to load resource"
+                    not in m.text and problems.append(m.text))
+            page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+            page.goto(base)
+            page.wait_for_selector("#link.on", timeout=WAIT_MS)
+            assert page.eval_on_selector("select.models", "e => e.value") == "default"
+
+            # Bad uploads, each with its one line on the page.
+            page.set_input_files("#song-file", files=[{"name": "notes.wav", "mimeType":
+                                                       "audio/wav", "buffer": b"a text\n" * 99}])
+            status_is(page, "notes.wav: not an audio file this studio can decode (WAV, FLAC, "
+                            "OGG, MP3 or anything ffmpeg reads)")
+            page.set_input_files("#song-file", files=[{"name": "huge.wav", "mimeType":
+                                                       "audio/wav", "buffer": bytes(LIMIT + 1)}])
+            status_is(page, "huge.wav: larger than the upload limit of 2 MB")
+            # The server refuses them too, for a client that skips the page's checks.
+            assert page.evaluate(FETCH, ["huge.wav", LIMIT + 1]) \
+                == [413, "huge.wav: larger than the upload limit of 2 MB"]
+            status, error = page.evaluate(FETCH, ["../../etc/passwd", 10])
+            assert status == 400 and error.startswith("file name '../../etc/passwd': a plain")
+
+            # The demo track, then a 2 s render of it from the form.
+            page.set_input_files("#song-file", str(DEMO))
+            status_is(page, "demo_track.ogg: 35.8 s, ready")
+            form = "#render-form"
+            page.fill(f"{form} [name=size]", "160x96")
+            page.fill(f"{form} [name=fps]", "10")
+            page.fill(f"{form} [name=end_s]", "2")
+            page.fill(f"{form} [name=seed]", "3")
+            page.select_option(f"{form} [name=preset]", "prism")
+            page.evaluate("""() => {
+              window.seen = [];  // every percentage the page shows, in order
+              new MutationObserver(() => {
+                const out = document.querySelector('#jobs .percent');
+                if (out && window.seen.at(-1) !== out.textContent) window.seen.push(out.textContent);
+              }).observe(document.querySelector('#jobs'), {subtree: true, childList: true,
+                                                           characterData: true});
+            }""")
+            page.click("#render-start")
+            page.wait_for_selector("#jobs li.job.done", timeout=RENDER_MS)
+            seen = [int(text.rstrip(" %")) for text in page.evaluate("window.seen")]
+            assert seen[-1] == 100 and seen == sorted(seen), seen
+            assert page.text_content("#jobs li.job .state") == "done"
+            assert page.is_hidden("#jobs li.job .cancel")
+            title = page.text_content("#jobs li.job .title")
+            assert title.startswith("render demo_track.ogg · default · prism · 160x96 10 fps")
+
+            # It plays in the page...
+            page.wait_for_function("() => document.querySelector('#jobs video').readyState >= 1",
+                                   timeout=WAIT_MS)
+            duration = page.eval_on_selector("#jobs video", "v => v.duration")
+            assert duration == pytest.approx(2.0, abs=0.15)
+            page.eval_on_selector("#jobs video", "v => { v.muted = true; return v.play(); }")
+            page.wait_for_function("() => document.querySelector('#jobs video').currentTime > 0",
+                                   timeout=WAIT_MS)
+            # ... and the download is the video: 20 frames of 160x96 and the song's audio.
+            with page.expect_download(timeout=WAIT_MS) as download:
+                page.click("#jobs a.download")
+            saved = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved)
+            assert saved.name.startswith("gansmania-render-") and saved.suffix == ".mp4"
+            with av.open(str(saved)) as container:
+                video = container.streams.video[0]
+                assert (video.width, video.height) == (160, 96)
+                assert len(container.streams.audio) == 1
+                frames = sum(1 for _ in container.decode(video=0))
+            assert frames == 20
+            job = queue.jobs()[0]
+            assert saved.read_bytes() == (queue.folder_of(job.id) / "render.mp4").read_bytes()
+            if os.environ.get("GANSMANIA_SCREENSHOTS"):
+                shoot(page, Path(os.environ["GANSMANIA_SCREENSHOTS"]) / "web-studio.png")
+            assert problems == []
+        finally:
+            browser.close()
+
+
+def shoot(page, path: Path) -> None:
+    """The README's picture: the whole page, as a palette PNG (a dark page needs few colours)."""
+    from PIL import Image
+
+    page.eval_on_selector("#jobs video", "v => { v.pause(); v.currentTime = 1.0; }")
+    page.wait_for_timeout(500)  # the seek's frame to be drawn: only the picture depends on it
+    page.screenshot(path=path, full_page=True)
+    Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
