@@ -17,8 +17,8 @@ from visualizer.jobs.queue import Kind
 WAIT_S = 30.0  # generous: a busy 2-core machine
 
 
-def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
+def wait_for(check: Callable[[], bool], what: str, *, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
