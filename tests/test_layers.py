@@ -30,9 +30,12 @@ LAYERS = (
     ("visualizer.presets.live_presets", "visualizer.control.surfaces",
      "visualizer.record.live_recording", "visualizer.ndi.live_output", "visualizer.record.live_stream",
      "visualizer.ndi.live_input"),
-    ("visualizer.web",),  # the web remote: one more surface, beside OSC and MIDI
+    # The web remote (one more surface, beside OSC and MIDI) and studio; the job queue the
+    # studio hands renders to.
+    ("visualizer.web", "visualizer.jobs"),
     ("visualizer.show",),  # the one assembly
-    ("visualizer.offline", "visualizer.benchmarks"),  # what plays a show: song -> video, bench
+    # What plays a show: song -> video, bench; the studio's job kinds (render, grid).
+    ("visualizer.offline", "visualizer.benchmarks", "visualizer.jobs.kinds"),
     ("visualizer.commands", "visualizer.cli"),
 )
 

@@ -44,12 +44,12 @@ def check_render(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_render(params: dict[str, Any], context: JobContext) -> str:
-    from visualizer.commands.config import load_show_config
-    from visualizer.core.config import override
+    from visualizer.core.config import load_config, override
     from visualizer.offline import RenderJob, render_song
+    from visualizer.settings import ShowConfig
     from visualizer.show import prepare_show
 
-    show = load_show_config(None)
+    show = load_config(ShowConfig, None)  # the defaults, as `gansmania render` without --config
     if params["model"] is not None:
         show = override(show, "model.path", Path(params["model"]), origin="studio")
     show = override(show, "display.size", tuple(params["size"]), origin="studio")
