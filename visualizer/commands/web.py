@@ -36,6 +36,8 @@ def studio_dir(given: Path | None) -> Path:
               show_default=True, help="Largest song upload (MB).")
 @click.option("--max-song-min", type=click.FloatRange(min=0.01), default=20.0, show_default=True,
               help="Longest song accepted (minutes).")
+@click.option("--max-model-mb", type=click.FloatRange(min=0.001), default=1000.0,
+              show_default=True, help="Largest NVlabs .pkl upload (MB).")
 @click.option("--token", default=None,
               help="Token for a studio open beyond loopback (default: a new random one).")
 @click.option("--allow", multiple=True, metavar="ADDR",
@@ -43,10 +45,12 @@ def studio_dir(given: Path | None) -> Path:
 @click.option("--max-clients", type=click.IntRange(min=1), default=8, show_default=True,
               help="Pages with a live job feed at once.")
 def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
-        external_worker: bool, max_upload_mb: float, max_song_min: float, token: str | None,
+        external_worker: bool, max_upload_mb: float, max_song_min: float, max_model_mb: float,
+        token: str | None,
         allow: tuple[str, ...], max_clients: int) -> None:
     """Serve the studio: upload a song, render it, watch the progress, play and download it;
-    seed grids, the model library, training runs.
+    seed grids, the model library (NVlabs .pkl uploads are imported into
+    ~/.config/gansmania/models), training runs.
 
     Renders and grids are jobs, run one at a time by a worker thread of this process (or by
     `gansmania worker` with --external-worker). Ctrl-C stops the server.
@@ -61,6 +65,7 @@ def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
     import threading
 
     from visualizer.control.osc import parse_allow
+    from visualizer.core.paths import user_dir
     from visualizer.jobs import JobQueue, ThreadWorker
     from visualizer.jobs.kinds import KINDS
     from visualizer.presets.catalog import preset_paths
@@ -78,7 +83,8 @@ def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
     songs = SongStore(folder, max_bytes=int(max_upload_mb * 1e6),
                       max_duration_s=max_song_min * 60)
     studio = Studio(queue, songs, models=lambda: list_models(default_model_dirs()),
-                    presets=lambda: list(preset_paths()), runs_dir=runs_dir)
+                    presets=lambda: list(preset_paths()), runs_dir=runs_dir,
+                    import_dir=user_dir() / "models", max_model_bytes=int(max_model_mb * 1e6))
     token = "" if is_loopback(host) else token or secrets.token_urlsafe(12)
     gate = Gate(studio.asgi(), token=token, max_clients=max_clients, allow=networks,
                 streams=STUDIO_STREAMS, command="gansmania web")

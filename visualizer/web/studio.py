@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from urllib.parse import unquote
 
 from visualizer.core.errors import GansmaniaError
 from visualizer.jobs import Job, JobQueue
-from visualizer.web.studio_library import Model, latest_fakes, list_runs, run_summary
+from visualizer.web.studio_library import Model, latest_fakes, list_models, list_runs, run_summary
 from visualizer.web.studio_songs import SongStore, UploadError, check_name
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 STUDIO_STREAMS = ("/api/events",)  # the Server-Sent Events feed: counted against the cap
 MEDIA = {".mp4": "video/mp4", ".png": "image/png"}
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Refused(Exception):
@@ -45,12 +48,15 @@ class Studio:
 
     def __init__(self, queue: JobQueue, songs: SongStore, *,
                  models: Callable[[], dict[str, Model]], presets: Callable[[], list[str]],
-                 runs_dir: Path | None = None, poll_s: float = 0.3) -> None:
+                 runs_dir: Path | None = None, import_dir: Path | None = None,
+                 max_model_bytes: int = 1_000_000_000, poll_s: float = 0.3) -> None:
         self.queue = queue
         self.songs = songs
         self.models = models  # called per request: a model dropped in the folder shows up
         self.presets = presets
         self.runs_dir = runs_dir
+        self.import_dir = import_dir  # where imported NVlabs pickles go (None: no imports)
+        self.max_model_bytes = max_model_bytes
         self.poll_s = poll_s  # how often the event feed looks at the job records
 
     def asgi(self):
@@ -88,7 +94,8 @@ class Studio:
             Route("/api/jobs/{id}/cancel", api(self._cancel), methods=["POST"]),
             Route("/api/jobs/{id}/file", api(self._file)),
             Route("/api/events", api(self._events)),
-            Route("/api/models", api(self._models)),
+            Route("/api/models", api(self._models), methods=["GET"]),
+            Route("/api/models", api(self._import), methods=["POST"]),
             Route("/api/models/{name}/{part}", api(self._model_part)),
             Route("/api/runs", api(self._runs)),
             Route("/api/runs/{name}", api(self._run)),
@@ -115,41 +122,20 @@ class Studio:
         """The body is the file's bytes (no multipart: nothing to parse), its name in the
         X-Filename header (URI-encoded) as a label only."""
         from starlette.concurrency import run_in_threadpool
-        from starlette.requests import ClientDisconnect
         from starlette.responses import JSONResponse
 
-        try:
-            name = check_name(unquote(request.headers.get("x-filename", ""), errors="strict"))
-        except UnicodeDecodeError:
-            raise Refused(400, "file name: not valid UTF-8 after URI decoding") from None
-        except UploadError as exc:
-            raise Refused(exc.status, str(exc)) from None
-        limit = self.songs.max_bytes
-        too_big = f"{name}: larger than the upload limit of {limit / 1e6:g} MB"
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > 16 * limit:  # not worth reading to the end
-            raise Refused(413, too_big)
+        name = _label(request)
+        _check_length(request, name, self.songs.max_bytes)
         song_id, path = self.songs.new_upload()
         try:
-            size = 0
-            with open(path, "wb") as file:
-                # Past the limit the rest is read and dropped, so the client gets the answer
-                # instead of a reset connection.
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size <= limit:
-                        file.write(chunk)
-            if size > limit:
-                raise UploadError(413, too_big)
-            if size == 0:
-                raise UploadError(400, f"{name}: empty upload (0 bytes)")
+            await _receive(request, path, name, self.songs.max_bytes)
             song = await run_in_threadpool(self.songs.accept, song_id, name)
         except UploadError as exc:
             self.songs.discard(song_id)
             raise Refused(exc.status, str(exc)) from None
-        except ClientDisconnect:
+        except Refused:
             self.songs.discard(song_id)
-            raise Refused(400, f"{name}: the upload was cut off") from None
+            raise
         return JSONResponse(song.to_json(), status_code=201)
 
     # ------------------------------------------------------------------ jobs
@@ -270,6 +256,38 @@ class Studio:
 
         return JSONResponse([model.to_json() for model in self.models().values()])
 
+    async def _import(self, request):
+        """An NVlabs network pickle (the body; its name in X-Filename) converted by the
+        restricted importer, which runs nothing from the file, into the user's model folder."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        from training.nvlabs_import import import_pickle
+
+        name = _label(request)
+        stem, _, suffix = name.rpartition(".")
+        if self.import_dir is None:
+            raise Refused(403, "model imports are off in this studio")
+        if suffix.lower() != "pkl" or not stem:
+            raise Refused(415, f"{name}: an NVlabs network pickle (NAME.pkl) is wanted")
+        if not MODEL_NAME.fullmatch(stem):
+            raise Refused(400, f"{name}: a model name is letters, digits, '-', '_' and '.' "
+                               "(at most 64), starting with a letter or digit")
+        if stem in self.models():
+            raise Refused(409, f"model {stem} exists already: rename the file to import it")
+        _check_length(request, name, self.max_model_bytes)
+        self.import_dir.mkdir(parents=True, exist_ok=True)
+        upload = self.import_dir / f".upload-{uuid.uuid4().hex}.pkl"
+        try:
+            await _receive(request, upload, name, self.max_model_bytes)
+            await run_in_threadpool(import_pickle, upload, self.import_dir / f"{stem}.safetensors")
+        except GansmaniaError as exc:  # named after our temporary file: name the client's
+            raise Refused(422, str(exc).replace(str(upload), name)) from None
+        finally:
+            upload.unlink(missing_ok=True)
+        model = list_models((self.import_dir,))[stem]
+        return JSONResponse(model.to_json(), status_code=201)
+
     async def _model_part(self, request):
         from starlette.responses import FileResponse, JSONResponse
 
@@ -314,6 +332,44 @@ class Studio:
         if path is None:
             raise Refused(404, f"run {run.name}: no fakes grid yet (the first snapshot writes it)")
         return FileResponse(path, media_type="image/png")
+
+
+def _label(request) -> str:
+    """The upload's X-Filename (URI-encoded): a label, checked, never a path."""
+    try:
+        return check_name(unquote(request.headers.get("x-filename", ""), errors="strict"))
+    except UnicodeDecodeError:
+        raise Refused(400, "file name: not valid UTF-8 after URI decoding") from None
+    except UploadError as exc:
+        raise Refused(exc.status, str(exc)) from None
+
+
+def _check_length(request, name: str, limit: int) -> None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > 16 * limit:  # not worth reading to the end
+        raise Refused(413, f"{name}: larger than the upload limit of {limit / 1e6:g} MB")
+
+
+async def _receive(request, path: Path, name: str, limit: int) -> None:
+    """The request's body into ``path``; Refused(413) past ``limit`` bytes, 400 when empty or
+    cut off."""
+    from starlette.requests import ClientDisconnect
+
+    size = 0
+    try:
+        with open(path, "wb") as file:
+            # Past the limit the rest is read and dropped, so the client gets the answer
+            # instead of a reset connection.
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size <= limit:
+                    file.write(chunk)
+    except ClientDisconnect:
+        raise Refused(400, f"{name}: the upload was cut off") from None
+    if size > limit:
+        raise Refused(413, f"{name}: larger than the upload limit of {limit / 1e6:g} MB")
+    if size == 0:
+        raise Refused(400, f"{name}: empty upload (0 bytes)")
 
 
 def _size(value: Any) -> Any:

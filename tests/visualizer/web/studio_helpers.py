@@ -25,12 +25,16 @@ DEMO = Path(__file__).parents[3] / "visualizer" / "audio" / "data" / "demo_track
 @contextlib.contextmanager
 def studio_server(folder: Path, *, token: str = "", worker: bool = False,
                   max_bytes: int = 10_000_000, max_duration_s: float = 600.0,
-                  runs_dir: Path | None = None, host: str = "127.0.0.1", kinds=None):
-    """(base URL, queue): the studio served on a free port; a worker thread when asked."""
+                  runs_dir: Path | None = None, host: str = "127.0.0.1", kinds=None,
+                  import_dir: Path | None = None, max_model_bytes: int = 10_000_000):
+    """(base URL, queue): the studio served on a free port; a worker thread when asked.
+    ``import_dir`` stands in for the user's model folder (imports land there)."""
     queue = JobQueue.open(folder, kinds=kinds or KINDS)
     songs = SongStore(folder, max_bytes=max_bytes, max_duration_s=max_duration_s)
-    studio = Studio(queue, songs, models=lambda: list_models(default_model_dirs()),
-                    presets=lambda: list(preset_paths()), runs_dir=runs_dir, poll_s=0.1)
+    folders = ((import_dir,) if import_dir else ()) + default_model_dirs()[1:]
+    studio = Studio(queue, songs, models=lambda: list_models(folders),
+                    presets=lambda: list(preset_paths()), runs_dir=runs_dir,
+                    import_dir=import_dir, max_model_bytes=max_model_bytes, poll_s=0.1)
     gate = Gate(studio.asgi(), token=token, streams=STUDIO_STREAMS, command="gansmania web")
     server = ServerThread(gate, host, 0)
     running = ThreadWorker(queue, poll_s=0.05).start() if worker else None

@@ -209,3 +209,49 @@ def test_gansmania_web_open_to_the_lan_wants_its_token(tmp_path):
         server.terminate()
         server.wait(timeout=30)
     assert server.returncode == 0  # SIGTERM is a clean stop
+
+
+def test_an_nvlabs_pickle_is_imported_and_a_payload_is_refused(tmp_path, monkeypatch):
+    """Through the restricted importer: nothing from the uploaded file runs."""
+    import pickle
+
+    from tests.training.generators import TINY, NVlabsNames, marker_source, randomised
+    from tests.training.test_nvlabs_import import SystemCall
+    from training.checkpoint import load_generator
+
+    marker = tmp_path / "EXECUTED"
+    nvlabs = NVlabsNames(monkeypatch)
+    pkl = nvlabs.snapshot(tmp_path / "snap.pkl", randomised(TINY), source=marker_source(marker))
+    evil = pickle.dumps({"G_ema": SystemCall(f"touch {marker}")})
+    imports = tmp_path / "models"
+    with studio_server(tmp_path / "studio", import_dir=imports, max_model_bytes=2_000_000) \
+            as (base, _):
+        def send(body: bytes, name: str):
+            return request(base + "api/models", data=body, method="POST",
+                           headers={"X-Filename": name})
+
+        status, model = send(pkl.read_bytes(), "tiny-abstract.pkl")
+        assert status == 201 and model["name"] == "tiny-abstract"
+        _, options = request(base + "api/options")
+        assert "tiny-abstract" in options["models"]
+        cases = {
+            "payload": send(evil, "evil.pkl"),
+            "again": send(pkl.read_bytes(), "tiny-abstract.pkl"),
+            "bundled name": send(pkl.read_bytes(), "default.pkl"),
+            "not a pkl": send(pkl.read_bytes(), "model.safetensors"),
+            "odd name": send(pkl.read_bytes(), "-rf .pkl"),
+            "path": send(pkl.read_bytes(), "..%2Fx.pkl"),
+            "too big": send(bytes(2_000_001), "big.pkl"),
+            "text": send(b"not a pickle at all", "text.pkl"),
+        }
+    assert {k: v[0] for k, v in cases.items()} == {
+        "payload": 422, "again": 409, "bundled name": 409, "not a pkl": 415, "odd name": 400,
+        "path": 400, "too big": 413, "text": 422}
+    errors = {k: v[1]["error"] for k, v in cases.items()}
+    assert errors["payload"].startswith("evil.pkl: refused: the pickle asks for")
+    assert errors["payload"].endswith("nothing from the file was run")
+    assert errors["text"].startswith("text.pkl: not a readable NVlabs pickle")
+    assert errors["again"] == "model tiny-abstract exists already: rename the file to import it"
+    assert not marker.exists()
+    assert sorted(p.name for p in imports.iterdir()) == ["tiny-abstract.safetensors"]
+    assert load_generator(imports / "tiny-abstract.safetensors").config == TINY

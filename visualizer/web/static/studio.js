@@ -34,8 +34,9 @@ async function loadOptions() {
   const options = await api("/api/options");
   limits = options;
   for (const select of document.querySelectorAll("select.models")) {
+    const chosen = select.value;  // kept when the list is drawn again (after an import)
     fillSelect(select, options.models.map(m => [m, m]));
-    if (options.models.includes("default")) select.value = "default";
+    if (!chosen && options.models.includes("default")) select.value = "default";
   }
   fillSelect($("#preset"), options.presets.map(p => [p, p]), { blank: "(default)" });
   $("#runs-section").hidden = !options.runs;
@@ -218,6 +219,29 @@ async function loadRuns() {
   $("#runs").replaceChildren(...cards);
 }
 
+// The restricted importer converts it on the server (nothing from the file runs there).
+async function importModel(file) {
+  const status = $("#import-status");
+  status.className = "";
+  status.textContent = `importing ${file.name}…`;
+  try {
+    const model = await api("/api/models", {
+      method: "POST", body: file,
+      headers: { "X-Filename": encodeURIComponent(file.name),
+                 "Content-Type": "application/octet-stream" },
+    });
+    status.textContent = `${model.name}: imported`;
+    await loadOptions();
+  } catch (error) {
+    status.className = "bad";
+    status.textContent = error.message;
+  }
+}
+
+$("#pkl-file").addEventListener("change", event => {
+  const file = event.target.files[0];
+  if (file) importModel(file);
+});
 $("#song-file").addEventListener("change", event => {
   const file = event.target.files[0];
   if (file) upload(file);
