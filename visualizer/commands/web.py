@@ -130,6 +130,8 @@ def worker(data_dir: Path | None) -> None:
 
     folder = studio_dir(data_dir)
     queue = JobQueue.open(folder, kinds=KINDS)
+    for job_id in queue.recover():
+        click.echo(f"job {job_id}: its worker had stopped while it ran; marked failed")
     click.echo(f"worker: jobs of {folder}")
     # Huey's own consumer: signals, a graceful stop, and the same code on Redis later.
     queue.huey.create_consumer(workers=1, worker_type="thread", periodic=False,

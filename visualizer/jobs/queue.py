@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
+import socket
 import threading
 import time
 import uuid
@@ -54,6 +56,7 @@ class Job:
     result: str = ""  # the output's file name inside the job's folder, when done
     started_s: float | None = None
     finished_s: float | None = None
+    worker: str = ""  # "host:pid" of the process running it
     cancelling: bool = False  # cancel asked for, not yet seen by the worker
 
     @property
@@ -207,7 +210,8 @@ class JobQueue:
         folder = self.folder_of(job_id)
         shutil.rmtree(folder, ignore_errors=True)  # a rerun of this job starts clean
         folder.mkdir(parents=True)
-        job = replace(job, state="running", started_s=time.time(), cancelling=False)
+        job = replace(job, state="running", started_s=time.time(), worker=_this_worker(),
+                      cancelling=False)
         self._write(job)
         context = JobContext(self, job)
         try:
@@ -227,6 +231,20 @@ class JobQueue:
         self._write(replace(job, finished_s=time.time()))
         self.huey.storage.pop_data(CANCEL + job_id)
 
+    def recover(self) -> list[str]:
+        """Fail the jobs left running by a worker of this machine that is gone (killed, power
+        cut): nothing would ever finish them. Their ids. Workers call it when they start."""
+        host = _this_worker().rpartition(":")[0]
+        lost = []
+        for job in self.jobs():
+            where, _, pid = job.worker.rpartition(":")
+            if job.state == "running" and where == host and pid.isdigit() and not _alive(int(pid)):
+                self._write(replace(job, state="failed", finished_s=time.time(),
+                                    error=f"the worker (pid {pid}) stopped while this job ran; "
+                                          "submit it again"))
+                lost.append(job.id)
+        return lost
+
     def _write(self, job: Job) -> None:
         record = {**asdict(job)}
         record.pop("cancelling")
@@ -245,6 +263,7 @@ class ThreadWorker:
         self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
 
     def start(self) -> ThreadWorker:
+        self.queue.recover()
         self._thread.start()
         return self
 
@@ -262,6 +281,20 @@ class ThreadWorker:
         """Stop after the running job (cancel it first to stop sooner)."""
         self._stop.set()
         self._thread.join(timeout=timeout_s)
+
+
+def _this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def _decode(data: bytes | str) -> Job:

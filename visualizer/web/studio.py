@@ -158,11 +158,15 @@ class Studio:
         if "model" in params and params["model"] is not None:
             params["model"] = str(self._model(params["model"]).path)
         if kind == "render":
-            song = params.pop("song", None)
-            audio = self.songs.audio_path(song) if isinstance(song, str) else None
-            if audio is None:
-                raise Refused(400, f"song {song!r}: no such song; upload it first")
-            params["audio"] = str(audio)
+            song_id = params.pop("song", None)
+            song = self.songs.get(song_id) if isinstance(song_id, str) else None
+            if song is None:
+                raise Refused(400, f"song {str(song_id)[:40]!r}: no such song; upload it first")
+            start_s = params.get("start_s", 0)
+            if isinstance(start_s, int | float) and start_s >= song.duration_s:
+                raise Refused(400, f"start {start_s:g} s: {song.name} ends at "
+                                   f"{song.duration_s:.1f} s")
+            params["audio"] = str(self.songs.audio_path(song.id))
             params["size"] = _size(params.get("size", "640x360"))
         try:
             job_id = await run_in_threadpool(self.queue.submit, str(kind), params)

@@ -155,3 +155,23 @@ def test_a_second_queue_on_the_same_folder_sees_the_same_jobs(queue, tmp_path):
     assert other.run_next()
     assert queue.get(job_id).state == "done"
     assert queue.result_path(job_id).read_text() == "2"
+
+
+def test_a_job_left_running_by_a_dead_worker_is_failed_when_a_worker_starts(queue):
+    import dataclasses
+    import os
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    lost, live = queue.submit("steps", {"steps": 1}), queue.submit("steps", {"steps": 1})
+    for job_id, pid in ((lost, gone.pid), (live, os.getpid())):
+        queue._write(dataclasses.replace(queue.get(job_id), state="running",
+                                         worker=f"{host}:{pid}"))
+    assert queue.recover() == [lost]
+    assert queue.get(lost).state == "failed"
+    assert queue.get(lost).error == (f"the worker (pid {gone.pid}) stopped while this job ran; "
+                                     "submit it again")
+    assert queue.get(live).state == "running"  # its worker is alive: left alone

@@ -76,6 +76,7 @@ def test_bad_job_requests_are_4xx_with_one_line(tmp_path):
             "odd size": post_json(base + "api/jobs", {**render, "size": "641x360"}),
             "fps": post_json(base + "api/jobs", {**render, "fps": 0}),
             "range": post_json(base + "api/jobs", {**render, "start_s": 5, "end_s": 2}),
+            "start": post_json(base + "api/jobs", {**render, "start_s": 36}),
             "extra": post_json(base + "api/jobs", {**render, "out": "/etc/passwd"}),
             "grid count": post_json(base + "api/jobs", {"kind": "grid", "count": 1000}),
             "no job": request(base + "api/jobs/" + "0" * 32),
@@ -91,7 +92,7 @@ def test_bad_job_requests_are_4xx_with_one_line(tmp_path):
         cases["file of a queued job"] = request(base + f"api/jobs/{queued['id']}/file")
     assert {k: v[0] for k, v in cases.items()} == {
         **dict.fromkeys(["not json", "a list", "kind", "song", "model", "preset", "size",
-                         "odd size", "fps", "range", "extra", "grid count"], 400),
+                         "odd size", "fps", "range", "start", "extra", "grid count"], 400),
         **dict.fromkeys(["no job", "not an id", "no file", "no model", "no part", "no run",
                          "no page"], 404),
         "file of a queued job": 409}
@@ -100,6 +101,7 @@ def test_bad_job_requests_are_4xx_with_one_line(tmp_path):
     assert errors["model"] == "model '../default' unknown; available: default"
     assert errors["odd size"] == "size 641x360: even numbers from 16x16 to 3840x2160"
     assert errors["range"] == "end 2 s must be after start 5 s"
+    assert errors["start"] == "start 36 s: demo.ogg ends at 35.8 s"
     assert errors["extra"].startswith("unknown setting 'out'; allowed: ")
     assert all("\n" not in e for e in errors.values())
     # The client's record names the song, never the server's path to it.

@@ -1,5 +1,5 @@
-"""The studio in a real browser (Debian's chromium driven by Playwright): bad uploads refused
-with their one-line message, the demo track uploaded, a 2 s render started from the form, its
+"""The studio in a real browser (Debian's chromium driven by Playwright): a crashed job shown
+failed with its error, bad uploads refused with their one-line message, the demo track uploaded, a 2 s render started from the form, its
 progress reaching 100 % over the job feed, the video playing in the page, and the downloaded
 file decoding (PyAV).
 
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.visualizer.jobs.test_queue import crash_kind
 from tests.visualizer.web.studio_helpers import DEMO, studio_server
+from visualizer.jobs.kinds import KINDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -41,7 +43,9 @@ def test_upload_render_play_and_download_in_a_browser(tmp_path):
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     av = pytest.importorskip("av")
     problems: list[str] = []
-    with studio_server(tmp_path / "studio", worker=True, max_bytes=LIMIT) as (base, queue), \
+    kinds = {**KINDS, "crash": crash_kind()}  # a job that fails, as a broken model would
+    with studio_server(tmp_path / "studio", worker=True, max_bytes=LIMIT, kinds=kinds) \
+            as (base, queue), \
             playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM)
         try:
@@ -54,6 +58,14 @@ def test_upload_render_play_and_download_in_a_browser(tmp_path):
             page.goto(base)
             page.wait_for_selector("#link.on", timeout=WAIT_MS)
             assert page.eval_on_selector("select.models", "e => e.value") == "default"
+
+            # A job that crashes: failed, with its one line on the page.
+            page.evaluate("""() => fetch('/api/jobs', {method: 'POST',
+                                                       body: JSON.stringify({kind: 'crash'})})""")
+            page.wait_for_selector("#jobs li.job.failed", timeout=WAIT_MS)
+            assert page.text_content("#jobs li.failed .job-error") \
+                == "ZeroDivisionError: the model divided by zero"
+            assert page.text_content("#jobs li.failed .state") == "failed"
 
             # Bad uploads, each with its one line on the page.
             page.set_input_files("#song-file", files=[{"name": "notes.wav", "mimeType":
