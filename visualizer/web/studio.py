@@ -81,6 +81,8 @@ class Studio:
                     return await handler(request)
                 except Refused as exc:
                     return JSONResponse({"error": str(exc)}, status_code=exc.status)
+                except GansmaniaError as exc:  # a user's mistake found deeper down
+                    return JSONResponse({"error": str(exc)}, status_code=400)
             return endpoint
 
         return Starlette(routes=[
