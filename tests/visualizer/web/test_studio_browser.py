@@ -66,6 +66,7 @@ def test_upload_render_play_and_download_in_a_browser(tmp_path):
             assert page.text_content("#jobs li.failed .job-error") \
                 == "ZeroDivisionError: the model divided by zero"
             assert page.text_content("#jobs li.failed .state") == "failed"
+            assert page.text_content("#jobs li.failed .title") == "crash"
 
             # Bad uploads, each with its one line on the page.
             page.set_input_files("#song-file", files=[{"name": "notes.wav", "mimeType":

@@ -105,7 +105,10 @@ function jobTitle(job) {
     return `render ${p.song} · ${p.model || "default"} · ${p.preset || "default look"} · ` +
       `${p.size[0]}x${p.size[1]} ${p.fps} fps · ${p.start_s} s–${end}`;
   }
-  return `grid · ${p.model || "default"} · seeds ${p.seed}–${p.seed + p.count - 1}`;
+  if (job.kind === "grid") {
+    return `grid · ${p.model || "default"} · seeds ${p.seed}–${p.seed + p.count - 1}`;
+  }
+  return job.kind;
 }
 
 function showJob(job) {
