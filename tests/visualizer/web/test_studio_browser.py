@@ -15,6 +15,7 @@ import pytest
 
 from tests.visualizer.jobs.test_queue import crash_kind
 from tests.visualizer.web.studio_helpers import DEMO, studio_server
+from visualizer.core.paths import bundled_model
 from visualizer.jobs.kinds import KINDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -29,6 +30,18 @@ FETCH = """async ([name, size]) => {
                                 headers: {'X-Filename': encodeURIComponent(name)}});
   return [response.status, (await response.json()).error];
 }"""
+
+
+def open_studio(browser, base: str, problems: list[str]):
+    """The page, once its job feed is up; script errors land in ``problems``."""
+    page = browser.new_page(viewport={"width": 1100, "height": 1000}, accept_downloads=True)
+    # A refused request is logged by the browser as a failed resource: expected here.
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource"
+            not in m.text and problems.append(m.text))
+    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+    page.goto(base)
+    page.wait_for_selector("#link.on", timeout=WAIT_MS)
+    return page
 
 
 def status_is(page, text: str) -> None:
@@ -49,14 +62,7 @@ def test_upload_render_play_and_download_in_a_browser(tmp_path):
             playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1000},
-                                    accept_downloads=True)
-            # A refused request is logged by the browser as a failed resource: expected here.
-            page.on("console", lambda m: m.type == "error" and "Failed to load resource"
-                    not in m.text and problems.append(m.text))
-            page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
-            page.goto(base)
-            page.wait_for_selector("#link.on", timeout=WAIT_MS)
+            page = open_studio(browser, base, problems)
             assert page.eval_on_selector("select.models", "e => e.value") == "default"
 
             # A job that crashes: failed, with its one line on the page.
@@ -145,3 +151,53 @@ def shoot(page, path: Path) -> None:
     page.wait_for_timeout(500)  # the seek's frame to be drawn: only the picture depends on it
     page.screenshot(path=path, full_page=True)
     Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
+
+
+def test_seed_grid_model_card_and_training_runs_in_a_browser(tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not "
+                                     "installed (pip install 'gansmania[dev]')")
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    run = tmp_path / "runs" / "abstract"
+    run.mkdir(parents=True)
+    (run / "metrics.jsonl").write_text(json.dumps({"kimg": 4.0, "cpu_s": 9.0, "kid": 0.0125}))
+    Image.fromarray(np.full((32, 64, 3), 90, np.uint8)).save(run / "fakes-000004-000004.png")
+    problems: list[str] = []
+    with studio_server(tmp_path / "studio", worker=True, runs_dir=tmp_path / "runs") \
+            as (base, queue), playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = open_studio(browser, base, problems)
+            # The training run: its numbers and its latest fakes grid.
+            card = page.locator("#runs .run")
+            assert card.locator("b").text_content() == "abstract: 4 kimg, 0 snapshots"
+            assert "KID at 4 kimg12.500 ×1e-3" in card.locator("table").text_content()
+            page.wait_for_function("() => document.querySelector('#runs img').naturalWidth === 64",
+                                   timeout=WAIT_MS)
+            # The model card opens with its text; the sample grid decodes.
+            page.click("#models .model summary")
+            page.wait_for_function("() => document.querySelector('#models pre').textContent"
+                                   ".startsWith('# default')", timeout=WAIT_MS)
+            page.wait_for_function("() => document.querySelector('#models img').naturalWidth > 0",
+                                   timeout=WAIT_MS)
+            # A seed grid of two images from the form.
+            page.fill("#grid-form [name=count]", "2")
+            page.fill("#grid-form [name=seed]", "7")
+            page.click("#grid-form button")
+            page.wait_for_selector("#jobs li.job.done", timeout=RENDER_MS)
+            assert page.text_content("#jobs li .title") == "grid · default · seeds 7–8"
+            page.wait_for_function("() => document.querySelector('#jobs .result img')"
+                                   ".naturalWidth > 0", timeout=WAIT_MS)
+            size = page.eval_on_selector("#jobs .result img", "i => [i.naturalWidth, "
+                                                              "i.naturalHeight]")
+            assert size == [512, 256]  # two 256 px images side by side
+            assert queue.jobs()[0].params == {"model": str(bundled_model()), "seed": 7,
+                                              "count": 2, "truncation_psi": 1.0}
+            assert problems == []
+        finally:
+            browser.close()
