@@ -153,7 +153,7 @@ def shoot(page, path: Path) -> None:
     Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
 
 
-def test_seed_grid_model_card_and_training_runs_in_a_browser(tmp_path):
+def test_seed_grids_cancel_model_card_and_training_runs_in_a_browser(tmp_path):
     playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not "
                                      "installed (pip install 'gansmania[dev]')")
     if CHROMIUM is None:
@@ -185,6 +185,17 @@ def test_seed_grid_model_card_and_training_runs_in_a_browser(tmp_path):
                                    ".startsWith('# default')", timeout=WAIT_MS)
             page.wait_for_function("() => document.querySelector('#models img').naturalWidth > 0",
                                    timeout=WAIT_MS)
+            # A big grid, cancelled from the page once it has begun: it stops between images.
+            page.fill("#grid-form [name=count]", "64")
+            page.click("#grid-form button")
+            page.wait_for_function("() => document.querySelector('#jobs progress').value > 0",
+                                   timeout=RENDER_MS)
+            page.click("#jobs li .cancel")
+            page.wait_for_selector("#jobs li.job.cancelled", timeout=WAIT_MS)
+            assert page.text_content("#jobs li.cancelled .state") == "cancelled"
+            assert page.is_hidden("#jobs li.cancelled .cancel")
+            assert page.locator("#jobs li.cancelled .result > *").count() == 0
+            assert queue.jobs()[0].done < 64
             # A seed grid of two images from the form.
             page.fill("#grid-form [name=count]", "2")
             page.fill("#grid-form [name=seed]", "7")
