@@ -333,8 +333,10 @@ class MidiClock:
             return 1
         period = self._state[0] if self._state is not None else statistics.median(self._intervals)
         self._debt = self._debt * DEBT_LEAK + interval / period - 1.0
-        if interval > 0.0:
-            self._counted_ahead = 0  # a new delivery: the last one's count is settled
+        if interval >= 0.5 * period:
+            # A pulse on time: the catch-up is over, whatever was counted ahead and has not come
+            # was lost. Not any later delivery: a stall can be handed over in several small ones.
+            self._counted_ahead = 0
         if self._debt > LOST_PULSE_DEBT:
             lost = round(self._debt)
             self._debt -= lost

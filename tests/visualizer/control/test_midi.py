@@ -201,6 +201,26 @@ def test_midi_clock_is_not_fooled_by_pulses_delivered_together():
     assert beats == pytest.approx(8.0, abs=1 / PPQN)
 
 
+def test_midi_clock_counts_a_stall_handed_over_in_several_deliveries_once():
+    # A stall long enough to look like lost pulses, whose pulses then come in a few JACK cycles
+    # (three per 5.3 ms cycle) rather than in one: each later delivery is the catch-up of the
+    # same stall, not new pulses. Counting them again ran the beat 15 pulses ahead and the
+    # tempo at 177 instead of 150 (the real-port test on a busy machine saw 157 for 135).
+    period_s, cycle_s = 60.0 / 150.0 / PPQN, 256 / 48000
+    clock = MidiClock()
+    clock.feed(mido.Message("start"), 0.0)
+    last = 0.0
+    for pulse in range(1, 4 * PPQN + 1):
+        t = pulse * period_s
+        if 40 <= pulse < 50:  # held by the transport, then three at a time
+            t = 50 * period_s + ((pulse - 40) // 3) * cycle_s
+        last = max(last, (np.floor(t / cycle_s) + 1) * cycle_s)
+        clock.feed(mido.Message("clock"), last)
+    bpm, beats = clock.position(last)
+    assert bpm == pytest.approx(150.0, rel=0.01)
+    assert beats == pytest.approx(4.0, abs=1 / PPQN)
+
+
 def test_midi_clock_drives_feature_frames(table):
     from visualizer.audio.frames import silent_frame
 
