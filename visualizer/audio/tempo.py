@@ -15,6 +15,12 @@ function (ODF) and, ten times a second:
    weighted most, and steers a beat oscillator towards it (a phase-locked loop). A large
    phase error (half a beat, say) is only followed after it has persisted *and* the
    evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats.
+5. re-locks after a tempo step or at the end of a ramp: the 6 s window only lets a new tempo
+   win after about 3 s of it, so the last 2 s are also searched for a period near the tracked
+   one (within 1.3x: a step keeps the metrical level). One that explains them clearly better
+   for 0.2 s becomes the period at once, the history before those 2 s is forgotten (so the
+   long window does not pull back to the old tempo) and the phase is measured afresh. The
+   long window takes over again once it holds 3 s of the new tempo.
 
 Beats are emitted when the oscillator's predicted beat time is reached, not after the beat's
 onset has been detected, so the beat flag is not late. Tap tempo and a manual BPM override
@@ -56,6 +62,10 @@ class TempoSettings:
     switch_confirm_s: float = 0.5  # a new tempo must persist this long to replace the old
     idle_s: float = 1.5  # no beat events after this long without an onset (silence)
     tap_timeout_s: float = 2.0  # a longer gap between taps starts a new tap sequence
+    relock_window_s: float = 2.0  # recent ODF a tempo change is looked for in (at least 4 beats)
+    relock_range: float = 1.3  # ...among periods within this factor of the tracked one
+    relock_margin: float = 1.2  # ...which must explain it this much better than the tracked one
+    relock_confirm_s: float = 0.2  # ...for this long, before the tracker re-locks on it
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,7 @@ class PredictiveBeatTracker:
         self.odf_delay = odf_delay_samples
         self.n_frames = int(settings.window_s * self.fr)
         self._update_every = max(1, round(settings.update_s * self.fr))
+        self._start_frames = int(3 * self.fr)  # history the first tempo estimate waits for
         self._lag_min = 60.0 * self.fr / settings.max_bpm
         self._lag_max = 60.0 * self.fr / settings.min_bpm
         self._nfft = 1 << math.ceil(math.log2(2 * self.n_frames))
@@ -123,6 +134,11 @@ class PredictiveBeatTracker:
         self._weighted = np.zeros(self.n_frames, dtype=np.float64)
         self._kernel_bins, self._kernel_spectrum = 0, np.zeros(0)
         self._full = SampleWindow(self.n_frames)
+        self._short_max = min(self.n_frames, max(int(settings.relock_window_s * self.fr),
+                                                 _short_frames(self._lag_max)))
+        self._short_nfft = 1 << math.ceil(math.log2(2 * self._short_max))
+        self._short_spectrum = np.zeros(self._short_nfft // 2 + 1, dtype=np.complex128)
+        self._short_acf = np.zeros(self._short_nfft, dtype=np.float64)
         self._perc = SampleWindow(self.n_frames)
         self.reset()
 
@@ -130,6 +146,10 @@ class PredictiveBeatTracker:
         self._full.clear()
         self._perc.clear()
         self._frames = 0  # tempo frames pushed
+        self._valid_from = 0  # frame number the ODF history is kept from (re-locks forget)
+        self._change = math.nan  # the period a tempo change points to, in frames
+        self._change_count = 0
+        self._rephase = False  # the next phase update takes the measured phase outright
         self._acc_full = self._acc_perc = 0.0
         self._acc_hops = 0
         self._update: Iterator[None] | None = None  # the update in progress, a slice per frame
@@ -183,6 +203,7 @@ class PredictiveBeatTracker:
         self.period = period
         self._recent_periods.clear()
         self._candidate, self._candidate_count = math.nan, 0
+        self._change, self._change_count = math.nan, 0
 
     # ------------------------------------------------------------------ per hop
 
@@ -206,7 +227,7 @@ class PredictiveBeatTracker:
         self._acc_hops = 0
         self._frames += 1
         self._n_end = n_end
-        if self._frames % self._update_every == 0 and self._frames >= 3 * self.fr:
+        if self._frames % self._update_every == 0 and self._frames >= self._start_frames:
             self._update = self._update_steps()
         # The update runs a slice per tempo frame, so no single hop carries all of it.
         if self._update is not None and next(self._update, _DONE) is _DONE:
@@ -244,28 +265,104 @@ class PredictiveBeatTracker:
 
     def _history(self, window: SampleWindow) -> np.ndarray:
         """The valid part of an ODF history, oldest first."""
-        return window.view[self.n_frames - min(self._frames, self.n_frames):]
+        return window.view[self.n_frames - self._valid_frames():]
 
     def _update_steps(self) -> Iterator[None]:
         """One tempo/phase update, yielding between slices of work (see the module doc)."""
         if math.isnan(self._override_period):  # a fixed tempo skips straight to the phase
-            if not self._autocorrelate():
-                return
-            yield
-            self._pick_lag()
-            yield
-            positive = self._positive_part(self._history(self._full), self._positive)
-            yield from self._metrical_level(positive)
-            lag = _harmonic_lag(self._acf[:positive.shape[0]], self._lag,
-                                self.settings.refine_fraction)
-            self._recent_periods.append(lag)
-            self._update_period(lag)
-            yield
+            # No yield of its own: the update must finish its slices before the next starts.
+            relocked = not math.isnan(self.period) and self._look_for_change()
+            # After a re-lock the long window only restarts once it holds as much of the new
+            # tempo as it needs at the start: on less, the metrical level is a guess.
+            if not relocked and self._valid_frames() >= self._start_frames:
+                if self._autocorrelate():
+                    yield
+                    self._pick_lag()
+                    yield
+                    positive = self._positive_part(self._history(self._full), self._positive)
+                    yield from self._metrical_level(positive)
+                    lag = _harmonic_lag(self._acf[:positive.shape[0]], self._lag,
+                                        self.settings.refine_fraction)
+                    self._recent_periods.append(lag)
+                    self._update_period(lag)
+                    yield
+                elif math.isnan(self.period):
+                    return
         if math.isnan(self.period):
             return
         folded = self._fold_percussion()
         yield
         self._track_phase(folded, self._n_end)
+
+    def _valid_frames(self) -> int:
+        return min(self._frames - self._valid_from, self.n_frames)
+
+    def _look_for_change(self) -> bool:
+        """Looks for a new tempo in the last few seconds of the ODF; True when it re-locked.
+
+        The long window needs half its length of a new tempo before that tempo wins its
+        autocorrelation (3 s, then the confirmation), so a step is looked for here in a window
+        of a few beats, among periods near the tracked one (a step keeps the metrical level).
+        A change that explains the recent ODF clearly better than the tracked period, for
+        ``relock_confirm_s``, becomes the period, the history before the window is forgotten
+        (so the long window does not pull back to the old tempo) and the phase is measured
+        afresh.
+        """
+        s = self.settings
+        period = self.period
+        lo = max(int(period / s.relock_range), int(self._lag_min), 1)
+        hi = max(int(math.ceil(min(period * s.relock_range, self._lag_max))), lo + 2)
+        needed = _short_frames(hi)
+        m = min(self._valid_frames(), self._short_max, max(int(s.relock_window_s * self.fr),
+                                                           needed))
+        if m < needed:
+            return False
+        odf = self._full.view[self.n_frames - m:]
+        centred = self._centred[:m]
+        np.subtract(odf, odf.mean(), out=centred)
+        np.fft.rfft(centred, n=self._short_nfft, out=self._short_spectrum)
+        np.multiply(self._short_spectrum, self._short_spectrum.conj(), out=self._short_spectrum)
+        np.fft.irfft(self._short_spectrum, n=self._short_nfft, out=self._short_acf)
+        acf = self._short_acf[:m]
+        if acf[0] <= 0:
+            return False
+        # Biased (not divided by the number of products): at the long lags a few seconds
+        # hold, the unbiased ACF sums so few products that a 3:2 period can win on noise.
+        salience = _comb_salience(acf, lo, hi, multiples=2)
+        i = int(np.argmax(salience)) + lo
+        i = max(lo, min(hi, i - 1 + int(np.argmax(acf[max(i - 1, 0):i + 2]))))
+        lag = i + _parabolic_offset(acf, i)
+        # A few seconds of a two-step or a backbeat can favour 1.5 beats on the comb (kick
+        # 2.5 beats after the snare; the 3-beat multiple is strong): a true beat period is
+        # not weaker on its own than the period 1.5 times as long.
+        j = int(round(2 * lag / 3))
+        if j - 1 >= lo and acf[j - 1:j + 2].max() > acf[i - 1:i + 2].max():
+            j = j - 1 + int(np.argmax(acf[j - 1:j + 2]))
+            lag = j + _parabolic_offset(acf, j)
+        # The second peak of a few seconds is noisy: the refinement may pin the period more
+        # finely, but neither decide the change nor move the peak's own estimate far.
+        refined = _harmonic_lag(acf, lag, s.refine_fraction)
+        refined = refined if abs(refined / lag - 1) < 0.5 * TEMPO_SWITCH else lag
+        current = salience[min(max(int(round(period)), lo), hi) - lo]
+        if (abs(lag / period - 1) <= TEMPO_SWITCH
+                or salience[i - lo] < s.relock_margin * max(current, 0.0)):
+            self._change, self._change_count = math.nan, 0
+            young = self._valid_frames() < self._start_frames
+            if young and abs(lag / period - 1) <= TEMPO_SWITCH:
+                # The long window is not back yet: the short one refines the new period.
+                self.period += 0.5 * (refined - period)
+                self._recent_periods.append(refined)
+            return False
+        same = not math.isnan(self._change) and abs(lag / self._change - 1) < TEMPO_SWITCH
+        self._change_count = self._change_count + 1 if same else 1
+        self._change = lag
+        if self._change_count < max(1, round(s.relock_confirm_s / s.update_s)):
+            return False
+        self._set_period(refined)
+        self._recent_periods.append(refined)
+        self._valid_from = self._frames - m
+        self._rephase = True
+        return True
 
     def _autocorrelate(self) -> bool:
         odf = self._history(self._full)
@@ -281,7 +378,7 @@ class PredictiveBeatTracker:
         return acf[0] > 0 and min(int(math.ceil(self._lag_max)), m // 2) > int(self._lag_min) + 1
 
     def _pick_lag(self) -> None:
-        acf = self._acf[:min(self._frames, self.n_frames)]
+        acf = self._acf[:self._valid_frames()]
         lo = max(int(self._lag_min), 1)
         hi = min(int(math.ceil(self._lag_max)), acf.shape[0] // 2)
         i = int(np.argmax(_comb_salience(acf, lo, hi))) + lo
@@ -383,7 +480,10 @@ class PredictiveBeatTracker:
             self._next = predicted
             return
         error = _wrap(predicted - self._next, period_n)
-        if abs(error) < 0.2 * period_n:
+        if self._rephase:  # a re-lock: the old phase belongs to the old tempo
+            self._next += error
+            self._rephase, self._disagree_s = False, 0.0
+        elif abs(error) < 0.2 * period_n:
             self._next += self.settings.phase_gain * error
             self._disagree_s = 0.0
         elif strong and math.isnan(self._override_period):
@@ -437,6 +537,12 @@ def _comb_salience(acf: np.ndarray, lo: int, hi: int, multiples: int = 4) -> np.
         best = np.maximum(np.maximum(acf[at[ok] - 1], acf[at[ok]]), acf[at[ok] + 1])
         total[ok] += best
     return total
+
+
+def _short_frames(lag_hi: float) -> int:
+    """ODF frames the re-lock window needs for two multiples of ``lag_hi`` (see
+    `_comb_salience`, which only reads the first three quarters of the ACF)."""
+    return int(math.ceil(2 * lag_hi / 0.75)) + 3
 
 
 def _harmonic_lag(acf: np.ndarray, lag: float, tolerance: float) -> float:

@@ -6,7 +6,8 @@ import mir_eval
 import numpy as np
 import pytest
 
-from tests.signals import SR, click_train, silence
+from bench.relock import relock_time
+from tests.signals import SR, click_train, clicks_at, silence
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
 
@@ -100,3 +101,71 @@ def test_plain_aubio_tracker_is_selectable():
     assert len(result.beats_s) >= 10
     assert result.bpm == pytest.approx(120.0, rel=0.05)
     assert not math.isnan(result.bpm)
+
+
+def _relock_s(times: np.ndarray, change_s: float, bpm_at) -> float:
+    """Re-lock time (bench.relock's definition) of the analysis of clicks at ``times``."""
+    duration = float(times[-1]) + 1.0
+    result = analyze_audio(clicks_at(times, duration_s=duration), sr=SR)
+    track = np.asarray(result.bpm_track)
+    return relock_time(t0_s=change_s, until_s=float(times[-1]), true_beats_s=times,
+                       beats_s=np.asarray(result.beats_s), bpm_track=track,
+                       true_bpm=bpm_at(track[:, 0]))
+
+
+@pytest.mark.parametrize("before, after", [(120, 132), (128, 104)])
+def test_a_tempo_step_is_relocked_within_two_seconds(before, after):
+    first = np.arange(0.5, 14.0, 60.0 / before)
+    change = first[-1] + 60.0 / before
+    times = np.concatenate([first, np.arange(change, change + 9.0, 60.0 / after)])
+    relock = _relock_s(times, change, lambda t: np.where(t < change, before, after))
+    assert relock <= 2.0  # it took 4-5 s before the short re-lock window; nan (never) fails
+
+
+def test_the_end_of_a_tempo_ramp_is_relocked_within_two_seconds():
+    # 110 BPM, then 16 beats whose tempo rises linearly to 128, then 128 BPM.
+    steady = np.arange(0.5, 12.0, 60.0 / 110)
+    bpms = np.linspace(110, 128, 17)
+    ramp = steady[-1] + np.cumsum(60.0 / bpms)
+    end = ramp[-1]
+    times = np.concatenate([steady, ramp, end + np.arange(1, 20) * 60.0 / 128])
+
+    def bpm_at(t):
+        # The tempo between two beats of the ramp is the one their interval implies.
+        intervals = np.diff(times)
+        i = np.clip(np.searchsorted(times, t, side="right") - 1, 0, intervals.shape[0] - 1)
+        return 60.0 / intervals[i]
+
+    assert _relock_s(times, end, bpm_at) <= 2.0
+
+
+def test_steady_humanised_music_is_not_taken_for_a_tempo_change():
+    # Kick-like accents on 1 and 3, quieter beats and off-beat ghosts, each +-10 ms late or
+    # early: a looser groove than a click train, which a short window could misread.
+    rng = np.random.default_rng(7)
+    beats = np.arange(0.5, 30.0, 60.0 / 116)
+    ghosts = beats[:-1] + 30.0 / 116
+    audio = np.zeros(int(31.0 * SR), dtype=np.float32)
+    for times, amplitude in ((beats[::2], 0.5), (beats[1::2], 0.3), (ghosts, 0.12)):
+        audio += clicks_at(times + rng.normal(0.0, 0.01, times.shape[0]), duration_s=31.0,
+                           amplitude=amplitude, noise_db=None)
+    result = analyze_audio(audio, sr=SR)
+    late = np.asarray([bpm for t, bpm in result.bpm_track if t >= 6.0])
+    assert np.all(np.abs(late / 116 - 1) < 0.01)
+    estimated = np.asarray(result.beats_s)
+    assert mir_eval.beat.f_measure(beats[beats >= 6.0], estimated[estimated >= 6.0],
+                                   f_measure_threshold=0.07) >= 0.95
+
+
+def test_relock_time_is_the_first_of_four_right_beats_with_the_right_tempo():
+    truth = np.arange(0.0, 10.0, 0.5)
+    track = np.column_stack([np.arange(0.0, 10.0, 0.01), np.full(1000, 120.0)])
+    track[(track[:, 0] >= 4.0) & (track[:, 0] < 4.6), 1] = 90.0  # wrong tempo until 4.6 s
+    emitted = truth.copy()
+    emitted[truth == 5.5] += 0.1  # one beat 100 ms late breaks the run through 5.5 s
+    relock = relock_time(t0_s=4.0, until_s=10.0, true_beats_s=truth, beats_s=emitted,
+                         bpm_track=track, true_bpm=np.full(1000, 120.0))
+    assert relock == pytest.approx(2.0)  # beats 6.0-7.5 are the first clean run after 4.6 s
+    doubled = np.sort(np.concatenate([truth, truth + 0.25]))  # double time is not a lock
+    assert math.isnan(relock_time(t0_s=4.0, until_s=10.0, true_beats_s=truth, beats_s=doubled,
+                                  bpm_track=track, true_bpm=np.full(1000, 120.0)))
