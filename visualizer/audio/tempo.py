@@ -139,6 +139,8 @@ class PredictiveBeatTracker:
         self._short_nfft = 1 << math.ceil(math.log2(2 * self._short_max))
         self._short_spectrum = np.zeros(self._short_nfft // 2 + 1, dtype=np.complex128)
         self._short_acf = np.zeros(self._short_nfft, dtype=np.float64)
+        self._short_best = np.zeros(self._short_max, dtype=np.float64)
+        self._short_salience = np.zeros(self._short_max, dtype=np.float64)
         self._perc = SampleWindow(self.n_frames)
         self.reset()
 
@@ -270,13 +272,14 @@ class PredictiveBeatTracker:
     def _update_steps(self) -> Iterator[None]:
         """One tempo/phase update, yielding between slices of work (see the module doc)."""
         if math.isnan(self._override_period):  # a fixed tempo skips straight to the phase
-            # No yield of its own: the update must finish its slices before the next starts.
-            relocked = not math.isnan(self.period) and self._look_for_change()
             # After a re-lock the long window only restarts once it holds as much of the new
             # tempo as it needs at the start: on less, the metrical level is a guess.
-            if not relocked and self._valid_frames() >= self._start_frames:
-                if self._autocorrelate():
-                    yield
+            if self._valid_frames() >= self._start_frames and self._autocorrelate():
+                yield
+                # The re-lock search shares the lag pick's slice, not the long ACF's (the
+                # costliest), and adds no slice: the update must end before the next one
+                # starts, at slow tempi too. A re-lock skips the long window's say.
+                if math.isnan(self.period) or not self._look_for_change():
                     self._pick_lag()
                     yield
                     positive = self._positive_part(self._history(self._full), self._positive)
@@ -286,8 +289,8 @@ class PredictiveBeatTracker:
                     self._recent_periods.append(lag)
                     self._update_period(lag)
                     yield
-                elif math.isnan(self.period):
-                    return
+            elif not math.isnan(self.period):
+                self._look_for_change()
         if math.isnan(self.period):
             return
         folded = self._fold_percussion()
@@ -328,7 +331,13 @@ class PredictiveBeatTracker:
             return False
         # Biased (not divided by the number of products): at the long lags a few seconds
         # hold, the unbiased ACF sums so few products that a 3:2 period can win on noise.
-        salience = _comb_salience(acf, lo, hi, multiples=2)
+        # `_comb_salience` over two multiples (the window holds both, see `_short_frames`),
+        # from one running best-of-three, as this runs every update.
+        best = self._short_best[:m]
+        np.maximum(acf[:-2], acf[2:], out=best[1:-1])
+        np.maximum(best[1:-1], acf[1:-1], out=best[1:-1])
+        salience = self._short_salience[:hi - lo + 1]
+        np.add(best[lo:hi + 1], best[2 * lo:2 * hi + 1:2], out=salience)
         i = int(np.argmax(salience)) + lo
         i = max(lo, min(hi, i - 1 + int(np.argmax(acf[max(i - 1, 0):i + 2]))))
         lag = i + _parabolic_offset(acf, i)
