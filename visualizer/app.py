@@ -6,7 +6,8 @@ clock. Each display frame it
 
 1. polls keys (-> ParamStore actions) and drains the action queue (handlers by kind);
 2. takes the newest generated frame, if any, and uploads it (stale ones were dropped);
-3. steps the FX mapper from the newest FeatureFrame (shader motion at display rate);
+3. steps the FX mapper from the newest FeatureFrame (shader motion at display rate), with the
+   beat phase predicted for the middle of the frame's time on screen;
 4. runs the frame hooks (presets: transitions, shader-parameter bindings);
 5. renders: blend of the two newest generator frames -> chain -> HUD -> present;
 6. tells the frame observers (recorder) and sleeps to the next tick.
@@ -304,11 +305,18 @@ class LiveApp:
             log.info("show running: %dx%d at %.0f fps, generator %s, audio %s",
                      *self.output.size, pacer.fps, self.generator.name, self.analyzer.name)
             index = 0
+            lead_s = 0.0  # from the start of a frame to its present, smoothed
             while not self._stop and not self.output.closed:
                 now = self.clock()
                 if duration_s is not None and now - start >= duration_s:
                     break
-                self.step_frame(index, now_s=now, dt_s=max(now - last, 1e-6), time_s=now - start)
+                # Seen from its present until the next one: beat-locked effects aim at the middle,
+                # so a beat lands on the frame nearest to it (within half a frame either way).
+                seen_s = now + lead_s + 0.5 * self._frame_s
+                presented = self.step_frame(index, now_s=now, dt_s=max(now - last, 1e-6),
+                                            time_s=now - start, seen_s=seen_s)
+                lead = presented.presented_s - now
+                lead_s = lead if index == 0 else 0.9 * lead_s + 0.1 * lead
                 last = now
                 index += 1
                 pacer.wait()
@@ -318,9 +326,12 @@ class LiveApp:
             self.analyzer.stop()
         return self.stats()
 
-    def step_frame(self, index: int, *, now_s: float, dt_s: float, time_s: float) -> PresentedFrame:
+    def step_frame(self, index: int, *, now_s: float, dt_s: float, time_s: float,
+                   seen_s: float | None = None) -> PresentedFrame:
         """One display frame at clock time ``now_s``: input, generator frame, FX, hooks, render,
-        observers. `run` calls it in real time; `gansmania render` with a simulated clock."""
+        observers. `run` calls it in real time; `gansmania render` with a simulated clock.
+        ``seen_s``: when the frame will be on screen (the beat is predicted for it); None (a
+        render, whose frames show the features of their own time): the frame's beat phase."""
         from visualizer.control.master import output_gain
         from visualizer.mapping.settings import controller_settings
         from visualizer.render.hud import HudState
@@ -330,7 +341,8 @@ class LiveApp:
         frame = self.analyzer.latest.get()
         self._stats.features(self.analyzer, frame)
         params = self.params.snapshot()
-        uniforms = self.fx.step(frame, controller_settings(params), dt_s, time_s=time_s)
+        uniforms = self.fx.step(frame, controller_settings(params), dt_s, time_s=time_s,
+                                at_s=seen_s)
         tick = Tick(index, now_s, dt_s, time_s, frame, uniforms, params)
         for hook in self._hooks:
             self._run_hook(hook, tick)

@@ -1,5 +1,14 @@
 """What a live run measured: display and generator rates, audio->photon latency from the
-frames' stamps, onsets and tempo, and where the CPU went. `live --stats` writes its result."""
+frames' stamps, onsets and tempo, and where the CPU went. `live --stats` writes its result.
+
+Two latencies, both from the capture clock to the present stamp:
+
+- ``latency_ms``: how old the audio behind the generator image on screen is (every new image);
+- ``onset_ms``: for every onset, from its hop's capture time to the first frame that shows it,
+  on each path: ``shader`` (the frame's uniforms came from that hop or a newer one) and
+  ``generator`` (the image did). This is what `bench.latency_rig` measures from outside, less
+  the part of the hop the onset sat in (under one hop).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +24,7 @@ if TYPE_CHECKING:
     from visualizer.render.renderer import PresentedFrame
 
 HUD_WINDOW_S = 1.0  # fps and latency on the HUD: over the last second
+PATHS = ("shader", "generator")  # the ways an onset reaches the screen (see onset_ms)
 
 
 class LiveStats:
@@ -31,6 +41,9 @@ class LiveStats:
         self._presents: collections.deque[float] = collections.deque()
         self._recent_latency: collections.deque[tuple[float, float]] = collections.deque()
         self._hop = -1
+        # Capture times of onsets not yet shown on each path (oldest first), and what each took.
+        self._unshown: dict[str, collections.deque[float]] = {p: collections.deque() for p in PATHS}
+        self.onset_ms: dict[str, list[float]] = {p: [] for p in PATHS}
         self.audio_s = 0.0  # seconds of audio analysed up to the newest frame seen
         self.onsets = 0
         self.bpms: list[float] = []
@@ -65,6 +78,11 @@ class LiveStats:
             self.latencies_ms.append(latency)
             self._recent_latency.append((presented.presented_s, latency))
             self._pending = None
+        shown = {"shader": presented.fx_capture_s, "generator": presented.frame_capture_s}
+        for path, waiting in self._unshown.items():
+            stamp = shown[path]
+            while waiting and stamp is not None and stamp >= waiting[0] - 1e-9:
+                self.onset_ms[path].append((presented.presented_s - waiting.popleft()) * 1e3)
 
     def features(self, analyzer, frame: FeatureFrame | None) -> None:
         """Count onsets and tempo over every hop, including those the display skipped."""
@@ -74,6 +92,9 @@ class LiveStats:
         for f in analyzer.history.snapshot(last=min(missing, analyzer.history.capacity)):
             if f.hop_index > self._hop:
                 self.onsets += f.onset
+                if f.onset:
+                    for waiting in self._unshown.values():
+                        waiting.append(f.t_audio)
                 if f.bpm > 0:
                     self.bpms.append(f.bpm)
         self._hop = frame.hop_index
@@ -110,6 +131,7 @@ class LiveStats:
             "frames_dropped": max(generated - self.frames_taken, 0),
             "latency_ms": {"median": _finite(latency["median"]), "p95": _finite(latency["p95"])},
             "onsets": self.onsets,
+            "onset_ms": {path: _summary(self.onset_ms[path]) for path in PATHS},
             # The audio starts before the display loop, so it may run ahead of duration_s.
             "audio_s": self.audio_s,
             "bpm": round(bpm, 2),
@@ -142,6 +164,13 @@ def thread_cpu_s() -> dict[str, float]:
         name = "llvmpipe" if name.startswith("llvmpipe") else name
         used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     return used
+
+
+def _summary(samples_ms: list[float]) -> dict[str, Any]:
+    from visualizer.core.measure import percentiles
+
+    q = percentiles(samples_ms)
+    return {"median": _finite(q["median"]), "p95": _finite(q["p95"]), "count": len(samples_ms)}
 
 
 def _finite(value: float) -> float | None:

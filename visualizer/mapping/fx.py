@@ -1,8 +1,14 @@
 """Features -> the shader chain's audio uniforms, stepped by the render loop at display rate.
 
 The latent controller runs at the generator's rate (24-60 Hz, irregular); shader motion must
-run at the display's, so the same features feed this small mapper in the render thread. Its
-settings are the ``fx`` part of `ControllerSettings` (plus ``reactivity``).
+run at the display's, so the same features feed this small mapper in the render thread, from
+the newest frame at draw time: an onset reaches the shaders without waiting for the generator.
+Its settings are the ``fx`` part of `ControllerSettings` (plus ``reactivity``).
+
+The beat is not reacted to but predicted: the frame's audio is already tens of milliseconds old
+when the picture is seen, so a beat phase read off it would flash that much late. Given the time
+the picture will be seen (``at_s``), ``u_beat_phase`` is the tracker's predicted beat clock
+(``next_beat_t``, ``bpm``) run forward to that time.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ class FxController:
         self.onsets = 0  # onsets seen (each counted once, even when the display skipped hops)
 
     def step(self, frame: FeatureFrame | None, settings: ControllerSettings, dt_s: float, *,
-             time_s: float) -> AudioUniforms:
-        """Uniforms for the next display frame. ``time_s``: show time (u_time)."""
+             time_s: float, at_s: float | None = None) -> AudioUniforms:
+        """Uniforms for the next display frame. ``time_s``: show time (u_time); ``at_s``: when
+        the frame will be seen, on the frames' clock (t_audio); None = the frame's own phase."""
         fx, gain = settings.fx, settings.fx.gain * settings.reactivity
         dt = max(float(dt_s), 1e-6)
         if frame is None:
@@ -57,9 +64,17 @@ class FxController:
             return min(max(value * gain, 0.0), 1.0)
 
         envelope = math.exp(-self._onset_age / fx.onset_release_s)
-        return AudioUniforms(time_s=time_s, beat_phase=frame.beat_phase,
+        return AudioUniforms(time_s=time_s, beat_phase=beat_phase_at(frame, at_s),
                              tempo=1.0 if frame.bpm > 0.0 else 0.0, onset=scaled(envelope),
                              level=scaled(self._level), bass=scaled(self._bass),
                              mid=scaled(self._mid), high=scaled(self._high),
                              chroma=tuple(min(max(c, 0.0), 1.0) for c in self._chroma.tolist()),
                              capture_s=frame.t_audio)
+
+
+def beat_phase_at(frame: FeatureFrame, at_s: float | None) -> float:
+    """The beat phase [0, 1) at time ``at_s`` (the frames' clock), run forward from the frame's
+    predicted next beat; the frame's own phase without a prediction or a time."""
+    if at_s is None or frame.bpm <= 0.0 or frame.next_beat_t <= 0.0:
+        return frame.beat_phase
+    return ((at_s - frame.next_beat_t) * frame.bpm / 60.0) % 1.0

@@ -106,7 +106,7 @@ class LiveRecorder:
                           sample_rate=source.sample_rate, channels=source.channels)
         # Time 0 of the file: the first audio block the listener hands over.
         recorder = Recorder(path, spec, origin_s=None, settings=self.settings,
-                            config=self.app.show,
+                            config=self.app.show, on_screen=self.settings.align == "presented",
                             on_failure=lambda message: self.app.report_error("record", message))
         try:
             recorder.start()

@@ -85,12 +85,13 @@ class Recorder:
     def __init__(self, path: Path | NetworkTarget, spec: StreamSpec, *, origin_s: float | None,
                  settings: RecordSettings | None = None, config: Any = None,
                  threads: int | None = None, raw: IO[bytes] | None = None,
-                 on_failure: Callable[[str], None] | None = None) -> None:
+                 on_failure: Callable[[str], None] | None = None, on_screen: bool = False) -> None:
         """``origin_s``: the capture-clock time that is 0 in the file; None = the start of the
         first audio chunk (frames before it are skipped: there is no audio to sync them to),
         or the first frame's stamp without audio. ``config``: the resolved show config, written
         next to the file. ``threads``/``raw``: see MediaWriter. ``path`` a NetworkTarget: a
-        live stream (``config`` and ``raw`` are not used)."""
+        live stream (``config`` and ``raw`` are not used). ``on_screen``: frames are stamped
+        with their present time (see `visualizer.record.timeline`)."""
         self.network = path if isinstance(path, NetworkTarget) else None
         self.path = None if self.network is not None else Path(path)
         self.name = self.network.url if self.network is not None else str(self.path)
@@ -100,7 +101,7 @@ class Recorder:
         self.on_failure = on_failure
         self._threads, self._raw = threads, raw
         self.origin_s = origin_s
-        self._frames = FrameTimeline(fps=spec.fps, origin_s=origin_s or 0.0)
+        self._frames = FrameTimeline(fps=spec.fps, origin_s=origin_s or 0.0, on_screen=on_screen)
         self._audio = AudioTimeline(sample_rate=spec.sample_rate,
                                     channels=max(spec.audio_channels, 1), origin_s=origin_s or 0.0)
         self._queue: queue.Queue = queue.Queue()

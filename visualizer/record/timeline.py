@@ -3,7 +3,11 @@
 Times come in on the capture clock (``time.monotonic()`` s live, the song's own seconds
 offline). ``origin_s`` on that clock is 0 in the file. Video slot ``k`` covers the time
 ``origin_s + k / fps``: each slot shows the newest frame stamped nearest to it, so a display
-running faster than the recording skips frames and a slower one repeats them. Audio is placed
+running faster than the recording skips frames and a slower one repeats them. Frames stamped
+with the time they went on screen (``on_screen``, ``record.align = "presented"``) are placed as
+a camera would film them: a slot shows the frame that was on screen at its time, never one that
+was shown after it (the nearest slot could be up to half a slot earlier than the screen, which
+makes a picture look faster than it was). Audio is placed
 by its stamp too, with silence for gaps, so both tracks stay on one timeline.
 """
 
@@ -31,17 +35,23 @@ class SlotRun:
 class FrameTimeline:
     """Turns stamped frames into runs of fixed-rate slots (repeats and skips counted)."""
 
-    def __init__(self, *, fps: float, origin_s: float) -> None:
+    def __init__(self, *, fps: float, origin_s: float, on_screen: bool = False) -> None:
+        """``on_screen``: stamps are present times (see the module docstring)."""
         self.fps = fps
         self.origin_s = origin_s
+        self.on_screen = on_screen
         self.next_slot = 0  # slots before this are written
         self.repeated = 0  # slots that repeat the previous frame
         self.skipped = 0  # frames replaced by a newer one in the same slot
         self._held: np.ndarray | None = None  # the frame for `next_slot`, until a newer slot shows up
 
     def slot_of(self, t_s: float) -> int:
-        """The slot nearest to ``t_s`` (a tie goes to the later slot)."""
-        return max(0, math.floor((t_s - self.origin_s) * self.fps + 0.5))
+        """The slot nearest to ``t_s`` (a tie goes to the later slot); with ``on_screen``, the
+        first slot at or after it."""
+        position = (t_s - self.origin_s) * self.fps
+        if self.on_screen:
+            return max(0, math.ceil(position - 1e-9))  # -1e-9: a stamp on a slot's time is that slot
+        return max(0, math.floor(position + 0.5))
 
     def add(self, image: np.ndarray, *, t_s: float) -> SlotRun | None:
         """Take a frame stamped ``t_s``; returns the run now final (the previously held frame)."""

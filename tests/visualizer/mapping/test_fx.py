@@ -55,3 +55,23 @@ def test_bands_follow_with_attack_release_and_gain_scales_everything():
 def test_no_audio_gives_neutral_uniforms():
     u = FxController().step(None, ControllerSettings(), 1 / 60, time_s=3.0)
     assert u.time_s == 3.0 and u.onset == 0.0 and u.level == 0.0 and u.capture_s is None
+
+
+def test_the_beat_phase_is_predicted_for_when_the_frame_is_seen():
+    """A frame's audio is old by the time its picture is seen: given that time, u_beat_phase
+    runs the tracker's predicted beat forward to it, so a beat flash lands on the beat."""
+    s = ControllerSettings()
+    # 120 BPM: beats at 0.5, 1.0, 1.5 s; the newest hop ends at 0.96 s, predicting 1.0 s.
+    frame = dataclasses.replace(metronome(bpm=120, duration_s=1.0)[-1], t_audio=0.96,
+                                beat_phase=0.92, next_beat_t=1.0)
+    assert FxController().step(frame, s, HOP_S, time_s=0.0).beat_phase == 0.92  # no time: as is
+    seen = {at: FxController().step(frame, s, HOP_S, time_s=0.0, at_s=at).beat_phase
+            for at in (0.96, 0.99, 1.0, 1.05, 1.6)}
+    assert seen[0.96] == pytest.approx(0.92)
+    assert seen[0.99] == pytest.approx(0.98)
+    assert seen[1.0] == pytest.approx(0.0, abs=1e-9)  # on the predicted beat
+    assert seen[1.05] == pytest.approx(0.1)
+    assert seen[1.6] == pytest.approx(0.2)  # more than a beat ahead: the clock keeps running
+    # Without a tempo there is nothing to predict: the phase stays the frame's (0).
+    unknown = dataclasses.replace(frame, bpm=0.0, beat_phase=0.0, next_beat_t=0.0)
+    assert FxController().step(unknown, s, HOP_S, time_s=0.0, at_s=1.2).beat_phase == 0.0

@@ -38,6 +38,20 @@ def test_a_faster_display_skips_and_a_slower_one_repeats() -> None:
     assert slow.repeated == 6
 
 
+def test_present_stamps_are_filmed_as_a_camera_would_never_early() -> None:
+    # A frame shown at 0.04 s is on screen from then on: slot 0 (0.0 s) cannot show it, even
+    # though 0.04 is nearer to slot 0 than to slot 1 of a 10 fps file.
+    nearest = FrameTimeline(fps=10, origin_s=0.0)
+    shown = FrameTimeline(fps=10, origin_s=0.0, on_screen=True)
+    stamps = [0.0, 0.04, 0.2, 0.26, 0.3]
+    assert slots(nearest, stamps, end_slot=4) == [1, 1, 2, 4]
+    assert slots(shown, stamps, end_slot=4) == [0, 1, 2, 4]
+    # Each slot shows the frame that was on screen at its time.
+    for k, frame in enumerate(slots(FrameTimeline(fps=10, origin_s=0.0, on_screen=True),
+                                    stamps, end_slot=4)):
+        assert frame == max(i for i, t in enumerate(stamps) if t <= k / 10)
+
+
 def test_jittery_and_late_stamps_never_go_back() -> None:
     timeline = FrameTimeline(fps=10, origin_s=0.0)
     # Frame 2 is stamped before frame 1 (a stale audio stamp) and before slot 2, which is not
