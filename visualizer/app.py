@@ -70,6 +70,10 @@ KEY_ACTIONS: dict[str, tuple[str, Any]] = {
 }
 
 CPU_SHARED_GENERATOR_FPS = 30.0  # auto generator cap when it shares the CPU with llvmpipe
+# Niceness of the generator's thread when it shares the CPU with llvmpipe: the display and the
+# audio analysis win every contended time slice, so a hit reaches the shaders without queueing
+# behind a generator frame; the generator takes what is left (its rate is capped anyway).
+CPU_SHARED_GENERATOR_NICE = 5
 ERROR_HOLD_S = 8.0  # an error stays on the HUD this long after its last occurrence
 
 
@@ -299,6 +303,8 @@ class LiveApp:
         self.analyzer.start()
         try:
             self.worker.start()
+            if self._shares_the_cpu():
+                lower_thread_priority("generator", CPU_SHARED_GENERATOR_NICE)
             pacer = FramePacer(1.0 / self._frame_s)
             start = last = self.clock()
             self._stats.start(start)
@@ -381,8 +387,11 @@ class LiveApp:
         """
         if self.show.model.max_fps > 0:
             return min(self.show.model.max_fps, display)
-        shares_the_cpu = _software_gl(self.output.ctx) and self.generator.device == "cpu"
-        return min(CPU_SHARED_GENERATOR_FPS, display) if shares_the_cpu else display
+        return min(CPU_SHARED_GENERATOR_FPS, display) if self._shares_the_cpu() else display
+
+    def _shares_the_cpu(self) -> bool:
+        """The generator paints on the CPU that also rasterises the display (llvmpipe)."""
+        return _software_gl(self.output.ctx) and self.generator.device == "cpu"
 
     def _handle_input(self) -> None:
         for key in self.output.poll():
@@ -493,6 +502,25 @@ def resolve_fx_scale(scale: float, *, output: Output, generator_px: int) -> floa
     if scale < 0.1:
         raise ConfigError(f"display.fx_scale = {scale:g} is out of range; allowed 0 (auto) or 0.1..1")
     return scale
+
+
+def lower_thread_priority(name: str, nice: int) -> list[int]:
+    """Raise the OS niceness of this process's Python threads called ``name`` to ``nice``
+    (Linux schedules threads one by one; elsewhere nothing happens). Returns the thread ids
+    changed. Only ever lowers a priority, which needs no privileges."""
+    import os
+
+    changed = []
+    for thread in threading.enumerate():
+        if thread.name != name or thread.native_id is None or not hasattr(os, "setpriority"):
+            continue
+        try:
+            if os.getpriority(os.PRIO_PROCESS, thread.native_id) < nice:
+                os.setpriority(os.PRIO_PROCESS, thread.native_id, nice)
+                changed.append(thread.native_id)
+        except OSError as exc:  # the thread ended meanwhile, or a sandbox refuses: run as is
+            log.debug("cannot lower %s's priority: %s", name, exc)
+    return changed
 
 
 def _software_gl(ctx) -> bool:
