@@ -12,7 +12,7 @@ recording of the same run) are read back only to check that they agree with the 
 
 Cases (each its own run of `live`):
 
-- ``shader``: presets/latency_flash.toml, a black screen flashing white on onsets through the
+- ``shader``: bench/rigs/latency_flash.toml, a black screen flashing white on onsets through the
   flash pass (u_onset): the shader path, random gaps of 0.4-1.2 s between clicks;
 - ``generator``: the same clicks, no shader chain, a strong latent pulse on onsets: the first
   frame the generator's picture visibly changes;
@@ -56,7 +56,7 @@ import numpy as np
 from bench import parser
 
 ROOT = Path(__file__).resolve().parents[1]
-PRESET = ROOT / "presets" / "latency_flash.toml"
+PRESET = ROOT / "bench" / "rigs" / "latency_flash.toml"
 SR = 48000
 SIZE = (160, 90)  # the show's window: small, so llvmpipe and the grab cost little
 ROOT_PATCH_PX = 32  # root-window columns filmed beside the show's window (the video reference)
