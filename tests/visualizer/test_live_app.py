@@ -83,3 +83,30 @@ def test_auto_fx_scale_follows_the_generator_on_a_cpu_rasteriser():
             resolve_fx_scale(0.05, output=output, generator_px=256)
     finally:
         output.release()
+
+
+def test_the_generator_thread_yields_and_the_rest_of_the_process_does_not():
+    """On a CPU shared with llvmpipe the show lowers the generator thread's priority: that
+    thread alone (Linux schedules threads one by one), never raising anyone's."""
+    import os
+    import threading
+
+    from visualizer.app import lower_thread_priority
+
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait, name="generator", daemon=True)
+    bystander = threading.Thread(target=release.wait, name="audio-analysis", daemon=True)
+    worker.start()
+    bystander.start()
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        assert lower_thread_priority("generator", before + 5) == [worker.native_id]
+        assert os.getpriority(os.PRIO_PROCESS, worker.native_id) == before + 5
+        assert os.getpriority(os.PRIO_PROCESS, bystander.native_id) == before
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+        assert lower_thread_priority("generator", before + 2) == []  # never back up
+        assert os.getpriority(os.PRIO_PROCESS, worker.native_id) == before + 5
+    finally:
+        release.set()
+        worker.join()
+        bystander.join()
