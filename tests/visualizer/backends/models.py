@@ -57,7 +57,7 @@ class FailingGenerator:
 
     def __init__(self, inner, *, good_frames: int, recover_after: int | None = None) -> None:
         self.inner, self.good_frames, self.recover_after = inner, good_frames, recover_after
-        self.name, self.resolution = inner.name, inner.resolution
+        self.name, self.device, self.resolution = inner.name, inner.device, inner.resolution
         self.num_ws, self.w_dim = inner.num_ws, inner.w_dim
         self.calls = 0
 
