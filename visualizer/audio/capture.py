@@ -49,11 +49,15 @@ class CaptureClock:
     A callback runs a little after its audio was captured, by a varying amount. Over the last
     ``size`` observations, the one with the least lateness gives the offset; sample counting
     gives the rest. The callback only stores two numbers (no allocation, no lock).
+
+    The driver's reported input latency is not subtracted: it is the age of the *oldest* sample
+    of a buffer, while the least-late callback already dates the newest one. Subtracting it
+    stamped clicks 12.7 ms early on a PulseAudio monitor, filmed from outside the program
+    (bench/latency_rig.py: -1.9 ms without it), and made beat-locked flashes land early.
     """
 
-    def __init__(self, *, sample_rate: int, latency_s: float = 0.0, size: int = 64) -> None:
+    def __init__(self, *, sample_rate: int, size: int = 64) -> None:
         self.sample_rate = sample_rate
-        self.latency_s = latency_s  # known capture-to-callback delay (driver buffering)
         self._observations = np.full((size, 2), np.nan)  # rows: (callback time, index)
         self._count = 0
 
@@ -72,4 +76,4 @@ class CaptureClock:
             return time.monotonic()
         times, indices = self._observations[:, 0], self._observations[:, 1]
         offset = np.nanmin(times - indices / self.sample_rate)
-        return float(offset + n / self.sample_rate - self.latency_s)
+        return float(offset + n / self.sample_rate)

@@ -175,7 +175,6 @@ class LiveInput:
                 stream = pa.open(format=pyaudio.paFloat32, channels=channels, rate=rate,
                                  input=True, input_device_index=index,
                                  frames_per_buffer=self.block, stream_callback=self._callback)
-            self.clock.latency_s = min(max(float(stream.get_input_latency()), 0.0), 0.5)
         except GansmaniaError:
             pa.terminate()
             raise
