@@ -5,7 +5,18 @@ turns it into MIDI (mido), renders it with fluidsynth and Debian's General MIDI 
 (fluid-soundfont-gm, MIT licence) and returns the audio with its ground truth: the beat grid,
 every note onset and the tempo at every moment. The benchmark and the bundled demo track are
 made with it. Needs `fluidsynth` and `fluid-soundfont-gm` (the Makefile's bench packages) and
-`mido` (the dev extra).
+`mido` (the dev extra); speech over music (`Song.speech`) needs `espeak-ng`.
+
+Onset ground truth (`SynthesizedSong.targets_s`, what `bench.onset_eval` scores against) is the
+notes a listener hears start: merged note onsets, less two kinds of note that are not attacks:
+
+- notes of slow-attack instruments (`SLOW_ATTACK_PROGRAMS`: strings, choir, warm and sweep pads,
+  which take 70-300 ms to come within 10 dB of their peak in FluidR3): a swell has no instant
+  to find within 50 ms, and a detector should stay quiet on it, so a detection there is a false
+  alarm;
+- masked notes (`masked`): a note MASK_DB or more quieter (by MIDI velocity, 40 log10(v1/v2) dB,
+  fluidsynth's velocity curve) than one that started up to MASK_S before it. Those are
+  "don't care" (`dont_care_s`): neither required nor counted as false alarms.
 """
 
 from __future__ import annotations
@@ -27,7 +38,14 @@ SOUNDFONT_CANDIDATES = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
 DRUM_CHANNEL = 9  # General MIDI percussion (channel 10, counted from 1)
 KICK, SIDE_STICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 39, 42, 46, 49, 51
 BASS_PROGRAM, CHORD_PROGRAM = 33, 4  # fingered electric bass, electric piano 1
+# GM programs whose attack takes 70-300 ms to reach -10 dB of the peak in FluidR3 (measured):
+# string ensemble, slow strings, choir aahs, warm pad, sweep pad.
+SLOW_ATTACK_PROGRAMS = frozenset({48, 49, 52, 89, 95})
 ONSET_MERGE_S = 0.03  # notes closer than this are one perceived onset (humanised chords)
+MASK_S, MASK_DB = 0.05, 20.0  # a note this much quieter this soon after another is masked
+MASTERS = ("clean", "compressed", "distorted")
+# Percussion for the sparse pattern (GM keys): low tom, high bongo, low conga, claves, shaker.
+LOW_TOM, HIGH_BONGO, LOW_CONGA, CLAVES, SHAKER = 45, 60, 64, 75, 82
 
 
 @dataclass(frozen=True)
@@ -72,10 +90,29 @@ def _drums(name: str, meter: int) -> tuple[Hit, ...]:
         return ((Hit(0, 112, 0.1, KICK),)
                 + tuple(Hit(b, 90, 0.1, SIDE_STICK) for b in range(1, beats))
                 + _every(1, beats=beats, note=CLOSED_HAT, velocity=64))
+    if name == "sixteenths":  # techno/house: kick every beat, clap 2 and 4, sixteenth hats
+        return (_every(1, beats=beats, note=KICK, velocity=114)
+                + tuple(Hit(b, 100, 0.1, CLAP) for b in range(1, beats, 2))
+                + tuple(Hit(i / 4, 76 if i % 2 else 60, 0.05, CLOSED_HAT)
+                        for i in range(4 * beats) if i % 4))
+    if name == "breakbeat":  # jungle: kick/snare two-step, sixteenth hats, ghost snares
+        return ((Hit(0, 114, 0.1, KICK), Hit(1.75, 96, 0.1, KICK), Hit(2.5, 106, 0.1, KICK))
+                + tuple(Hit(b, 110, 0.1, SNARE) for b in range(1, beats, 2))
+                + (Hit(1.5, 34, 0.05, SNARE), Hit(3.25, 32, 0.05, SNARE))[: beats // 2]
+                + _every(0.25, beats=beats, note=CLOSED_HAT, velocity=64, length_beats=0.05))
+    if name == "seven":  # 7/8 counted in eighths, 2+2+3: kick, snare, then kick-hat-snare
+        return ((Hit(0, 112, 0.1, KICK), Hit(2, 104, 0.1, SNARE), Hit(4, 110, 0.1, KICK),
+                 Hit(6, 100, 0.1, SNARE))[: 4 if beats >= 7 else 2]
+                + _every(1, beats=beats, note=CLOSED_HAT, velocity=66))
+    if name == "sparse":  # ambient percussion: a few unlike hits, most beats empty
+        return tuple(hit for hit in (Hit(0, 96, 0.2, LOW_TOM), Hit(1.5, 80, 0.1, CLAVES),
+                                     Hit(2.75, 88, 0.1, HIGH_BONGO), Hit(3.5, 70, 0.2, SHAKER))
+                     if hit.beat < beats)
     raise ValueError(f"unknown drum pattern {name!r}; allowed: {', '.join(DRUM_PATTERNS)}")
 
 
-DRUM_PATTERNS = ("none", "four_on_floor", "backbeat", "boombap", "dnb", "waltz")
+DRUM_PATTERNS = ("none", "four_on_floor", "backbeat", "boombap", "dnb", "waltz", "sixteenths",
+                 "breakbeat", "seven", "sparse")
 
 
 def _bass(name: str, meter: int) -> tuple[Hit, ...]:
@@ -135,6 +172,7 @@ class Section:
     chords: str = "whole"
     meter: int = 4  # beats per bar
     swing: float = 0.5  # where the off-beat eighth falls, as a fraction of the beat (0.5 straight)
+    bpm_end: float | None = None  # a ramp: the tempo moves bar by bar from bpm to this
 
 
 @dataclass(frozen=True)
@@ -144,6 +182,10 @@ class Song:
     progression: tuple[str, ...] = ("Am", "F", "C", "G")  # one chord per bar, repeating
     humanize_ms: float = 0.0  # std-dev of the random timing error of every note
     seed: int = 0
+    bass_program: int = BASS_PROGRAM  # General MIDI program of the bass
+    chord_program: int = CHORD_PROGRAM  # ... and of the chords (SLOW_ATTACK_PROGRAMS: a pad)
+    master: str = "clean"  # the mix's last stage, one of MASTERS
+    speech: str = ""  # words spoken over the music (espeak-ng); their onsets are not targets
 
 
 @dataclass(frozen=True)
@@ -157,6 +199,8 @@ class SynthesizedSong:
     onsets_s: np.ndarray  # every perceived note onset (notes within ONSET_MERGE_S merged)
     tempo_segments: tuple[tuple[float, float, float], ...]  # (start_s, end_s, bpm)
     midi_path: Path | None = field(default=None, compare=False)
+    targets_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # attacks (module doc)
+    dont_care_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # masked notes
 
     def bpm_at(self, t_s: np.ndarray) -> np.ndarray:
         """The true tempo at each time in ``t_s``."""
@@ -195,9 +239,13 @@ def arrange(song: Song) -> tuple[list[_Note], np.ndarray, tuple[tuple[float, flo
     segments = []
     t_bar, bar_number = 0.0, 0
     for section in song.sections:
-        beat_s = 60.0 / section.bpm
         start_s = t_bar
-        for _ in range(section.bars):
+        for bar in range(section.bars):
+            bpm = section.bpm
+            if section.bpm_end is not None:  # a ramp: each bar a step nearer bpm_end
+                bpm += (section.bpm_end - section.bpm) * bar / max(section.bars - 1, 1)
+                segments.append((t_bar, t_bar + section.meter * 60.0 / bpm, bpm))
+            beat_s = 60.0 / bpm
             chord = chord_pitch_classes(song.progression[bar_number % len(song.progression)])
             beats.extend(t_bar + b * beat_s for b in range(section.meter))
             layers: list[tuple[int, tuple[Hit, ...], Callable[[Hit], list[int]]]] = [
@@ -218,8 +266,29 @@ def arrange(song: Song) -> tuple[list[_Note], np.ndarray, tuple[tuple[float, flo
                                            hit.length_beats * beat_s))
             t_bar += section.meter * beat_s
             bar_number += 1
-        segments.append((start_s, t_bar, section.bpm))
+        if section.bpm_end is None:
+            segments.append((start_s, t_bar, section.bpm))
     return notes, np.asarray(beats), tuple(segments)
+
+
+def onset_truth(song: Song, notes: list[_Note]) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, don't-care times) in seconds: the attacks a detector should find, and the
+    masked notes it may find or not (see the module docstring)."""
+    slow = {1: song.bass_program in SLOW_ATTACK_PROGRAMS,
+            2: song.chord_program in SLOW_ATTACK_PROGRAMS}
+    attacks = sorted((n for n in notes if not slow.get(n.channel, False)), key=lambda n: n.t_s)
+    targets, masked = [], []
+    for i, note in enumerate(attacks):
+        j, louder = i - 1, False
+        while j >= 0 and note.t_s - attacks[j].t_s <= MASK_S:
+            if (note.t_s - attacks[j].t_s > 1e-9
+                    and 40.0 * np.log10(attacks[j].velocity / note.velocity) >= MASK_DB):
+                louder = True
+                break
+            j -= 1
+        (masked if louder else targets).append(note.t_s)
+    kept = merged_onsets(np.asarray(targets))
+    return kept, np.asarray(sorted(masked))
 
 
 def merged_onsets(times_s: np.ndarray, *, merge_s: float = ONSET_MERGE_S) -> np.ndarray:
@@ -234,14 +303,15 @@ def merged_onsets(times_s: np.ndarray, *, merge_s: float = ONSET_MERGE_S) -> np.
     return np.asarray(keep)
 
 
-def write_midi(notes: list[_Note], path: Path) -> None:
+def write_midi(notes: list[_Note], path: Path, *, bass_program: int = BASS_PROGRAM,
+               chord_program: int = CHORD_PROGRAM) -> None:
     """Write ``notes`` as a type-0 MIDI file at a fixed 120 BPM grid of 1/1920 s ticks."""
     import mido
 
     ticks_per_beat = 960  # at 120 BPM: 1920 ticks per second, 0.52 ms resolution
     to_ticks = 2 * ticks_per_beat / 1.0  # ticks per second at 120 BPM
     events: list[tuple[int, int, mido.Message]] = []
-    for channel, program in ((1, BASS_PROGRAM), (2, CHORD_PROGRAM)):
+    for channel, program in ((1, bass_program), (2, chord_program)):
         events.append((0, 0, mido.Message("program_change", channel=channel, program=program)))
     for n in notes:
         on, off = round(n.t_s * to_ticks), round((n.t_s + n.length_s) * to_ticks)
@@ -281,7 +351,8 @@ def synthesize_song(song: Song, *, sr: int = 44100, workdir: Path | None = None)
     with tempfile.TemporaryDirectory(prefix="gm-song-") as tmp:
         folder = Path(workdir or tmp)
         midi_path, wav_path = folder / f"{song.name}.mid", folder / f"{song.name}.wav"
-        write_midi(notes, midi_path)
+        write_midi(notes, midi_path, bass_program=song.bass_program,
+                   chord_program=song.chord_program)
         result = subprocess.run(
             [binary, "-n", "-i", "-q", "-r", str(sr), "-g", "0.5", "-O", "s16", "-T", "wav",
              "-F", str(wav_path), str(soundfont()), str(midi_path)],
@@ -294,13 +365,66 @@ def synthesize_song(song: Song, *, sr: int = 44100, workdir: Path | None = None)
         raise GansmaniaError(f"fluidsynth rendered at {file_sr} Hz, asked for {sr} Hz")
     mono = audio.mean(axis=1)
     end = int((segments[-1][1] + 1.0) * sr)  # the last bar plus a second of release
-    mono = mono[:end]
+    mono = master(mono[:end], song.master, sr=sr)
+    if song.speech:
+        mono = mono + speech(song.speech, sr=sr, length=mono.shape[0], seed=song.seed,
+                             level_rms=float(np.sqrt(np.mean(mono ** 2))))
     peak = float(np.max(np.abs(mono))) or 1.0
     mono = (mono * (10 ** (-1 / 20) / peak)).astype(np.float32)
     onsets = merged_onsets(np.asarray([n.t_s for n in notes]))
+    targets, dont_care = onset_truth(song, notes)
     return SynthesizedSong(song=song, audio=mono, sr=sr, beats_s=beats, onsets_s=onsets,
                     tempo_segments=segments,
-                    midi_path=midi_path if workdir is not None else None)
+                    midi_path=midi_path if workdir is not None else None,
+                    targets_s=targets, dont_care_s=dont_care)
+
+
+def master(audio: np.ndarray, kind: str, *, sr: int) -> np.ndarray:
+    """The mix's last stage: ``clean``; ``compressed`` (6:1 above -30 dB of the peak, 2 ms
+    attack, 60 ms release, as a loud master pumps); ``distorted`` (tanh drive, 12 dB)."""
+    if kind not in MASTERS:
+        raise ValueError(f"unknown master {kind!r}; allowed: {', '.join(MASTERS)}")
+    audio = audio / (float(np.max(np.abs(audio))) or 1.0)
+    if kind == "distorted":
+        return np.tanh(4.0 * audio) / np.tanh(4.0)
+    if kind == "compressed":
+        level = np.abs(audio).astype(np.float64)
+        attack, release = np.exp(-1 / (0.002 * sr)), np.exp(-1 / (0.06 * sr))
+        envelope = np.empty_like(level)
+        state = 0.0
+        for i, x in enumerate(level):  # a peak follower: rises in ~2 ms, falls in ~60 ms
+            coeff = attack if x > state else release
+            state = coeff * state + (1 - coeff) * x
+            envelope[i] = state
+        over_db = 20 * np.log10(np.maximum(envelope, 1e-9)) + 30.0
+        gain_db = -np.maximum(over_db, 0.0) * (1 - 1 / 6)
+        return audio * 10 ** (gain_db / 20)
+    return audio
+
+
+def speech(text: str, *, sr: int, length: int, seed: int, level_rms: float) -> np.ndarray:
+    """``text`` spoken by espeak-ng, repeated to fill ``length`` samples with a pause between
+    takes, at the music's RMS (a voice over a bed, as in a DJ drop or a podcast intro)."""
+    import soundfile
+
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        raise GansmaniaError("espeak-ng is not installed; run `make bench-packages`")
+    with tempfile.TemporaryDirectory(prefix="gm-speech-") as tmp:
+        wav = Path(tmp) / "speech.wav"
+        subprocess.run([binary, "-s", "165", "-p", str(30 + seed % 40), "-w", str(wav), text],
+                       capture_output=True, check=True, timeout=60)
+        voice, voice_sr = soundfile.read(str(wav), dtype="float32")
+    voice = np.interp(np.arange(0, voice.shape[0], voice_sr / sr), np.arange(voice.shape[0]),
+                      voice).astype(np.float32)
+    out = np.zeros(length, dtype=np.float32)
+    start = int(0.7 * sr)
+    while start < length:
+        take = voice[: length - start]
+        out[start:start + take.shape[0]] = take
+        start += take.shape[0] + int(1.3 * sr)
+    rms = float(np.sqrt(np.mean(out[out != 0] ** 2))) if np.any(out) else 1.0
+    return out * (level_rms / rms)
 
 
 # The benchmark set: 70-175 BPM, humanised timing, a drum-less breakdown, swing, 3/4 and a

@@ -10,11 +10,15 @@ import pytest
 from bench.rigs.musicgen import (
     BENCH_SONGS,
     DEMO_SONG,
+    MASTERS,
     Section,
     Song,
+    _Note,
     arrange,
     chord_pitch_classes,
+    master,
     merged_onsets,
+    onset_truth,
     synthesize_song,
     write_midi,
 )
@@ -75,3 +79,32 @@ def test_the_demo_song_is_124_bpm_with_several_sections():
     _, beats, segments = arrange(DEMO_SONG)
     assert {bpm for _, _, bpm in segments} == {124}
     assert 30 <= segments[-1][1] <= 40 and len(DEMO_SONG.sections) >= 4
+
+
+def test_a_ramp_moves_the_tempo_bar_by_bar():
+    _, beats, segments = arrange(Song("r", (Section(5, 120, bpm_end=140),)))
+    assert [bpm for _, _, bpm in segments] == [120, 125, 130, 135, 140]
+    np.testing.assert_allclose(np.diff(beats[:4]), 0.5)
+    np.testing.assert_allclose(np.diff(beats[-4:]), 60 / 140)
+
+
+def test_onset_targets_leave_out_pads_and_masked_notes():
+    pad = Song("p", (Section(2, 120, "none", "none", "whole"),), chord_program=89)
+    notes, _, _ = arrange(pad)
+    targets, dont_care = onset_truth(pad, notes)
+    assert notes and targets.size == 0 and dont_care.size == 0  # a swell is no attack
+    loud, ghost = _Note(0.0, 9, 38, 120, 0.1), _Note(0.03, 9, 42, 30, 0.1)  # 24 dB, 30 ms
+    targets, dont_care = onset_truth(Song("g", ()), [loud, ghost, _Note(0.5, 9, 42, 30, 0.1)])
+    np.testing.assert_allclose(targets, [0.0, 0.5])  # the lone quiet note is a target
+    np.testing.assert_allclose(dont_care, [0.03])
+
+
+def test_masters_keep_the_length_and_bound_the_peak():
+    audio = np.sin(np.linspace(0, 400, 4000)) * np.linspace(0, 1, 4000)
+    for kind in MASTERS:
+        out = master(audio, kind, sr=8000)
+        assert out.shape == audio.shape and np.abs(out).max() <= 1.0 + 1e-6
+    squashed = master(audio, "compressed", sr=8000)
+    assert np.abs(squashed[-500:]).max() < 0.5  # 6:1 above -30 dB pulls the peaks down
+    with pytest.raises(ValueError, match="allowed: clean"):
+        master(audio, "tape", sr=8000)
