@@ -21,8 +21,9 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := portaudio19-dev libasound2-plugins pulseaudio pulseaudio-utils xvfb xdotool \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 ffmpeg build-essential python3-dev python3-venv \
 	librsvg2-bin jackd2 chromium
-# Only `make bench` needs these: fluidsynth renders the benchmark's music from MIDI.
-BENCH_APT_PACKAGES := fluidsynth fluid-soundfont-gm
+# Only `make bench` needs these: fluidsynth renders the benchmark's music from MIDI, espeak-ng
+# the speech over music of the onset evaluation.
+BENCH_APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng
 
 # Machines without an NVIDIA GPU (CI, laptops) take the CPU build of torch: from the wheel on
 # disk when there is one, else from PyTorch's CPU index. GPU machines get the normal CUDA build.

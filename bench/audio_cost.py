@@ -36,7 +36,7 @@ def cost_rows(*, hops: Sequence[int] = (128, 256), sr: int = 48000,
     rendered = synthesize_song(song, sr=sr)
     rows = []
     for hop in hops:
-        for detector in ("flux", "aubio"):
+        for detector in ("multiband", "flux", "aubio"):
             wall, cpu = hop_cost_us(rendered.audio, sr=sr, hop=hop, detector=detector)
             wall_p, cpu_p = percentiles(wall), percentiles(cpu)
             delays, missed = click_delays(sr=sr, hop=hop, detector=detector)

@@ -32,8 +32,9 @@ class AudioSettings:
     channels: int = setting(0, doc="input channel to use (1-based); 0 mixes all down", min=0, max=64)
     monitor: bool = setting(False, doc="also play a file input to the default output")
     loop: bool = setting(False, doc="start a file input again when it ends")
-    onset_detector: str = setting("flux", doc="onset detector (flux: ~1 hop delay; aubio: ~2.2)",
-                                  choices=("flux", "aubio"))
+    onset_detector: str = setting("multiband", doc="onset detector (multiband: low/mid/high "
+                                  "bands, ~1 hop delay; flux: one band; aubio: ~2.2 hops)",
+                                  choices=("multiband", "flux", "aubio"))
     onset_threshold: float = setting(3.0, doc="onset: flux must exceed this x its recent mean",
                                      min=1.0, max=20.0)
     onset_silence_db: float = setting(-60.0, doc="below this level (dBFS): no onsets, zero features",

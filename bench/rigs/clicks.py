@@ -23,7 +23,7 @@ def click_audio(*, sr: int, hop: int, clicks: int, seed: int) -> tuple[np.ndarra
     return audio, starts
 
 
-def click_delays(*, sr: int, hop: int, detector: str = "flux", clicks: int = 80,
+def click_delays(*, sr: int, hop: int, detector: str = "multiband", clicks: int = 80,
                  seed: int = 0) -> tuple[np.ndarray, int]:
     """Onset flag delays (samples) for clicks at random positions; and how many were missed.
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from visualizer.audio.frames import N_CHROMA, SILENCE_DB, FeatureFrame
-from visualizer.audio.onsets import ONSET_DETECTORS, AubioOnsetDetector, OnsetSettings
+from visualizer.audio.onsets import (
+    ONSET_DETECTORS,
+    AubioOnsetDetector,
+    MultiBandOnsetDetector,
+    OnsetSettings,
+)
 from visualizer.audio.spectral import BANDS_HZ, ChromaSpectrum, OnsetSpectrum, fft_size_for
 from visualizer.audio.tempo import BEAT_TRACKERS, TempoSettings
 from visualizer.core.smoothing import AttackRelease
@@ -27,7 +32,7 @@ TEMPO_FRAME_S = 256 / 48000  # the beat tracker's ODF frame, about 5.3 ms
 class ExtractorSettings:
     sr: int = 48000  # sample rate, Hz
     hop: int = 256  # samples per FeatureFrame (one of HOPS)
-    onset_detector: str = "flux"  # a key of ONSET_DETECTORS
+    onset_detector: str = "multiband"  # a key of ONSET_DETECTORS
     beat_tracker: str = "predictive"  # a key of BEAT_TRACKERS
     onset: OnsetSettings = field(default_factory=OnsetSettings)
     tempo: TempoSettings = field(default_factory=TempoSettings)
@@ -35,6 +40,9 @@ class ExtractorSettings:
     release_s: float = 0.25  # band smoothing: fall time constant
     chroma_smooth_s: float = 0.3  # chroma smoothing time constant (both directions)
     onset_decay_s: float = 0.2  # onset_envelope falls to 1/e in this time
+    # low/mid/high_hit_envelope fall to 1/e in these times: a kick's pulse may linger, hats
+    # every sixteenth (~110 ms at 136 BPM) need to fall between two hits.
+    hit_decay_s: tuple[float, float, float] = (0.2, 0.15, 0.08)
     gain_memory_s: float = 10.0  # auto-gain forgets the loudest moment over this time
     gain_range_db: float = 30.0  # auto-gained values span this many dB below the loudest
 
@@ -73,7 +81,8 @@ class FeatureExtractor:
         dt = hop / sr
         self._onset_fft = fft_size_for(sr, at_48k=1024)
         taper = fft_size_for(sr, at_48k=128)
-        self._spectrum = OnsetSpectrum(sr=sr, n_fft=self._onset_fft, taper=taper)
+        self._spectrum = OnsetSpectrum(sr=sr, n_fft=self._onset_fft, taper=taper,
+                                       sub_hop=self.sub_hop)
         # The flux crosses the onset threshold about a third of a taper after an attack
         # (42 samples at 48 kHz, measured with clicks by bench/audio_cost.py).
         self.flux_delay_samples = taper / 3
@@ -83,6 +92,14 @@ class FeatureExtractor:
             self._onsets = ONSET_DETECTORS[settings.onset_detector](
                 settings.onset, sr=sr, sub_hop=self.sub_hop,
                 delay_samples=self.flux_delay_samples)
+        # The per-band hits come from the multiband detector whichever detector sets `onset`.
+        self._hits = (self._onsets if isinstance(self._onsets, MultiBandOnsetDetector) else
+                      MultiBandOnsetDetector(settings.onset, sr=sr, sub_hop=self.sub_hop,
+                                             delay_samples=self.flux_delay_samples))
+        if min(settings.hit_decay_s) <= 0.0:
+            raise ValueError(f"hit_decay_s {settings.hit_decay_s} must be > 0 s each")
+        self._hit_decay = np.exp(-dt / np.asarray(settings.hit_decay_s, dtype=np.float64))
+        self._hit_envelope = np.zeros(3, dtype=np.float64)
         frame = hop * max(1, round(TEMPO_FRAME_S * sr / hop))
         # The flux rise spans two sub-hops (it compares with two sub-hops back), so its
         # centre of mass trails the threshold crossing by half a sub-hop.
@@ -107,6 +124,7 @@ class FeatureExtractor:
         self._onset_decay = math.exp(-dt / settings.onset_decay_s)
         self._flux = np.zeros(self._n_sub, dtype=np.float32)
         self._flux_high = np.zeros(self._n_sub, dtype=np.float32)
+        self._flux_bands = np.zeros((self._n_sub, 3), dtype=np.float32)
         self._taps: deque[float] = deque()
         self.reset()
 
@@ -122,9 +140,11 @@ class FeatureExtractor:
         self.onset_n: int | None = None  # sample index of this hop's onset, when there is one
         self.beat_n: float = math.nan  # sample index of this hop's beat, when there is one
         self._envelope = 0.0
+        self._hit_envelope.fill(0.0)
         self._last_t = math.nan
         self._spectrum.reset()
         self._onsets.reset()
+        self._hits.reset()
         self.tracker.reset()
         self._chroma.reset()
         self._chroma_smooth.reset()
@@ -167,8 +187,15 @@ class FeatureExtractor:
 
         for i in range(self._n_sub):
             self._flux[i], self._flux_high[i] = self._spectrum.step(block[i * s:(i + 1) * s])
-        self.onset_n = self._onsets.step(block=block, flux=self._flux, n_end=n_end,
-                                         level_db=rms_db)
+            self._flux_bands[i] = self._spectrum.band_flux
+        self.onset_n = self._onsets.step(block=block, flux=self._flux, bands=self._flux_bands,
+                                         n_end=n_end, level_db=rms_db)
+        if self._hits is not self._onsets:
+            self._hits.step(block=block, flux=self._flux, bands=self._flux_bands, n_end=n_end,
+                            level_db=rms_db)
+        hits = self._hits.hits
+        self._hit_envelope *= self._hit_decay
+        self._hit_envelope[hits] = 1.0
         onset = self.onset_n is not None
         flux = float(self._flux.sum())
         tempo = self.tracker.step(block=block, n_end=n_end, flux=flux,
@@ -202,7 +229,11 @@ class FeatureExtractor:
             beat=tempo.beat, bpm=tempo.bpm, bpm_confidence=tempo.confidence,
             beat_phase=tempo.phase,
             next_beat_t=t_audio + (tempo.next_beat_n - n_end) / self.sr if known else 0.0,
-            chroma=tuple(chroma.tolist()))
+            chroma=tuple(chroma.tolist()),
+            low_hit=bool(hits[0]), mid_hit=bool(hits[1]), high_hit=bool(hits[2]),
+            low_hit_envelope=float(self._hit_envelope[0]),
+            mid_hit_envelope=float(self._hit_envelope[1]),
+            high_hit_envelope=float(self._hit_envelope[2]))
         self.hop_index += 1
         return frame
 

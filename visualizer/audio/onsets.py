@@ -1,14 +1,17 @@
 """Onset detectors: which hop an attack (a drum hit, a note) starts in, as early as possible.
 
-Two detectors share one interface (`ONSET_DETECTORS`):
+Three detectors share one interface (`ONSET_DETECTORS`):
 
-- ``flux`` (default): an adaptive threshold on the extractor's fast-attack log-band flux,
-  evaluated every sub-hop and fired on the first crossing rather than at the peak, so the
-  flag comes about one hop after the attack (aubio's peak picker needs ~4 hops).
+- ``multiband`` (default): the fast-attack log-band flux split into low / mid / high bands
+  (`spectral.HIT_BANDS_HZ`), each with its own adaptive threshold and minimum interval, so a
+  hat between two kicks is judged against the highs' recent past, not against the kick, and a
+  slow swell, whose rise per sub-hop is small against any band's own history, stays quiet.
+  Fires on the first crossing, like ``flux``; also says which bands hit (`hits`).
+- ``flux``: one adaptive threshold on the all-band flux (the detector before ``multiband``).
 - ``aubio``: ``aubio.onset`` (HFC) run at a quarter hop, with threshold, silence gate, minimum
   inter-onset interval and delay set explicitly. Kept for comparison and as a fallback.
 
-Both take the same explicit `OnsetSettings` (threshold, silence gate, minimum interval).
+All take the same explicit `OnsetSettings` (threshold, silence gate, minimum interval).
 """
 
 from __future__ import annotations
@@ -27,17 +30,26 @@ class OnsetSettings:
     min_ioi_s: float = 0.04  # minimum inter-onset interval, seconds
     silence_db: float = -60.0  # no onset in a hop quieter than this, dBFS
     aubio_threshold: float = 0.3  # aubio's peak-picking threshold (aubio detector only)
+    # multiband only, one value per HIT_BANDS_HZ band (low, mid, high); `threshold` scales
+    # band_threshold by threshold / 3 so the one user setting still means "fewer onsets".
+    # Fitted on the tuning half of bench/onset_eval.py only (coordinate descent on mean F with
+    # a penalty for any category below plain aubio); the held-out half was only scored.
+    band_threshold: tuple[float, float, float] = (12.0, 8.0, 3.0)  # x the band's recent mean...
+    band_delta: tuple[float, float, float] = (1.0, 0.8, 0.3)  # ...plus this floor (log energy)
+    band_window_s: float = 0.05  # time constant of each band's recent mean, seconds
+    # A kick's low end swells for ~80 ms and a shaker's hiss for ~60: one hit each.
+    band_min_ioi_s: tuple[float, float, float] = (0.08, 0.04, 0.06)  # per band, seconds
 
 
 class OnsetDetector(Protocol):
     delay_samples: float  # how long after the attack the detector fires, on average
     granularity: int  # samples between two evaluations (the detector's own hop)
 
-    def step(self, *, block: np.ndarray, flux: np.ndarray, n_end: int, level_db: float
-             ) -> int | None:
-        """One hop: ``block`` its samples (hop,), ``flux`` its sub-hop flux values,
-        ``n_end`` the stream index after its last sample. Returns the onset's estimated sample
-        index, or None."""
+    def step(self, *, block: np.ndarray, flux: np.ndarray, bands: np.ndarray, n_end: int,
+             level_db: float) -> int | None:
+        """One hop: ``block`` its samples (hop,), ``flux`` its sub-hop flux values (n_sub,),
+        ``bands`` the same per HIT_BANDS_HZ band (n_sub, 3), ``n_end`` the stream index after
+        its last sample. Returns the onset's estimated sample index, or None."""
 
     def reset(self) -> None: ...
 
@@ -56,8 +68,8 @@ class FluxOnsetDetector:
         self._min_ioi = settings.min_ioi_s * sr
         self._last_onset = -np.inf
 
-    def step(self, *, block: np.ndarray, flux: np.ndarray, n_end: int, level_db: float
-             ) -> int | None:
+    def step(self, *, block: np.ndarray, flux: np.ndarray, bands: np.ndarray, n_end: int,
+             level_db: float) -> int | None:
         found = None
         gate = level_db > self.settings.silence_db
         n_sub = flux.shape[0]
@@ -84,6 +96,66 @@ class FluxOnsetDetector:
         self._last_onset = -np.inf
 
 
+class MultiBandOnsetDetector:
+    """Per-band first-crossing detector (see the module docstring).
+
+    ``hits`` (shape (3,), bool) says which bands fired in the last `step`; ``hit_n`` holds
+    each band's latest onset sample index (-1 before the first).
+    """
+
+    def __init__(self, settings: OnsetSettings, *, sr: int, sub_hop: int,
+                 delay_samples: float) -> None:
+        self.settings = settings
+        self.granularity = sub_hop
+        self.delay_samples = delay_samples
+        scale = settings.threshold / 3.0
+        self._factor = np.asarray(settings.band_threshold, dtype=np.float64) * scale
+        self._delta = np.asarray(settings.band_delta, dtype=np.float64)
+        self._min_ioi = np.asarray(settings.band_min_ioi_s, dtype=np.float64) * sr
+        self._merge = settings.min_ioi_s * sr
+        self._keep = float(np.exp(-sub_hop / (settings.band_window_s * sr)))
+        self._mean = np.zeros(3, dtype=np.float64)
+        self._armed = np.zeros(3, dtype=bool)
+        self._last = np.zeros(3, dtype=np.float64)
+        self.hits = np.zeros(3, dtype=bool)
+        self.hit_n = np.zeros(3, dtype=np.int64)
+        self.reset()
+
+    def step(self, *, block: np.ndarray, flux: np.ndarray, bands: np.ndarray, n_end: int,
+             level_db: float) -> int | None:
+        found = None
+        self.hits.fill(False)
+        gate = level_db > self.settings.silence_db
+        n_sub = bands.shape[0]
+        keep, factor, delta, mean = self._keep, self._factor, self._delta, self._mean
+        for i in range(n_sub):
+            n = n_end - (n_sub - 1 - i) * self.granularity
+            for k in range(3):
+                value = float(bands[i, k])
+                above = value > factor[k] * mean[k] + delta[k]
+                if (above and self._armed[k] and gate and not self.hits[k]
+                        and n - self._last[k] >= self._min_ioi[k]):
+                    self._last[k] = n
+                    self.hits[k] = True
+                    self.hit_n[k] = int(round(n - self.delay_samples))
+                    if found is None and n - self._last_any >= self._merge:
+                        self._last_any = n
+                        found = self.hit_n[k]
+                # Re-arm only once the band has fallen back under its threshold: one attack,
+                # however long its rise, fires once.
+                self._armed[k] = not above
+                mean[k] = keep * mean[k] + (1.0 - keep) * value
+        return found
+
+    def reset(self) -> None:
+        self._mean.fill(0.0)
+        self._armed.fill(True)
+        self._last.fill(-np.inf)
+        self._last_any = -np.inf
+        self.hits.fill(False)
+        self.hit_n.fill(-1)
+
+
 class AubioOnsetDetector:
     """``aubio.onset`` at a quarter hop (a finer hop shortens aubio's peak-picking delay)."""
 
@@ -108,8 +180,8 @@ class AubioOnsetDetector:
         self._onset.set_delay(int(self.delay_samples))
         self._n_seen = 0
 
-    def step(self, *, block: np.ndarray, flux: np.ndarray, n_end: int, level_db: float
-             ) -> int | None:
+    def step(self, *, block: np.ndarray, flux: np.ndarray, bands: np.ndarray, n_end: int,
+             level_db: float) -> int | None:
         found = None
         for i in range(self._n_sub):
             if self._onset(block[i * self._sub:(i + 1) * self._sub])[0] and found is None:
@@ -119,4 +191,5 @@ class AubioOnsetDetector:
         return found
 
 
-ONSET_DETECTORS = {"flux": FluxOnsetDetector, "aubio": AubioOnsetDetector}
+ONSET_DETECTORS = {"multiband": MultiBandOnsetDetector, "flux": FluxOnsetDetector,
+                   "aubio": AubioOnsetDetector}

@@ -11,7 +11,7 @@ import numpy as np
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
 
 
-def hop_cost_us(audio: np.ndarray, *, sr: int, hop: int, detector: str = "flux"
+def hop_cost_us(audio: np.ndarray, *, sr: int, hop: int, detector: str = "multiband"
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Cost of each `FeatureExtractor.process` call over ``audio`` (shape (n,)), microseconds.
 
@@ -41,7 +41,7 @@ def rows(*, seconds: float, hop: int = 256) -> list[dict]:
     audio, sr = soundfile.read(str(demo_track_path()), dtype="float32", always_2d=True)
     audio = audio.mean(axis=1)[: int(seconds * sr)]
     result = []
-    for detector in ("flux", "aubio"):
+    for detector in ("multiband", "flux", "aubio"):
         wall_us, _ = hop_cost_us(audio, sr=sr, hop=hop, detector=detector)
         stats = percentiles(wall_us / 1000.0)
         hop_ms = hop / sr * 1000

@@ -1,12 +1,16 @@
-"""Onsets: clicks at known times are found within one hop, early, and silence gives none."""
+"""Onsets: clicks at known times are found within one hop, early, and silence gives none; the
+multiband detector finds hats between kicks in the high band, ignores a pad swell, and its
+per-band envelopes decay."""
+
+import shutil
 
 import numpy as np
 import pytest
 
 from bench.rigs.clicks import click_delays
-from tests.signals import SR, clicks_at, silence
+from tests.signals import SR, chord, clicks_at, silence
 from visualizer.audio.analyzer import analyze_audio
-from visualizer.audio.features import ExtractorSettings
+from visualizer.audio.features import ExtractorSettings, FeatureExtractor
 
 
 def known_clicks(hop: int, seed: int = 0) -> np.ndarray:
@@ -15,7 +19,7 @@ def known_clicks(hop: int, seed: int = 0) -> np.ndarray:
     return np.arange(0.5, 7.5, 0.3) + rng.integers(0, hop, 24) / SR
 
 
-@pytest.mark.parametrize("detector", ["flux", "aubio"])
+@pytest.mark.parametrize("detector", ["multiband", "flux", "aubio"])
 @pytest.mark.parametrize("hop", [128, 256])
 def test_every_click_is_found_within_one_hop(detector, hop):
     times = known_clicks(hop)
@@ -44,3 +48,112 @@ def test_the_flux_onset_flag_comes_within_two_hops(hop):
     delays, missed = click_delays(sr=SR, hop=hop, clicks=30)
     assert missed == 0
     assert delays.max() <= 2 * hop  # samples from the click to the end of the flagged hop
+
+
+# ------------------------------------------------------------- the multiband detector's bands
+
+
+def kick_and_hats(*, bpm: float = 128.0, bars: int = 4, hat_db: float = -20.0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kicks on the beats (a 150 -> 50 Hz sweep, 0.3 s tail) and quiet hats (hiss, 40 ms) on
+    the three sixteenths between: (audio, kick times, hat times)."""
+    rng = np.random.default_rng(3)
+    beat_s = 60.0 / bpm
+    kicks = 0.5 + np.arange(4 * bars) * beat_s
+    hats = (kicks[:, None] + np.array([0.25, 0.5, 0.75]) * beat_s).ravel()
+    audio = rng.normal(0.0, 10 ** (-70 / 20), int((kicks[-1] + 1.0) * SR))
+    t = np.arange(int(0.3 * SR)) / SR
+    kick = 0.5 * np.sin(2 * np.pi * np.cumsum(50.0 + 100.0 * np.exp(-t / 0.03)) / SR) * np.exp(-t / 0.15)
+    hiss = np.diff(rng.normal(0.0, 1.0, int(0.04 * SR) + 1)) * np.exp(-t[:int(0.04 * SR)] / 0.01)
+    hat = 10 ** (hat_db / 20) * hiss / np.abs(hiss).max()
+    for times, sound in ((kicks, kick), (hats, hat)):
+        for start in (times * SR).astype(int):
+            audio[start:start + sound.shape[0]] += sound
+    return audio.astype(np.float32), kicks, hats
+
+
+def band_hits(audio: np.ndarray, *, hop: int = 256, **settings) -> tuple[list[np.ndarray], list]:
+    """Per band (low, mid, high) the end times of hops with a hit; and every frame."""
+    extractor = FeatureExtractor(ExtractorSettings(hop=hop, **settings))
+    frames = [extractor.process(audio[i * hop:(i + 1) * hop], t_audio=(i + 1) * hop / SR)
+              for i in range(audio.shape[0] // hop)]
+    hits = [np.asarray([f.t_audio for f in frames if getattr(f, f"{band}_hit")])
+            for band in ("low", "mid", "high")]
+    return hits, frames
+
+
+def near(found: np.ndarray, times: np.ndarray, *, within_s: float) -> np.ndarray:
+    """For each time, whether a hit ends a hop within ``within_s`` after it."""
+    return np.array([np.any((found >= t) & (found <= t + within_s)) for t in times])
+
+
+def test_quiet_hats_between_kicks_are_all_found_in_the_high_band():
+    audio, kicks, hats = kick_and_hats(hat_db=-24.0)
+    (low, _, high), _ = band_hits(audio)
+    two_hops = 2 * 256 / SR
+    assert near(high, hats, within_s=two_hops).all()
+    assert near(low, kicks, within_s=two_hops).all()
+    # The kick's own high-band click may count at most once per kick, never a hat's place.
+    assert len(high) <= len(hats) + len(kicks)
+    assert not near(low, hats, within_s=two_hops).any()  # a hat is no kick
+
+
+def test_every_kick_and_hat_is_one_onset():
+    audio, kicks, hats = kick_and_hats()
+    found = np.asarray(analyze_audio(audio, sr=SR).onsets_s)
+    truth = np.sort(np.concatenate([kicks, hats]))
+    assert found.shape == truth.shape, f"{found.size} onsets for {truth.size} hits"
+    assert np.max(np.abs(found - truth)) < 0.012
+
+
+@pytest.mark.parametrize("swell_s", [0.4, 1.5])
+def test_a_slow_pad_swell_triggers_nothing(swell_s):
+    pad = chord((48, 55, 60, 64, 67), duration_s=4.0, amplitude=0.5, harmonics=8)
+    t = np.arange(pad.shape[0]) / SR
+    # From -60 dB to full over swell_s, exponential in amplitude (linear in dB), then held.
+    gain = 10 ** (-3.0 * np.clip(1.0 - t / swell_s, 0.0, 1.0))
+    audio = (pad * gain).astype(np.float32)
+    multiband = analyze_audio(audio, sr=SR).onsets_s
+    assert multiband == ()
+    (low, mid, high), _ = band_hits(audio)
+    assert (len(low), len(mid), len(high)) == (0, 0, 0)
+
+
+def test_a_band_envelope_jumps_to_one_and_decays():
+    audio, _, _ = kick_and_hats(hat_db=-90.0)  # hats below the noise: kicks alone
+    _, frames = band_hits(audio, hit_decay_s=(0.2, 0.15, 0.08))
+    first = next(i for i, f in enumerate(frames) if f.low_hit)
+    assert frames[first].low_hit_envelope == 1.0
+    hops = round(0.2 * SR / 256)  # one time constant later: 1/e
+    assert frames[first + hops].low_hit_envelope == pytest.approx(np.exp(-1), abs=0.03)
+    assert all(f.low_hit_envelope < 1.0 for f in frames[first + 1:first + hops])
+
+
+def test_band_hits_come_from_the_multiband_detector_whichever_detector_flags_onsets():
+    audio, kicks, hats = kick_and_hats()
+    (low_a, _, high_a), _ = band_hits(audio, onset_detector="aubio")
+    (low_m, _, high_m), _ = band_hits(audio)
+    np.testing.assert_array_equal(low_a, low_m)
+    np.testing.assert_array_equal(high_a, high_m)
+
+
+def test_band_settings_that_make_no_sense_are_refused():
+    with pytest.raises(ValueError, match="hit_decay_s"):
+        FeatureExtractor(ExtractorSettings(hit_decay_s=(0.2, 0.0, 0.1)))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("fluidsynth") is None,
+                    reason="fluidsynth is a benchmark package (`make bench-packages`)")
+def test_rendered_sixteenth_hats_are_found_as_well_as_plain_aubio_finds_them():
+    import mir_eval
+
+    from bench.onset_eval import plain_aubio
+    from bench.rigs.musicgen import Section, Song, synthesize_song
+
+    track = synthesize_song(Song("hats", (Section(4, 132, "sixteenths", "offbeat", "stabs"),),
+                                 humanize_ms=3, seed=7), sr=SR)
+    found = np.asarray(analyze_audio(track.audio, sr=SR).onsets_s)
+    ours = mir_eval.onset.f_measure(track.targets_s, found, window=0.05)[0]
+    aubio = mir_eval.onset.f_measure(track.targets_s, plain_aubio(track), window=0.05)[0]
+    assert ours >= 0.9 and ours >= aubio - 0.02, (ours, aubio)
