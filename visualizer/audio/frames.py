@@ -44,6 +44,15 @@ class FeatureFrame:
     beat_phase: float  # position inside the current beat, [0, 1); 0 at the beat
     next_beat_t: float  # predicted time (time.monotonic() s) of the next beat; 0.0 while unknown
     chroma: tuple[float, ...]  # 12 pitch-class energies (index 0 = C), max-normalised, smoothed
+    # Per-band hits (`visualizer.audio.onsets`, bands `spectral.HIT_BANDS_HZ`): named by band,
+    # not instrument, because a band cannot tell a snare from a chord stab. In dance music
+    # low ~ kick (and bass notes), mid ~ snare/clap/stabs, high ~ hats/shakers.
+    low_hit: bool  # an attack below ~150 Hz in this hop
+    mid_hit: bool  # an attack at ~150 Hz-5 kHz in this hop
+    high_hit: bool  # an attack above ~5 kHz in this hop
+    low_hit_envelope: float  # 1 at a low hit, decaying to 0 (about 0.2 s), 0-1
+    mid_hit_envelope: float  # 1 at a mid hit, decaying to 0 (about 0.15 s), 0-1
+    high_hit_envelope: float  # 1 at a high hit, decaying to 0 (about 0.08 s), 0-1
 
 
 def silent_frame(*, t_audio: float, hop_index: int, bpm: float = 0.0,
@@ -57,5 +66,7 @@ def silent_frame(*, t_audio: float, hop_index: int, bpm: float = 0.0,
         t_audio=t_audio, hop_index=hop_index, rms_db=SILENCE_DB, level=0.0,
         bass=0.0, mid=0.0, high=0.0, bass_smooth=0.0, mid_smooth=0.0, high_smooth=0.0,
         flux=0.0, onset=False, onset_envelope=0.0, beat=False, bpm=bpm, bpm_confidence=0.0,
-        beat_phase=beat_phase, next_beat_t=next_beat_t, chroma=(0.0,) * N_CHROMA)
+        beat_phase=beat_phase, next_beat_t=next_beat_t, chroma=(0.0,) * N_CHROMA,
+        low_hit=False, mid_hit=False, high_hit=False, low_hit_envelope=0.0,
+        mid_hit_envelope=0.0, high_hit_envelope=0.0)
 

@@ -50,6 +50,11 @@ def live_status(app: LiveApp, *, recording: Callable[[], bool], tempo: str,
         "bpm": round(frame.bpm, 2) if frame is not None else 0.0,
         "beat": round(frame.beat_phase, 3) if frame is not None and frame.bpm > 0 else 0.0,
         "level": round(frame.level, 3) if frame is not None else 0.0,
+        # Per-band hit envelopes (1 at a hit, decaying): a controller's LEDs blink with the
+        # kick and hats. Two decimals: the feed sends only what changed, so less churn.
+        "low_hit": round(frame.low_hit_envelope, 2) if frame is not None else 0.0,
+        "mid_hit": round(frame.mid_hit_envelope, 2) if frame is not None else 0.0,
+        "high_hit": round(frame.high_hit_envelope, 2) if frame is not None else 0.0,
         "fps": round(fps, 1),
         "recording": bool(recording()),
         "tempo": tempo,

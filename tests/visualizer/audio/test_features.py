@@ -63,6 +63,8 @@ def test_silence_is_all_zero_and_no_events():
         assert frame.level == 0.0 and frame.flux == 0.0
         assert (frame.bass, frame.mid, frame.high) == (0.0, 0.0, 0.0)
         assert not frame.onset and not frame.beat
+        assert not (frame.low_hit or frame.mid_hit or frame.high_hit)
+        assert (frame.low_hit_envelope, frame.mid_hit_envelope, frame.high_hit_envelope) == (0, 0, 0)
         assert frame.chroma == (0.0,) * 12
         assert frame.bpm == 0.0 and frame.next_beat_t == 0.0
 
@@ -74,7 +76,8 @@ def test_every_value_stays_in_its_range_on_a_chirp():
     assert [f.hop_index for f in frames] == list(range(len(frames)))
     for f in frames:
         for value in (f.level, f.bass, f.mid, f.high, f.bass_smooth, f.mid_smooth,
-                      f.high_smooth, f.flux, f.onset_envelope, f.bpm_confidence, *f.chroma):
+                      f.high_smooth, f.flux, f.onset_envelope, f.bpm_confidence, *f.chroma,
+                      f.low_hit_envelope, f.mid_hit_envelope, f.high_hit_envelope):
             assert 0.0 <= value <= 1.0
         assert 0.0 <= f.beat_phase < 1.0
     # the sweep (40 Hz -> 15 kHz in 3 s) lights the bands in order
@@ -98,3 +101,22 @@ def test_unsupported_hop_or_names_are_refused():
 def test_other_sample_rates_work(sr):
     frames = frames_of(chord((57, 61, 64), duration_s=1.5, sr=sr), sr=sr)
     assert top_pitch_classes(frames[-1].chroma) == {"A", "C#", "E"}
+
+
+def test_kicks_light_the_low_band_and_the_preset_features_read_it():
+    from visualizer.presets.features import feature_values
+
+    t = np.arange(int(0.3 * SR)) / SR
+    kick = 0.5 * np.sin(2 * np.pi * 60.0 * t) * np.exp(-t / 0.1)
+    times = np.arange(0.5, 4.0, 0.5)
+    audio = np.zeros(int(4.5 * SR), dtype=np.float32)
+    for start in (times * SR).astype(int):
+        audio[start:start + kick.shape[0]] += kick.astype(np.float32)
+    frames = frames_of(audio)
+    low = np.asarray([f.t_audio for f in frames if f.low_hit])
+    assert len(low) == len(times)
+    assert np.all((low - times >= 0) & (low - times <= 2 * 256 / SR))
+    assert not any(f.high_hit for f in frames)  # a 60 Hz thump has no highs
+    hit = next(f for f in frames if f.low_hit)
+    assert feature_values(hit)["low_hit"] == 1.0
+    assert feature_values(frames[-1])["low_hit"] == pytest.approx(frames[-1].low_hit_envelope)

@@ -18,7 +18,8 @@ def metronome(*, bpm: float, duration_s: float, phase0: float = 0.0, level: floa
               onsets: bool = True, tempo_known: bool = True,
               onset_decay_s: float = 0.2) -> list[FeatureFrame]:
     """One FeatureFrame per hop of a click on every beat: the beat phase runs at ``bpm`` from
-    ``phase0``, an onset (and beat flag) falls where the phase wraps; the rest is held constant."""
+    ``phase0``, an onset (a low hit, as a kick, and the beat flag) falls where the phase wraps;
+    the rest is held constant."""
     frames = []
     envelope = 0.0
     decay = math.exp(-HOP_S / onset_decay_s)
@@ -35,7 +36,9 @@ def metronome(*, bpm: float, duration_s: float, phase0: float = 0.0, level: floa
             bass_smooth=bass, mid_smooth=0.0, high_smooth=high, flux=0.0, onset=onset,
             onset_envelope=envelope, beat=beat and tempo_known,
             bpm=bpm if tempo_known else 0.0, bpm_confidence=1.0 if tempo_known else 0.0,
-            beat_phase=phase if tempo_known else 0.0, next_beat_t=0.0, chroma=tuple(chroma)))
+            beat_phase=phase if tempo_known else 0.0, next_beat_t=0.0, chroma=tuple(chroma),
+            low_hit=onset, mid_hit=False, high_hit=False, low_hit_envelope=envelope,
+            mid_hit_envelope=0.0, high_hit_envelope=0.0))
     return frames
 
 
