@@ -241,7 +241,8 @@ def evaluate(entries: Sequence[Entry], detectors: dict[str, Callable], *, sr: in
 def summary_rows(track_rows: Sequence[dict], detectors: Sequence[str]) -> list[dict]:
     """Per half and category (then per half over all): mean F, P, R and offset per detector."""
     rows = []
-    for half in ("tune", "held_out"):
+    halves = [h for h in ("tune", "held_out") if any(r["half"] == h for r in track_rows)]
+    for half in halves:
         for category in (*CATEGORIES, "ALL"):
             row: dict = {"half": half, "category": category}
             for name in detectors:
