@@ -137,6 +137,10 @@ class OnsetSpectrum:
                        for seconds, part in zip(hit_reference_s, self._hit_slices)]
         self._reference = np.zeros(n_bands, dtype=np.float32)
         self._hit_rise = np.zeros(n_bands, dtype=np.float32)
+        # Rows average a band's mel bands: one matmul instead of a mean per band.
+        self._hit_mean = np.zeros((len(HIT_BANDS_HZ), n_bands), dtype=np.float32)
+        for k, part in enumerate(self._hit_slices):
+            self._hit_mean[k, part] = 1.0 / (part.stop - part.start)
 
     def step(self, block: np.ndarray) -> tuple[float, float]:
         """Push one sub-hop (shape (n,)); returns (flux over all bands, flux over high bands)."""
@@ -153,14 +157,13 @@ class OnsetSpectrum:
         oldest = self._history[(self._step + 1) % (self.flux_lag + 1)]
         for older, part in zip(self._older, self._hit_slices):
             older[self._step % older.shape[0]] = oldest[part]
-            np.max(older, axis=0, out=self._reference[part])
+            np.maximum.reduce(older, axis=0, out=self._reference[part])  # np.max: 4x slower
         self._step += 1
         np.subtract(newest, oldest, out=self._rise)
         np.maximum(self._rise, 0.0, out=self._rise)
         np.subtract(newest, self._reference, out=self._hit_rise)
         np.maximum(self._hit_rise, 0.0, out=self._hit_rise)
-        for k, part in enumerate(self._hit_slices):
-            self.band_flux[k] = self._hit_rise[part].mean()
+        np.matmul(self._hit_mean, self._hit_rise, out=self.band_flux)
         full = float(self._rise.sum()) * self._inv_bands
         high = float(self._rise[self._high_start:].sum()) * self._inv_high
         return full, high
