@@ -108,8 +108,9 @@ def live(model_path: Path | None, preset: str | None, input_spec: str | None,
     the show ends with Esc or by closing the first window (the clean one refuses to close).
 
     --stats writes {"display_fps", "gen_fps", "frames_displayed", "frames_generated",
-    "frames_dropped", "latency_ms": {"median", "p95"}, "onsets", "bpm", ...}; latency is audio
-    capture -> frame presented, from the frames' stamps. With --stream: "stream": {"frames_sent",
+    "frames_dropped", "latency_ms": {"median", "p95"}, "onset_ms": {"shader", "generator"},
+    "onsets", "bpm", ...}; latency is audio capture -> generator frame presented, onset_ms each
+    onset's capture -> the first frame showing it, per path, from the frames' stamps. With --stream: "stream": {"frames_sent",
     "frames_dropped", "connections", "failures", "error", ...}.
 
     \b
