@@ -25,9 +25,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,11 +33,10 @@ from rich.console import Console
 
 from bench import parser
 from bench.audio_accuracy import plain_aubio
-from bench.rigs.musicgen import Section, Song, arrange, merged_onsets, soundfont, write_midi
+from bench.rigs.musicgen import Section, Song, arrange, merged_onsets, render_notes
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings
 from visualizer.benchmarks.report import report
-from visualizer.core.errors import GansmaniaError
 
 RUN_BEATS = 4  # consecutive right beats that make a lock
 BEAT_TOLERANCE_S = 0.07  # a beat within this of the true beat is right (mir_eval's default)
@@ -179,7 +175,7 @@ def render(song: TempoSong, *, sr: int = 44100, cache: Path | None = None) -> Re
     if cached is not None and cached.exists():
         audio = np.load(cached)
     else:
-        audio = _fluidsynth(notes, sr=sr, name=song.name)
+        audio = render_notes(notes, name=song.name, sr=sr)
         end = int((starts_s[-1] + 1.0) * sr)  # the last bar plus a second of release
         audio = audio[:end]
         audio = (audio * (10 ** (-1 / 20) / (float(np.max(np.abs(audio))) or 1.0)))
@@ -189,28 +185,6 @@ def render(song: TempoSong, *, sr: int = 44100, cache: Path | None = None) -> Re
             np.save(cached, audio)
     return RenderedTempoSong(song, audio, sr, beats, merged_onsets(on),
                              tempo_changes(song, starts_s, float(beats[-1])), starts_s)
-
-
-def _fluidsynth(notes: list, *, sr: int, name: str) -> np.ndarray:
-    import soundfile
-
-    binary = shutil.which("fluidsynth")
-    if binary is None:
-        raise GansmaniaError("fluidsynth is not installed; run `make bench-packages`")
-    with tempfile.TemporaryDirectory(prefix="gm-relock-") as tmp:
-        midi_path, wav_path = Path(tmp) / f"{name}.mid", Path(tmp) / f"{name}.wav"
-        write_midi(notes, midi_path)
-        result = subprocess.run(
-            [binary, "-n", "-i", "-q", "-r", str(sr), "-g", "0.5", "-O", "s16", "-T", "wav",
-             "-F", str(wav_path), str(soundfont()), str(midi_path)],
-            capture_output=True, text=True, timeout=300, check=False)
-        if result.returncode != 0 or not wav_path.exists():
-            raise GansmaniaError(f"fluidsynth failed on {name}: "
-                                 f"{(result.stderr or result.stdout).strip()[-300:]}")
-        audio, file_sr = soundfile.read(str(wav_path), dtype="float32", always_2d=True)
-    if file_sr != sr:
-        raise GansmaniaError(f"fluidsynth rendered at {file_sr} Hz, asked for {sr} Hz")
-    return audio.mean(axis=1)
 
 
 def relock_time(*, t0_s: float, until_s: float, true_beats_s: np.ndarray,

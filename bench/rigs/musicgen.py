@@ -340,19 +340,19 @@ def soundfont() -> Path:
                          "install fluid-soundfont-gm (`make bench-packages`)")
 
 
-def synthesize_song(song: Song, *, sr: int = 44100, workdir: Path | None = None) -> SynthesizedSong:
-    """Render ``song`` through fluidsynth; returns the mono audio and its ground truth."""
+def render_notes(notes: list[_Note], *, name: str, sr: int, workdir: Path | None = None,
+                 bass_program: int = BASS_PROGRAM, chord_program: int = CHORD_PROGRAM
+                 ) -> np.ndarray:
+    """``notes`` as MIDI through fluidsynth and the GM soundfont: mono float32 at ``sr``."""
     import soundfile
 
     binary = shutil.which("fluidsynth")
     if binary is None:
         raise GansmaniaError("fluidsynth is not installed; run `make bench-packages`")
-    notes, beats, segments = arrange(song)
     with tempfile.TemporaryDirectory(prefix="gm-song-") as tmp:
         folder = Path(workdir or tmp)
-        midi_path, wav_path = folder / f"{song.name}.mid", folder / f"{song.name}.wav"
-        write_midi(notes, midi_path, bass_program=song.bass_program,
-                   chord_program=song.chord_program)
+        midi_path, wav_path = folder / f"{name}.mid", folder / f"{name}.wav"
+        write_midi(notes, midi_path, bass_program=bass_program, chord_program=chord_program)
         result = subprocess.run(
             [binary, "-n", "-i", "-q", "-r", str(sr), "-g", "0.5", "-O", "s16", "-T", "wav",
              "-F", str(wav_path), str(soundfont()), str(midi_path)],
@@ -363,7 +363,14 @@ def synthesize_song(song: Song, *, sr: int = 44100, workdir: Path | None = None)
         audio, file_sr = soundfile.read(str(wav_path), dtype="float32", always_2d=True)
     if file_sr != sr:
         raise GansmaniaError(f"fluidsynth rendered at {file_sr} Hz, asked for {sr} Hz")
-    mono = audio.mean(axis=1)
+    return audio.mean(axis=1)
+
+
+def synthesize_song(song: Song, *, sr: int = 44100, workdir: Path | None = None) -> SynthesizedSong:
+    """Render ``song`` through fluidsynth; returns the mono audio and its ground truth."""
+    notes, beats, segments = arrange(song)
+    mono = render_notes(notes, name=song.name, sr=sr, workdir=workdir,
+                        bass_program=song.bass_program, chord_program=song.chord_program)
     end = int((segments[-1][1] + 1.0) * sr)  # the last bar plus a second of release
     mono = master(mono[:end], song.master, sr=sr)
     if song.speech:
@@ -375,7 +382,7 @@ def synthesize_song(song: Song, *, sr: int = 44100, workdir: Path | None = None)
     targets, dont_care = onset_truth(song, notes)
     return SynthesizedSong(song=song, audio=mono, sr=sr, beats_s=beats, onsets_s=onsets,
                     tempo_segments=segments,
-                    midi_path=midi_path if workdir is not None else None,
+                    midi_path=Path(workdir) / f"{song.name}.mid" if workdir is not None else None,
                     targets_s=targets, dont_care_s=dont_care)
 
 
