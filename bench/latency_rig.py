@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from bench import parser
+from bench.rigs.processes import stop as _stop
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT / "bench" / "rigs" / "latency_flash.toml"
@@ -110,16 +111,6 @@ def cases() -> dict[str, Case]:
 
 
 # ------------------------------------------------------------------ services
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
 
 @contextlib.contextmanager
 def started_services(work: Path) -> Iterator[Services]:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.rigs.processes import stop as _stop
+
 
 def _require(binary: str) -> str:
     path = shutil.which(binary)
@@ -28,16 +30,6 @@ def _require(binary: str) -> str:
         # The Makefile installs these; a missing one is an install bug, not a reason to skip.
         pytest.fail(f"{binary} is not installed; run `make test`, which installs it")
     return path
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass(frozen=True)
