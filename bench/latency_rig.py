@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from bench import parser
+from bench.rigs.processes import pulseaudio, xvfb
 from bench.rigs.processes import stop as _stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,42 +115,10 @@ def cases() -> dict[str, Case]:
 
 @contextlib.contextmanager
 def started_services(work: Path) -> Iterator[Services]:
-    """Xvfb and a private PulseAudio daemon with a null sink (as tests/conftest.py starts them),
-    each stopped by its own pid."""
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24",
-                             "-nolisten", "tcp", "+extension", "GLX", "+render", "-noreset"],
-                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    runtime = work / "pulse"
-    runtime.mkdir(parents=True, exist_ok=True)
-    socket, sink = runtime / "native", "gm_rig_sink"
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_RUNTIME_PATH": str(runtime),
-           "HOME": str(runtime)}
-    pulse = subprocess.Popen(
-        ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
-         "--disable-shm", "--log-target=stderr",
-         "-L", f"module-native-protocol-unix socket={socket} auth-anonymous=1",
-         "-L", f"module-null-sink sink_name={sink} rate={SR} channels=2",
-         "-L", "module-always-sink"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(runtime / "pulse.log").open("wb"))
-    try:
-        if not number:
-            raise RuntimeError("Xvfb did not report a display number")
-        server = f"unix:{socket}"
-        deadline = time.monotonic() + 15
-        while subprocess.run(["pactl", "--server", server, "info"], capture_output=True).returncode:
-            if pulse.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("PulseAudio did not start: "
-                                   + (runtime / "pulse.log").read_text(errors="replace")[-2000:])
-            time.sleep(0.1)
-        yield Services(display=f":{number}", pulse_server=server, sink=sink,
-                       monitor=f"{sink}.monitor")
-    finally:
-        _stop(pulse)
-        _stop(xvfb)
+    """Xvfb and a private PulseAudio daemon with a null sink, as the tests' fixtures start them."""
+    with xvfb() as display, pulseaudio(work / "pulse", sink="gm_rig_sink", rate=SR) as pulse:
+        yield Services(display=display, pulse_server=pulse.server, sink=pulse.sink,
+                       monitor=pulse.monitor)
 
 
 # ------------------------------------------------------------------ sound

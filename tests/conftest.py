@@ -14,14 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bench.rigs.processes import stop as _stop
+from bench.rigs.processes import PulseServer, ServiceError, pulseaudio, xvfb
 
 
 def _require(binary: str) -> str:
@@ -32,72 +30,34 @@ def _require(binary: str) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class PulseServer:
-    server: str  # value for PULSE_SERVER
-    sink: str  # the null sink to play into (paplay --device=SINK)
-    monitor: str  # the sink's monitor source, to capture from
-    pid: int
-
-
 @pytest.fixture(scope="session")
 def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
-    """A private PulseAudio daemon with a null sink; PULSE_SERVER points at it meanwhile."""
-    binary = _require("pulseaudio")
+    """A private PulseAudio daemon with a null sink; PULSE_SERVER points at it meanwhile, and its
+    sink and monitor are the defaults."""
+    _require("pulseaudio")
     _require("pactl")
-    runtime = tmp_path_factory.mktemp("pulse")
-    socket = runtime / "native"
-    sink = "gm_test_sink"
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_RUNTIME_PATH": str(runtime),
-           "HOME": str(runtime)}
-    process = subprocess.Popen(
-        [binary, "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
-         "--disable-shm", "--log-target=stderr",
-         "-L", f"module-native-protocol-unix socket={socket} auth-anonymous=1",
-         "-L", f"module-null-sink sink_name={sink} rate=48000 channels=2",
-         "-L", "module-always-sink"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(runtime / "pulse.log").open("wb"))
-    server = f"unix:{socket}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PULSE_SERVER", server)
-        deadline = time.monotonic() + 15
-        while subprocess.run(["pactl", "info"], capture_output=True).returncode != 0:
-            if process.poll() is not None or time.monotonic() > deadline:
-                _stop(process)
-                pytest.fail("PulseAudio did not start: "
-                            + (runtime / "pulse.log").read_text(errors="replace")[-2000:])
-            time.sleep(0.1)
-        subprocess.run(["pactl", "set-default-sink", sink], check=True)
-        subprocess.run(["pactl", "set-default-source", f"{sink}.monitor"], check=True)
-        try:
-            yield PulseServer(server=server, sink=sink, monitor=f"{sink}.monitor", pid=process.pid)
-        finally:
-            _stop(process)
+    try:
+        with pulseaudio(tmp_path_factory.mktemp("pulse"), sink="gm_test_sink") as daemon, \
+                pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PULSE_SERVER", daemon.server)
+            subprocess.run(["pactl", "set-default-sink", daemon.sink], check=True)
+            subprocess.run(["pactl", "set-default-source", daemon.monitor], check=True)
+            yield daemon
+    except ServiceError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")
 def xvfb_display() -> Iterator[str]:
     """An Xvfb display (1920x1080, 24 bit, GLX on llvmpipe); DISPLAY points at it meanwhile."""
-    binary = _require("Xvfb")
-    read_fd, write_fd = os.pipe()
-    process = subprocess.Popen(
-        [binary, "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp",
-         "+extension", "GLX", "+render", "-noreset"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        _stop(process)
-        pytest.fail("Xvfb did not report a display number")
-    display = f":{number}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DISPLAY", display)
-        mp.delenv("WAYLAND_DISPLAY", raising=False)
-        try:
+    _require("Xvfb")
+    try:
+        with xvfb() as display, pytest.MonkeyPatch.context() as mp:
+            mp.setenv("DISPLAY", display)
+            mp.delenv("WAYLAND_DISPLAY", raising=False)
             yield display
-        finally:
-            _stop(process)
+    except ServiceError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session", autouse=True)
