@@ -1,4 +1,4 @@
-"""The job interface over a Huey queue: submit, read, cancel; the worker that runs the jobs.
+"""The job interface over a Huey queue: submit, read, cancel; running one job to its end.
 
 Why Huey: the same task code runs on an embedded SQLite file on one machine (SqliteHuey: no
 server to install, the studio works offline on a laptop) and on Redis for many machines
@@ -7,8 +7,15 @@ Celery is heavy and has no well-supported embedded broker.
 
 A job's record (state, progress, error, result) is JSON in the queue's own key-value store,
 not in a second database: the web process and any worker, on this machine or another, see the
-same records. Only the worker writes a record once it is queued; cancelling writes a separate
-flag the worker reads between frames, so the two never overwrite each other.
+same records. Cancelling writes a separate flag the worker reads between frames.
+
+Huey pops a task before it runs, so the record is the acknowledgement: a worker claims a job by
+swapping its record from queued to running (compare-and-set: two deliveries, one claim), keeps
+it alive with a heartbeat, and may write it only while it is the record it last wrote. A
+recovery pass (every worker, at start and every few seconds) puts back on the queue the jobs
+whose worker is gone: its process is dead on this machine, or its record has not changed for
+``lease_s``. The job's attempt that finishes first wins; a slow one finds its record moved on
+and removes its own output (see storage.py).
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -28,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from visualizer.core.errors import GansmaniaError
+from visualizer.jobs.broker import RedisBroker, SqliteBroker, open_broker
+from visualizer.jobs.storage import LocalOutputs
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +43,18 @@ FINISHED = frozenset({"done", "failed", "cancelled"})
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 TASK = "gansmania.job"
 RECORD, CANCEL = "gm:job:", "gm:cancel:"
+LEASE_S = 30.0  # a running job's record unchanged this long: its worker is taken for dead
+MAX_ATTEMPTS = 3  # a job whose worker died this often is failed, not run again (a poison job)
+FINISH_WAIT_S = 300.0  # how long a finished job waits for an unreachable broker to come back
 
 
 class JobCancelled(Exception):
     """Raised inside a job (by JobContext.progress) when someone cancelled it."""
+
+
+class JobLost(Exception):
+    """Raised inside a job whose record moved on without it: its worker was taken for dead
+    and the job went back on the queue, so another attempt owns it now."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +69,13 @@ class Job:
     done: int = 0  # steps (frames, images) finished
     total: int = 0  # steps in all; 0 until the job knows
     error: str = ""  # one line, when failed
-    result: str = ""  # the output's file name inside the job's folder, when done
+    result: str = ""  # the output's path inside the job's folder, when done
     started_s: float | None = None
     finished_s: float | None = None
     worker: str = ""  # "host:pid" of the process running it
+    attempt: str = ""  # the running attempt's token (its output folder's name)
+    attempts: int = 0  # how many times a worker took it
+    beat_s: float | None = None  # the running worker's last heartbeat (Unix time)
     cancelling: bool = False  # cancel asked for, not yet seen by the worker
 
     @property
@@ -81,56 +100,123 @@ class Kind:
 
 class JobContext:
     """Given to a running job: its folder, and ``progress(done, total)`` to call after every
-    step, which also stops the job (JobCancelled) when it was cancelled."""
+    step, which also stops the job when it was cancelled (JobCancelled), ran past its time limit
+    (GansmaniaError) or was taken over (JobLost). A heartbeat thread keeps the record fresh
+    while the job works between progress calls (loading a model)."""
 
-    def __init__(self, queue: JobQueue, job: Job, *, every_s: float = 0.25) -> None:
-        self.folder = queue.folder_of(job.id)
+    def __init__(self, queue: JobQueue, job: Job, record: bytes, *, every_s: float = 0.25) -> None:
+        self.folder = queue.outputs.scratch(job.id, job.attempt)
+        self.job = job
         self._queue = queue
-        self._job = job
+        self._olds = [record]  # what the record may hold now (see _store)
         self._every_s = every_s  # records are written at most this often (and at the end)
         self._written = 0.0
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._lost = False
+        self._stop = threading.Event()
+        self._heart = threading.Thread(target=self._beat, name=f"job {job.id[:8]}", daemon=True)
+
+    def __enter__(self) -> JobContext:
+        self._heart.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._heart.join()
 
     def progress(self, done: int, total: int) -> None:
         self.check_cancelled()
         now = time.monotonic()
         if done >= total or now - self._written >= self._every_s:
             self._written = now
-            self._job = replace(self._job, done=done, total=total)
-            self._queue._write(self._job)
+            with self._lock:
+                self._store(replace(self.job, done=done, total=total))
+            if self._lost:
+                raise JobLost(self.job.id)
 
     def check_cancelled(self) -> None:
-        if self._queue.cancel_requested(self._job.id):
-            raise JobCancelled(self._job.id)
+        if self._lost:
+            raise JobLost(self.job.id)
+        limit_s = self._queue.time_limit_s
+        if limit_s is not None and time.monotonic() - self._started > limit_s:
+            raise GansmaniaError(f"stopped at the time limit of {limit_s:g} s "
+                                 "(gansmania worker --time-limit-min)")
+        try:
+            cancelled = self._queue.cancel_requested(self.job.id)
+        except self._queue.broker.errors:  # the broker is away: carry on, ask again next frame
+            cancelled = False
+        if cancelled:
+            raise JobCancelled(self.job.id)
+
+    def finish(self, job: Job) -> bool:
+        """Write the final record; False when another attempt owns the job (or the broker stayed
+        away for FINISH_WAIT_S: then the job is not acknowledged and runs again)."""
+        self._stop.set()
+        deadline = time.monotonic() + FINISH_WAIT_S
+        delay_s = 0.1
+        with self._lock:
+            while (stored := self._store(job)) is None and time.monotonic() < deadline:
+                time.sleep(delay_s)
+                delay_s = min(2 * delay_s, 5.0)
+        return bool(stored)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._queue.lease_s / 4) and not self._lost:
+            with self._lock:
+                if not self._stop.is_set():
+                    self._store(replace(self.job, beat_s=time.time()))
+
+    def _store(self, job: Job) -> bool | None:
+        """Swap the record to ``job`` if it is still ours: True written, False taken over, None
+        broker away. A write whose reply was lost may have landed, so it counts as ours too."""
+        new = _encode(job)
+        self.job = job
+        try:
+            stored = self._queue.broker.swap(RECORD + job.id, self._olds, new)
+        except self._queue.broker.errors as exc:
+            log.warning("job %s: broker %s away (%s); the job goes on", job.id,
+                        self._queue.broker.where, exc)
+            self._olds.append(new)
+            return None
+        if stored:
+            self._olds = [new]
+        else:
+            self._lost = True
+            log.warning("job %s: taken over by another worker; this attempt stops", job.id)
+        return stored
 
 
 class JobQueue:
-    """Jobs on a Huey instance; outputs in ``folder``/jobs/<job id>/ (a job's own folder, so a
-    rerun of one job cannot clobber another's file). ``kinds`` maps a kind's name to what it
-    does (visualizer.jobs.kinds.KINDS: render and grid)."""
+    """Jobs on a broker (broker.py: SQLite or Redis); outputs under ``folder``/jobs/<job id>/.
+    ``kinds`` maps a kind's name to what it does (visualizer.jobs.kinds.KINDS: render, grid)."""
 
-    def __init__(self, huey, folder: Path, *, kinds: Mapping[str, Kind]) -> None:
-        self.huey = huey
+    def __init__(self, broker: SqliteBroker | RedisBroker, folder: Path, *,
+                 kinds: Mapping[str, Kind], lease_s: float = LEASE_S,
+                 time_limit_s: float | None = None) -> None:
+        self.broker = broker
+        self.huey = broker.huey
         self.folder = Path(folder)
+        self.outputs = LocalOutputs(self.folder / "jobs")
         self.kinds = dict(kinds)
-        self._task = huey.task(name=TASK)(self._execute)
+        self.lease_s = lease_s  # every worker of one queue must use the same
+        self.time_limit_s = time_limit_s  # a job running longer fails; None: no limit
+        self._task = self.huey.task(name=TASK)(self._execute)
+        self._seen: dict[str, tuple[bytes, float]] = {}  # recover(): record, unchanged since
+        self._last_pass = -float("inf")
 
     @classmethod
-    def open(cls, folder: Path, *, kinds: Mapping[str, Kind]) -> JobQueue:
-        """The queue of one machine: an SQLite file, ``folder``/jobs.db."""
-        try:
-            from huey import SqliteHuey
-        except ImportError:
-            raise GansmaniaError("the studio's jobs need huey: pip install 'gansmania[web]'") \
-                from None
+    def open(cls, folder: Path, *, kinds: Mapping[str, Kind], broker: str | None = None,
+             **settings: Any) -> JobQueue:
+        """The queue whose outputs are in ``folder``: on the SQLite file ``folder``/jobs.db, or
+        on the Redis at ``broker`` (redis://host:port/db)."""
         folder = Path(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GansmaniaError(f"job folder {folder}: cannot create it ({exc.strerror})") \
                 from None
-        # results=False: a job's outcome is its record, written by the job itself.
-        huey = SqliteHuey(name="gansmania", filename=str(folder / "jobs.db"), results=False)
-        return cls(huey, folder, kinds=kinds)
+        return cls(open_broker(broker, folder), folder, kinds=kinds, **settings)
 
     # ------------------------------------------------------------------ the interface
 
@@ -140,27 +226,21 @@ class JobQueue:
             raise GansmaniaError(f"job kind {kind!r} unknown; allowed: {', '.join(self.kinds)}")
         checked = self.kinds[kind].check(params)
         job = Job(id=uuid.uuid4().hex, kind=kind, params=checked, created_s=time.time())
-        self._write(job)  # before the task: a fast worker must find the record
+        self.huey.storage.put_data(RECORD + job.id, _encode(job))  # first: a fast worker reads it
         self._task(job.id)  # enqueues it
         return job.id
 
     def get(self, job_id: str) -> Job | None:
         if not JOB_ID.fullmatch(job_id):
             return None
-        from huey.constants import EmptyData
-
-        data = self.huey.storage.peek_data(RECORD + job_id)
-        if data is EmptyData:
-            return None
-        job = _decode(data)
-        if job.state not in FINISHED and self.cancel_requested(job_id):
+        _, job = self._read(job_id)
+        if job is not None and job.state not in FINISHED and self.cancel_requested(job_id):
             job = replace(job, cancelling=True)
         return job
 
     def jobs(self) -> list[Job]:
         """Every job, newest first."""
-        found = [_decode(value) for key, value in self.huey.storage.result_items().items()
-                 if _text(key).startswith(RECORD)]
+        found = [job for _, job in self._records()]
         return sorted(found, key=lambda job: job.created_s, reverse=True)
 
     def cancel(self, job_id: str) -> Job:
@@ -179,15 +259,14 @@ class JobQueue:
     def folder_of(self, job_id: str) -> Path:
         if not JOB_ID.fullmatch(job_id):  # ids come from clients: never a path of theirs
             raise GansmaniaError(f"job {job_id!r}: not a job id")
-        return self.folder / "jobs" / job_id
+        return self.outputs.folder / job_id
 
     def result_path(self, job_id: str) -> Path | None:
         """The finished job's output file; None when it has none (yet)."""
         job = self.get(job_id)
         if job is None or job.state != "done" or not job.result:
             return None
-        path = self.folder_of(job_id) / job.result
-        return path if path.is_file() else None
+        return self.outputs.path(job_id, job.result)
 
     # ------------------------------------------------------------------ the worker side
 
@@ -200,101 +279,148 @@ class JobQueue:
         return True
 
     def _execute(self, job_id: str) -> None:
-        """The Huey task: run the job, write its record; nothing escapes to Huey."""
-        job = self.get(job_id)
+        """The Huey task: claim the job, run it, write its record; nothing escapes to Huey."""
+        record, job = self._read(job_id)
         if job is None:
             log.warning("job %s: no record, skipped", job_id)
             return
-        if job.state in FINISHED:  # a duplicate delivery
+        if job.state != "queued":  # a duplicate delivery: another attempt has it or had it
             return
-        folder = self.folder_of(job_id)
-        shutil.rmtree(folder, ignore_errors=True)  # a rerun of this job starts clean
-        folder.mkdir(parents=True)
-        job = replace(job, state="running", started_s=time.time(), worker=_this_worker(),
-                      cancelling=False)
-        self._write(job)
-        context = JobContext(self, job)
-        try:
-            context.check_cancelled()  # cancelled while queued: stop before any work
-            result = self.kinds[job.kind].run(job.params, context)
-        except JobCancelled:
-            shutil.rmtree(folder, ignore_errors=True)  # half a video is no use to anyone
-            job = replace(context._job, state="cancelled")
-        except GansmaniaError as exc:
-            job = replace(context._job, state="failed", error=_one_line(str(exc)))
-        except Exception as exc:  # a bug or a broken model: the page says so, the log has more
-            log.exception("job %s (%s) crashed", job_id, job.kind)
-            job = replace(context._job, state="failed",
-                          error=_one_line(f"{type(exc).__name__}: {exc}"))
-        else:
-            job = replace(context._job, state="done", result=result)
-        self._write(replace(job, finished_s=time.time()))
+        if self.cancel_requested(job_id):  # cancelled while queued: stop before any work
+            self._settle(record, replace(job, state="cancelled", finished_s=time.time()))
+            return
+        job = replace(job, state="running", started_s=time.time(), beat_s=time.time(),
+                      worker=_this_worker(), attempt=uuid.uuid4().hex[:12],
+                      attempts=job.attempts + 1, done=0, total=0)
+        claimed = _encode(job)
+        if not self.broker.swap(RECORD + job_id, [record], claimed):
+            return  # another worker claimed it first
+        with JobContext(self, job, claimed) as context:
+            try:
+                context.check_cancelled()
+                name = self.kinds[job.kind].run(job.params, context)
+                job = replace(context.job, state="done",
+                              result=self.outputs.publish(job_id, job.attempt, name))
+            except JobLost:
+                job = None
+            except JobCancelled:
+                job = replace(context.job, state="cancelled")
+            except GansmaniaError as exc:
+                job = replace(context.job, state="failed", error=_one_line(str(exc)))
+            except Exception as exc:  # a bug or a broken model: the page says so, the log more
+                log.exception("job %s (%s) crashed", job_id, context.job.kind)
+                job = replace(context.job, state="failed",
+                              error=_one_line(f"{type(exc).__name__}: {exc}"))
+            if job is None or not context.finish(replace(job, finished_s=time.time())):
+                self.outputs.discard_attempt(job_id, context.job.attempt)
+                return
+        # Ours alone now: drop the other attempts' files (all of them unless done).
+        self.outputs.discard(job_id, keep=job.attempt if job.state == "done" else None)
         self.huey.storage.pop_data(CANCEL + job_id)
 
     def recover(self) -> list[str]:
-        """Fail the jobs left running by a worker of this machine that is gone (killed, power
-        cut): nothing would ever finish them. Their ids. Workers call it when they start."""
-        host = _this_worker().rpartition(":")[0]
-        lost = []
-        for job in self.jobs():
-            where, _, pid = job.worker.rpartition(":")
-            if job.state == "running" and where == host and pid.isdigit() and not _alive(int(pid)):
-                self._write(replace(job, state="failed", finished_s=time.time(),
-                                    error=f"the worker (pid {pid}) stopped while this job ran; "
-                                          "submit it again"))
-                lost.append(job.id)
-        return lost
+        """One recovery pass: the jobs whose worker is gone (its process is dead on this
+        machine, or its record has not changed for lease_s while this process watched) go back
+        on the queue, or end cancelled if cancelled, or failed after MAX_ATTEMPTS; a queued job
+        whose task was lost (its worker died between taking the task and claiming the job) is
+        queued again. The ids it acted on. Workers call it at start and every lease_s / 4."""
+        now = time.monotonic()
+        if now - self._last_pass > self.lease_s / 2:  # not watched all along: start over
+            self._seen = {}
+        self._last_pass = now
+        seen, acted, waiting = {}, [], None
+        for record, job in self._records():
+            if job.state in FINISHED:
+                continue
+            before = self._seen.get(job.id)
+            since = before[1] if before is not None and before[0] == record else now
+            seen[job.id] = (record, since)
+            stale = now - since >= self.lease_s
+            if job.state == "running" and (stale or _dead_here(job.worker)):
+                if self._requeue(record, job):
+                    acted.append(job.id)
+            elif job.state == "queued" and stale:
+                waiting = self._waiting() if waiting is None else waiting
+                if job.id not in waiting:
+                    log.warning("job %s: queued without a task; queued again", job.id)
+                    self._task(job.id)
+                    seen[job.id] = (record, now)
+                    acted.append(job.id)
+        self._seen = seen
+        return acted
 
-    def _write(self, job: Job) -> None:
-        record = {**asdict(job)}
-        record.pop("cancelling")
-        self.huey.storage.put_data(RECORD + job.id, json.dumps(record).encode())
+    def _requeue(self, record: bytes, job: Job) -> bool:
+        """Put back on the queue (or end) a job whose worker is gone; False if it moved on."""
+        gone = f"its worker ({job.worker}) stopped while it ran"
+        if self.cancel_requested(job.id):
+            after = replace(job, state="cancelled", finished_s=time.time())
+        elif job.attempts >= MAX_ATTEMPTS:
+            after = replace(job, state="failed", finished_s=time.time(),
+                            error=f"{gone}, {job.attempts} times; submit it again")
+        else:
+            after = replace(job, state="queued", worker="", attempt="", started_s=None,
+                            beat_s=None, done=0, total=0)
+        if not self._settle(record, after):
+            return False
+        log.warning("job %s: %s; %s", job.id, gone,
+                    "queued again" if after.state == "queued" else after.state)
+        if after.state == "queued":
+            self._task(job.id)
+        return True
 
+    def _settle(self, record: bytes, job: Job) -> bool:
+        """Swap a record that no attempt holds; a finished job's files and cancel flag go."""
+        if not self.broker.swap(RECORD + job.id, [record], _encode(job)):
+            return False
+        if job.state in FINISHED:
+            self.outputs.discard(job.id)
+            self.huey.storage.pop_data(CANCEL + job.id)
+        return True
 
-class ThreadWorker:
-    """One worker thread of this process taking jobs off the queue (`gansmania web` without
-    --external-worker). Not Huey's Consumer: that one installs signal handlers, which belong to
-    the web server in this process."""
+    def _read(self, job_id: str) -> tuple[bytes, Job | None]:
+        from huey.constants import EmptyData
 
-    def __init__(self, queue: JobQueue, *, poll_s: float = 0.2) -> None:
-        self.queue = queue
-        self.poll_s = poll_s  # how long an idle worker waits before looking again
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
+        data = self.huey.storage.peek_data(RECORD + job_id)
+        return (b"", None) if data is EmptyData else (bytes(data), _decode(data))
 
-    def start(self) -> ThreadWorker:
-        self.queue.recover()
-        self._thread.start()
-        return self
+    def _records(self) -> list[tuple[bytes, Job]]:
+        return [(bytes(value), _decode(value))
+                for key, value in self.huey.storage.result_items().items()
+                if _text(key).startswith(RECORD)]
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def _waiting(self) -> set[str]:
+        """The ids of the jobs whose task is on the queue now."""
+        ids = set()
+        for data in self.huey.storage.enqueued_items():
             try:
-                busy = self.queue.run_next()
-            except Exception:  # the store hiccuped (locked, disk full): try again, say why
-                log.exception("job worker")
-                busy = False
-            if not busy:
-                self._stop.wait(self.poll_s)
-
-    def close(self, *, timeout_s: float = 30.0) -> None:
-        """Stop after the running job (cancel it first to stop sooner)."""
-        self._stop.set()
-        self._thread.join(timeout=timeout_s)
+                ids.update(self.huey.deserialize_task(data).args[:1])
+            except Exception:  # a task of another program on the same queue name
+                continue
+        return ids
 
 
 def _this_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
+def _dead_here(worker: str) -> bool:
+    """Whether ``worker`` ("host:pid") ran on this machine in a process that is gone."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
         return False
-    except PermissionError:  # another user's process: alive
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
         return True
-    return True
+    except PermissionError:  # another user's process: alive
+        return False
+    return False
+
+
+def _encode(job: Job) -> bytes:
+    record = asdict(job)
+    record.pop("cancelling")
+    return json.dumps(record, sort_keys=True).encode()
 
 
 def _decode(data: bytes | str) -> Job:
