@@ -17,10 +17,11 @@ STAMP := $(VENV)/.installed
 # aubio/pyaudio, venv, librsvg2-bin (rsvg-convert draws SVG wallpapers for the debian-art
 # source), jackd2 (a JACK server with a dummy driver gives MIDI tests real
 # RtMidi ports where the ALSA sequencer is missing, as in containers), and chromium (the web
-# remote's tests drive it through Playwright, which cannot download its own browser here).
+# remote's tests drive it through Playwright, which cannot download its own browser here), and
+# redis-server (the job tests start one: many workers on one Redis queue).
 APT_PACKAGES := portaudio19-dev libasound2-plugins pulseaudio pulseaudio-utils xvfb xdotool \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 ffmpeg build-essential python3-dev python3-venv \
-	librsvg2-bin jackd2 chromium
+	librsvg2-bin jackd2 chromium redis-server
 # Only `make bench` needs these: fluidsynth renders the benchmark's music from MIDI, espeak-ng
 # the speech over music of the onset evaluation.
 BENCH_APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng

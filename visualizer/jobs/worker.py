@@ -104,7 +104,8 @@ def gpu_count() -> int:
 def run_processes(command: Sequence[str], slots: Sequence[str | None]) -> int:
     """One worker process per slot (a GPU id: CUDA_VISIBLE_DEVICES set to it; None: as this
     process is), started again when one dies; SIGINT or SIGTERM is passed on to them all and
-    ends this once they have stopped. ``command`` starts one worker. The exit status."""
+    ends this once they have stopped. ``command`` starts one worker. The exit status: 0 when
+    every worker stopped as asked."""
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
@@ -118,7 +119,7 @@ def run_processes(command: Sequence[str], slots: Sequence[str | None]) -> int:
         return subprocess.Popen([sys.executable, *command], env=env, start_new_session=True)
 
     children = [start(slot) for slot in slots]
-    log.warning("worker processes %s", ", ".join(str(child.pid) for child in children))
+    log.info("worker processes %s", ", ".join(str(child.pid) for child in children))
     while not stop.wait(0.5):
         for index, child in enumerate(children):
             if child.poll() is not None:
@@ -130,4 +131,6 @@ def run_processes(command: Sequence[str], slots: Sequence[str | None]) -> int:
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    return max((child.wait() for child in children), default=0)
+    # A worker still starting when SIGTERM came has no handler yet and ends by it: also clean.
+    ended = {child.wait() for child in children}
+    return 0 if ended <= {0, -signal.SIGTERM} else 1

@@ -18,7 +18,7 @@ from bench.rigs.processes import stop
 
 class RedisServer:
     """One redis-server process; ``restart()`` stops it (SIGTERM: a clean shutdown) and starts
-    it again on the same port and data."""
+    it again on the same port and data (the append-only file brings every write back)."""
 
     def __init__(self, binary: str, folder: Path) -> None:
         self.binary = binary
@@ -55,8 +55,10 @@ class RedisServer:
         if self.process is not None:
             stop(self.process)
 
-    def restart(self) -> None:
+    def restart(self, *, down_s: float = 0.0) -> None:
+        """Stop, stay away ``down_s`` (longer than the client's own quick retries), start."""
         self.stop()
+        time.sleep(down_s)
         self.start()
 
     def flush(self) -> None:

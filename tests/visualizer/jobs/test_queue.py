@@ -320,7 +320,7 @@ def test_redis_restarting_mid_job_is_waited_out(redis_server, tmp_path, gate):
     try:
         job_id = queue.submit("gated", {"steps": 3})
         wait_for(lambda: queue.get(job_id).done == 1, "the first step")
-        redis_server.restart()
+        redis_server.restart(down_s=1.5)
         gate.set()
         wait_for(lambda: queue.get(job_id).state == "done", "the job after the restart")
         after = queue.submit("steps", {"steps": 1})
