@@ -135,7 +135,7 @@ def test_upload_render_play_and_download_in_a_browser(tmp_path):
                 frames = sum(1 for _ in container.decode(video=0))
             assert frames == 20
             job = queue.jobs()[0]
-            assert saved.read_bytes() == (queue.folder_of(job.id) / "render.mp4").read_bytes()
+            assert saved.read_bytes() == queue.result_path(job.id).read_bytes()
             if os.environ.get("GANSMANIA_SCREENSHOTS"):
                 shoot(page, Path(os.environ["GANSMANIA_SCREENSHOTS"]) / "web-studio.png")
             assert problems == []
