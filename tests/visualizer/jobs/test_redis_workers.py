@@ -1,7 +1,9 @@
 """Many workers on one Redis queue, for real: `gansmania worker --broker --processes 2` (two
 worker processes under one parent) runs five seed-grid jobs on the bundled model while one
 worker is killed with SIGKILL mid-job and Redis restarts. Every job ends done exactly once,
-with one whole file; then SIGTERM stops the parent and its workers, and nothing is left."""
+with one whole file; then SIGTERM stops the parent and its workers, and nothing is left.
+About 30 s on a busy 2-core machine (slow); test_queue.py has the fast path of each part:
+a dead worker's job queued again, a slow attempt taken over, Redis restarting mid-job."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from tests.visualizer.jobs.job_helpers import children_of, running
 from visualizer.jobs import JobQueue
 from visualizer.jobs.kinds import GRID_FILE, KINDS
 
-pytestmark = pytest.mark.timeout(400)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 SIZE = 256  # the bundled model's images
 
 
