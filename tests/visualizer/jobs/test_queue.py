@@ -229,6 +229,17 @@ def test_a_job_whose_worker_died_every_time_is_failed(make_queue):
     assert not queue.folder_of(job_id).exists() and not queue.run_next()
 
 
+def test_a_cancelled_job_whose_worker_died_ends_cancelled(make_queue):
+    queue = make_queue(lease_s=0.0)
+    job_id = queue.submit("steps", {"steps": 2})
+    running_elsewhere(queue, job_id, "gone-host:1")
+    queue.cancel(job_id)
+    assert queue.recover() == [job_id]
+    job = queue.get(job_id)
+    assert (job.state, job.cancelling) == ("cancelled", False)
+    assert not queue.folder_of(job_id).exists() and not queue.run_next()
+
+
 def test_a_job_on_another_machine_is_queued_again_when_its_heartbeat_stops(make_queue):
     queue = make_queue(lease_s=0.5)
     job_id = queue.submit("steps", {"steps": 2})
@@ -313,7 +324,8 @@ def test_a_broker_url_it_cannot_use_is_a_one_line_error(tmp_path):
 
 def test_redis_restarting_mid_job_is_waited_out(redis_server, tmp_path, gate):
     """The running job carries on through the restart (its heartbeat and progress writes wait
-    for the broker), finishes once, and the worker takes the next job after it."""
+    for the broker), finishes once, and the worker takes the next job after it; an idle
+    worker waits a restart out too."""
     kinds = {"steps": steps_kind(), "gated": steps_kind(gate)}
     queue = JobQueue.open(tmp_path, kinds=kinds, broker=redis_server.url, lease_s=2.0)
     worker = ThreadWorker(queue).start()
@@ -325,6 +337,9 @@ def test_redis_restarting_mid_job_is_waited_out(redis_server, tmp_path, gate):
         wait_for(lambda: queue.get(job_id).state == "done", "the job after the restart")
         after = queue.submit("steps", {"steps": 1})
         wait_for(lambda: queue.get(after).state == "done", "the next job")
+        redis_server.restart(down_s=1.5)  # again, the worker idle in BRPOP this time
+        last = queue.submit("steps", {"steps": 1})
+        wait_for(lambda: queue.get(last).state == "done", "a job after the second restart")
     finally:
         gate.set()
         worker.close()
