@@ -53,9 +53,8 @@ def studio_dir(given: Path | None) -> Path:
 @click.option("--max-clients", type=click.IntRange(min=1), default=8, show_default=True,
               help="Pages with a live job feed at once.")
 def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
-        broker: str | None, external_worker: bool, max_upload_mb: float, max_song_min: float, max_model_mb: float,
-        token: str | None,
-        allow: tuple[str, ...], max_clients: int) -> None:
+        broker: str | None, external_worker: bool, max_upload_mb: float, max_song_min: float,
+        max_model_mb: float, token: str | None, allow: tuple[str, ...], max_clients: int) -> None:
     """Serve the studio: upload a song, render it, watch the progress, play and download it;
     seed grids, the model library (NVlabs .pkl uploads are imported into
     ~/.config/gansmania/models), training runs.
