@@ -83,3 +83,48 @@ def test_five_jobs_end_once_through_a_killed_worker_and_a_redis_restart(redis_se
     said = log.read_text()  # the workers noticed both events, and said so
     assert f"its worker ({victim.worker}) stopped while it ran; queued again" in said
     assert f"broker {redis_server.url} away" in said
+
+
+def test_the_studio_on_a_broker_queues_for_a_worker_elsewhere(redis_server, tmp_path):
+    """`gansmania web --broker` only queues; `gansmania worker --broker` (another process, as
+    on another machine sharing the data folder) runs the grid; the page's API serves its file."""
+    import re
+    import urllib.request
+
+    from tests.visualizer.web.studio_helpers import post_json, request
+
+    data = ["--data", str(tmp_path), "--broker", redis_server.url]
+    web = subprocess.Popen([sys.executable, "-m", "visualizer.cli", "web", "--port", "0", *data],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = None
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("jobs wait for"):
+            assert web.poll() is None, "".join(lines)
+            lines.append(web.stdout.readline())
+        base = re.search(r"http://\S+/", "".join(lines)).group(0)
+        assert lines[-1] == (f"jobs wait for `gansmania worker --data {tmp_path} --broker "
+                             f"{redis_server.url}`\n")
+        status, job = post_json(base + "api/jobs", {"kind": "grid", "count": 2, "seed": 7})
+        assert status == 201 and job["state"] == "queued"
+        time.sleep(1.0)
+        assert request(base + f"api/jobs/{job['id']}")[1]["state"] == "queued"  # no worker yet
+        worker = subprocess.Popen([sys.executable, "-m", "visualizer.cli", "worker", *data],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 240
+        while (record := request(base + f"api/jobs/{job['id']}")[1])["state"] != "done":
+            assert worker.poll() is None, worker.stderr.read().decode()
+            assert time.monotonic() < deadline, record
+            time.sleep(0.2)
+        with urllib.request.urlopen(base + record["url"].lstrip("/")) as reply:
+            grid = Image.open(reply)
+            assert grid.size == (2 * SIZE, SIZE)  # two images side by side
+    finally:
+        for process in (worker, web):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=60)
+                finally:
+                    stop(process)
+    assert (web.returncode, worker.returncode) == (0, 0)  # SIGTERM: clean stops
