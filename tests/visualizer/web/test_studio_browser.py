@@ -188,7 +188,7 @@ def test_seed_grids_cancel_model_card_and_training_runs_in_a_browser(tmp_path):
             # A big grid, cancelled from the page once it has begun: it stops between images.
             page.fill("#grid-form [name=count]", "64")
             page.click("#grid-form button")
-            page.wait_for_function("() => document.querySelector('#jobs progress').value > 0",
+            page.wait_for_function("() => (document.querySelector('#jobs progress')?.value ?? 0) > 0",
                                    timeout=RENDER_MS)
             page.click("#jobs li .cancel")
             page.wait_for_selector("#jobs li.job.cancelled", timeout=WAIT_MS)
