@@ -5,7 +5,6 @@ queue and the records exactly; stopped by its own pid."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.rigs.ports import free_port
 from bench.rigs.processes import stop
 
 
@@ -23,9 +23,7 @@ class RedisServer:
     def __init__(self, binary: str, folder: Path) -> None:
         self.binary = binary
         self.folder = folder
-        with socket.socket() as probe:  # a free port; redis binds it a moment later
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()  # redis binds it a moment later
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
@@ -69,12 +67,15 @@ class RedisServer:
 
 
 def _redis_binary() -> str:
-    pytest.importorskip("redis", reason="the redis client is missing: pip install "
-                                        "'gansmania[web]'")
+    # `make test` installs both (the web extra, APT_PACKAGES): a missing one is an install bug,
+    # not a reason to skip, as in tests/conftest.py.
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        pytest.fail("the redis client is missing; run `make test`, which installs it")
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server; `make test` "
-                    "installs it)")
+        pytest.fail("redis-server is not installed; run `make test`, which installs it")
     return binary
 
 
