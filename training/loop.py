@@ -4,7 +4,9 @@ Each iteration runs the phases Gmain, Greg (every ``g_reg_interval``), Dmain and
 ``d_reg_interval``), each followed by its optimiser step, then updates G_ema, counts images and
 adjusts ADA's p. Every tick it reports; every ``snap`` ticks it writes a generator checkpoint
 (G_ema, what `gansmania generate` loads), a resumable training state, a sample grid and
-TensorBoard scalars, and FID/KID when a feature network is given.
+TensorBoard scalars, and FID/KID when a feature network is given. On SIGTERM (a spot instance
+being reclaimed) it finishes the iteration it is in, writes a resumable state there and exits 143;
+`--resume auto` then continues to the same weights as a run that was never stopped.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from training.dataset import ImageDataset, InfiniteSampler
 from training.discriminator import Discriminator
 from training.loss import GeneratorStep, LossSettings, LossStats, StyleGAN2Loss
 from training.networks import Generator
+from training.preemption import Interrupted, StopOnSignal, ignore_stop_signals
 from training.snapshots import (grid_latents, latest_state, save_grid, save_network, sample_grid,
                                 load_transfer)
 from training.train_config import TrainConfig, check, with_generator
@@ -177,15 +180,23 @@ def train(config: TrainConfig, *, on_tick: Callable[[TickReport], None] | None =
         config.runtime.device == "auto" and torch.cuda.is_available()) else "cpu"
     dist = setup_distributed(probe)
     try:
-        run_dir = _train(config, dist, on_tick)
-        if dist.world > 1:
-            # Rank 0 still writes the last snapshot after the final collective; a rank that
-            # tears gloo down meanwhile aborts ("terminate called without an active exception").
-            torch.distributed.barrier()
+        try:
+            run_dir = _train(config, dist, on_tick)
+        except Interrupted:
+            _wait_for_main(dist)
+            raise
+        _wait_for_main(dist)
         return run_dir
     finally:
         if dist.world > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+def _wait_for_main(dist: Dist) -> None:
+    if dist.world > 1:
+        # Rank 0 still writes the last state after the final collective; a rank that tears
+        # gloo down meanwhile aborts it ("terminate called without an active exception").
+        torch.distributed.barrier()
 
 
 @dataclass
@@ -200,7 +211,7 @@ class Nets:
     d_opt: torch.optim.Optimizer
     augment: AugmentPipe | None
     ada: AdaController | None
-    pl_mean: torch.Tensor  # running mean path length (scalar)
+    pl_mean: torch.Tensor  # running mean path length (scalar; each process has its own)
     g_step: GeneratorStep | None = None  # plain: the D phases' fakes
     g_train: nn.Module | None = None  # DDP-wrapped when distributed: Greg
     d_train: nn.Module | None = None  # DDP-wrapped when distributed: Dreg
@@ -220,6 +231,7 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
     # Resume or transfer decide the generator architecture before anything is built.
     resume_from = _resume_path(config, run_dir)
     loaded = run_state.load_state(resume_from) if resume_from else None
+    _check_same_start(loaded, run_dir, dist, device)
     transfer = None
     if loaded is not None:
         config = _config_of_state(config, loaded)
@@ -265,7 +277,10 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
     stats = LossStats()
     total_nimg = int(round(sched.kimg * 1000))
     tick_nimg = max(int(round(sched.tick_kimg * 1000)), 1)
-    tick_start_nimg = counters.cur_nimg
+    # A state written on SIGTERM mid-tick resumes that tick, so ticks and snapshots fall where an
+    # unstopped run has them; its speed is timed over this session's images only.
+    tick_start_nimg = counters.cur_nimg - counters.tick_nimg
+    timed_start_nimg = counters.cur_nimg
     tick_start_time = session_start = time.monotonic()
     wall_before, cpu_before, session_cpu = counters.wall_s, counters.cpu_s, time.process_time()
     progress = Progress(total_kimg=sched.kimg, start_kimg=counters.cur_nimg / 1000, enabled=dist.main)
@@ -273,8 +288,19 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
         log.info("nothing to do: %.3f kimg already reached (--kimg %g)", counters.cur_nimg / 1000, sched.kimg)
     c_labels = torch.from_numpy(dataset.labels).to(device)
 
+    stop = StopOnSignal().install()
     try:
         while counters.cur_nimg < total_nimg:
+            if stop.agreed(world=dist.world, device=device):
+                counters = dataclasses.replace(
+                    counters, tick_nimg=counters.cur_nimg - tick_start_nimg,
+                    wall_s=wall_before + time.monotonic() - session_start,
+                    cpu_s=cpu_before + time.process_time() - session_cpu)
+                path = _save_state(config, run_dir, dist, device, counters=counters, nets=nets,
+                                   dataset=dataset)
+                raise Interrupted(f"stopped by {stop.signal_name or 'a signal on another process'} "
+                                  f"at {counters.cur_nimg / 1000:.3f} kimg; resumable state "
+                                  f"{path}; continue with --resume auto")
             real, real_c = next(batches)
             real = real.to(device, non_blocking=True).to(torch.float32) / 127.5 - 1
             all_z = torch.randn([len(phases), batch_gpu, config.generator.z_dim], device=device)
@@ -294,7 +320,7 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
                                    batch=sched.batch)
 
             if dist.main:
-                done_nimg = counters.cur_nimg - tick_start_nimg
+                done_nimg = counters.cur_nimg - timed_start_nimg
                 progress.update(counters.cur_nimg / 1000,
                                 (time.monotonic() - tick_start_time) / done_nimg * 1000)
             done = counters.cur_nimg >= total_nimg
@@ -303,11 +329,11 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
 
             # ---- end of tick: report, and every `snap` ticks a snapshot
             tick_time = time.monotonic() - tick_start_time
-            kimg_done = (counters.cur_nimg - tick_start_nimg) / 1000
+            kimg_done = (counters.cur_nimg - timed_start_nimg) / 1000
             counters = dataclasses.replace(
                 counters, cur_tick=counters.cur_tick + 1,
                 wall_s=wall_before + time.monotonic() - session_start,
-                cpu_s=cpu_before + time.process_time() - session_cpu)
+                cpu_s=cpu_before + time.process_time() - session_cpu, tick_nimg=0)
             if dist.main:
                 report = _report_tick(writer, stats, counters, nets.augment, tick_time=tick_time,
                                       kimg_done=kimg_done, total_nimg=total_nimg)
@@ -317,9 +343,10 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
             if done or counters.cur_tick % sched.snap == 0:
                 _snapshot(config, run_dir, dist, device, counters=counters, nets=nets,
                           grid_z=grid_z, grid_c=grid_c, dataset=dataset, writer=writer)
-            tick_start_nimg = counters.cur_nimg
+            tick_start_nimg = timed_start_nimg = counters.cur_nimg
             tick_start_time = time.monotonic()
     finally:
+        stop.uninstall()
         progress.close()
         if writer is not None:
             writer.close()
@@ -357,10 +384,31 @@ def _restore(loaded: run_state.LoadedState, nets: Nets, dist: Dist,
                    optimizers={"G": nets.g_opt, "D": nets.d_opt})
     if nets.augment is not None and loaded.extra("augment_p") is not None:
         nets.augment.p.copy_(loaded.extra("augment_p"))
-    nets.pl_mean.copy_(loaded.extra("pl_mean"))
     rng = loaded.extra("rng")
-    _set_rng_state(rng[dist.rank] if rng.ndim == 2 else rng, device)
+    saved_world = len(rng) if rng.ndim == 2 else 1
+    if saved_world != dist.world and dist.main:
+        log.warning("the state was written by %d processes and this run has %d: it goes on from "
+                    "there, but not bit-identically to an unstopped run", saved_world, dist.world)
+    nets.pl_mean.copy_(_this_rank(loaded.extra("pl_mean"), dist, ndim=0))
+    _set_rng_state(_this_rank(rng, dist, ndim=1), device)
     return loaded.counters
+
+
+def _this_rank(saved: torch.Tensor, dist: Dist, *, ndim: int) -> torch.Tensor:
+    """This process's value of a per-process quantity: its row of the [world, ...] tensor a
+    multi-process run saves, or the one value (``ndim`` dimensions) a single process saved."""
+    if saved.ndim == ndim:
+        return saved
+    return saved[dist.rank % len(saved)]
+
+
+def _gather(value: torch.Tensor, dist: Dist, device: torch.device) -> torch.Tensor:
+    """Every process's ``value`` stacked [world, ...] on the CPU (a collective)."""
+    if dist.world == 1:
+        return value
+    gathered = [torch.empty_like(value, device=device) for _ in range(dist.world)]
+    torch.distributed.all_gather(gathered, value.to(device))
+    return torch.stack([t.cpu() for t in gathered])
 
 
 def _wrap(nets: Nets, config: TrainConfig, dist: Dist, device: torch.device, *, fresh: bool) -> None:
@@ -405,7 +453,7 @@ def _loader(config: TrainConfig, dataset: ImageDataset, dist: Dist, device: torc
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch_gpu, sampler=sampler, num_workers=workers,
         pin_memory=device.type == "cuda", prefetch_factor=2 if workers else None,
-        persistent_workers=workers > 0,
+        persistent_workers=workers > 0, worker_init_fn=ignore_stop_signals,
         generator=torch.Generator().manual_seed(sched.seed))  # keeps the global RNG untouched
 
 
@@ -457,6 +505,24 @@ def _resume_path(config: TrainConfig, run_dir: Path) -> Path | None:
         raise GansmaniaError(f"{run_dir}: already holds a training run; continue it with "
                              "--resume auto or choose another --out")
     return None
+
+
+def _check_same_start(loaded: run_state.LoadedState | None, run_dir: Path, dist: Dist,
+                      device: torch.device) -> None:
+    """Every process must resume from the same state. With --out on a disk of each node's own,
+    the nodes of a multi-node run would each find their own newest state (or none) and train on
+    from different places without noticing."""
+    if dist.world == 1:
+        return
+    nimg = loaded.counters.cur_nimg if loaded is not None else -1
+    extremes = torch.tensor([nimg, -nimg], dtype=torch.int64, device=device)
+    torch.distributed.all_reduce(extremes, op=torch.distributed.ReduceOp.MAX)
+    highest, lowest = int(extremes[0]), -int(extremes[1])
+    if highest != lowest:
+        raise GansmaniaError(
+            f"{run_dir}: the processes found different training states to start from "
+            f"(this one: {'none' if nimg < 0 else f'{nimg} images'}); put --out on storage every "
+            "node shares (NFS, a cloud file system) so --resume auto finds the same one")
 
 
 def _config_of_state(config: TrainConfig, loaded: run_state.LoadedState) -> TrainConfig:
@@ -518,46 +584,58 @@ def _hms(seconds: float) -> str:
 
 def _snapshot(config, run_dir, dist, device, *, counters, nets: Nets, grid_z, grid_c, dataset,
               writer) -> None:
-    rng = _rng_state(device)
-    if dist.world > 1:  # every rank's RNG, so all of them resume exactly
-        gathered = [torch.empty_like(rng) for _ in range(dist.world)]
-        if device.type == "cuda":
-            torch.distributed.all_gather(gathered, rng.to(device))
-        else:
-            torch.distributed.all_gather(gathered, rng)
-        rng = torch.stack([t.cpu() for t in gathered])
+    state_path = _save_state(config, run_dir, dist, device, counters=counters, nets=nets,
+                             dataset=dataset)
     if not dist.main:
         return
-    augment = nets.augment
-    extra = {"pl_mean": nets.pl_mean, "rng": rng}
-    if augment is not None:
-        extra["augment_p"] = augment.p
-    meta = {"generator": to_dict(config.generator), "discriminator": to_dict(config.discriminator),
-            "preset": config.preset, "data": str(config.data.path)}
-    summary = {"kimg": round(counters.cur_nimg / 1000, 3), "tick": counters.cur_tick,
-               "wall_s": round(counters.wall_s, 1), "cpu_s": round(counters.cpu_s, 1),
-               "preset": config.preset,
-               "augment_p": float(augment.p) if augment is not None else 0.0}
-    provenance = {"source": "gansmania train", "dataset": str(config.data.path),
-                  "dataset_images": len(dataset.names), "machine": machine_info()}
-    if dataset.recipe is not None:
-        provenance["dataset_recipe"] = dataset.recipe
-    state_path = run_state.save_state(
-        run_dir / run_state.state_name(counters),
-        modules={"G": nets.g, "D": nets.d, "G_ema": nets.g_ema},
-        optimizers={"G": nets.g_opt, "D": nets.d_opt}, extra=extra, counters=counters, meta=meta,
-        training=summary, provenance=provenance)
-    for old in run_state.list_states(run_dir)[:-config.schedule.keep_states]:
-        old.unlink()
     network = save_network(run_dir / f"network-snapshot-{counters.cur_nimg // 1000:06d}-"
                            f"{counters.cur_tick:06d}.safetensors", g_ema=nets.g_ema, d=nets.d,
-                           summary=summary, provenance=provenance)
+                           summary=_summary(config, counters, nets),
+                           provenance=_provenance(config, dataset))
     grid = sample_grid(nets.g_ema, grid_z, grid_c)
     save_grid(run_dir / f"fakes-{counters.cur_nimg // 1000:06d}-{counters.cur_tick:06d}.png", grid)
     if config.metrics.weights is not None or config.metrics.art:
         _metrics(config, run_dir, device, counters=counters, g_ema=nets.g_ema, dataset=dataset,
                  writer=writer)
     log.info("snapshot: %s, %s", network.name, state_path.name)
+
+
+def _save_state(config, run_dir, dist, device, *, counters, nets: Nets, dataset) -> Path:
+    """Write the resumable state (a collective); drop the oldest. Each process keeps its own RNG
+    and path-length mean (from its own share of the batch): all of them go in, so every process
+    resumes exactly."""
+    rng = _gather(_rng_state(device), dist, device)
+    pl_mean = _gather(nets.pl_mean, dist, device)
+    path = run_dir / run_state.state_name(counters)
+    if not dist.main:
+        return path
+    extra = {"pl_mean": pl_mean, "rng": rng}
+    if nets.augment is not None:
+        extra["augment_p"] = nets.augment.p
+    meta = {"generator": to_dict(config.generator), "discriminator": to_dict(config.discriminator),
+            "preset": config.preset, "data": str(config.data.path)}
+    run_state.save_state(
+        path, modules={"G": nets.g, "D": nets.d, "G_ema": nets.g_ema},
+        optimizers={"G": nets.g_opt, "D": nets.d_opt}, extra=extra, counters=counters, meta=meta,
+        training=_summary(config, counters, nets), provenance=_provenance(config, dataset))
+    for old in run_state.list_states(run_dir)[:-config.schedule.keep_states]:
+        old.unlink()
+    return path
+
+
+def _summary(config, counters, nets: Nets) -> dict:
+    return {"kimg": round(counters.cur_nimg / 1000, 3), "tick": counters.cur_tick,
+            "wall_s": round(counters.wall_s, 1), "cpu_s": round(counters.cpu_s, 1),
+            "preset": config.preset,
+            "augment_p": float(nets.augment.p) if nets.augment is not None else 0.0}
+
+
+def _provenance(config, dataset: ImageDataset) -> dict:
+    provenance = {"source": "gansmania train", "dataset": str(config.data.path),
+                  "dataset_images": len(dataset.names), "machine": machine_info()}
+    if dataset.recipe is not None:
+        provenance["dataset_recipe"] = dataset.recipe
+    return provenance
 
 
 def _metrics(config, run_dir: Path, device, *, counters, g_ema, dataset, writer) -> None:

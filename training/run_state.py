@@ -5,7 +5,9 @@ config. Loading it and training on gives bit-identical weights to never having s
 `gansmania generate --model` can read its ``G_ema`` like any checkpoint.
 
 Files are ``training-state-KKKKKK-TTTTTT.safetensors`` (K = thousand images shown, T = tick),
-written atomically, so an interrupted write never leaves a half file for ``--resume auto``.
+written atomically, so an interrupted write never leaves a half file for ``--resume auto``. A run
+stopped by SIGTERM in the middle of a tick writes ``training-state-KKKKKK-TTTTTT-interrupted``
+(T = ticks completed), which sorts after tick T's own state and before tick T+1's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from training.checkpoint import Group, load_checkpoint, module_group, save_checkpoint
 from visualizer.core.errors import GansmaniaError
 
-STATE_PATTERN = re.compile(r"^training-state-(\d{6})-(\d{6})\.safetensors$")
+STATE_PATTERN = re.compile(r"^training-state-(\d{6})-(\d{6})(-interrupted)?\.safetensors$")
 STATE_KIND = "training-state"
 
 
@@ -35,15 +37,19 @@ class Counters:
     ada_sign_count: int = 0
     wall_s: float = 0.0  # training time so far, over all sessions (s)
     cpu_s: float = 0.0  # CPU time of the main process so far (all its threads), over all sessions (s)
+    tick_nimg: int = 0  # images of the unfinished tick (only a state written on SIGTERM has any)
 
 
 def state_name(counters: Counters) -> str:
-    return f"training-state-{counters.cur_nimg // 1000:06d}-{counters.cur_tick:06d}.safetensors"
+    suffix = "-interrupted" if counters.tick_nimg else ""
+    return (f"training-state-{counters.cur_nimg // 1000:06d}-{counters.cur_tick:06d}{suffix}"
+            ".safetensors")
 
 
 def list_states(run_dir: Path) -> list[Path]:
-    """The run's state files, oldest first (by tick)."""
-    found = [(int(m.group(2)), p) for p in Path(run_dir).glob("training-state-*.safetensors")
+    """The run's state files, oldest first (by tick; a mid-tick one after its tick's state)."""
+    found = [((int(m.group(2)), bool(m.group(3))), p)
+             for p in Path(run_dir).glob("training-state-*.safetensors")
              if (m := STATE_PATTERN.match(p.name))]
     return [p for _, p in sorted(found)]
 
