@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -145,15 +146,23 @@ def test_sigterm_mid_tick_then_resume_equals_an_unstopped_run(data, tmp_path, ca
     assert_same_run(straight, stopped)
 
 
-@pytest.mark.slow
-def test_sigterm_to_torchrun_mid_tick_then_resume_equals_an_unstopped_run(data, tmp_path):
-    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                "--nproc_per_node=2", "-m", "visualizer.cli"]
-    done = subprocess.run([*torchrun, *run_args(data, straight)], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 
+
+@pytest.fixture(scope="module")
+def unstopped_two_process_run(data, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("straight") / "run"
+    done = subprocess.run([*TORCHRUN, "--standalone", "--nproc-per-node=2", "-m", "visualizer.cli",
+                           *run_args(data, out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_sigterm_to_torchrun_mid_tick_then_resume_equals_an_unstopped_run(
+        data, tmp_path, unstopped_two_process_run):
+    stopped = tmp_path / "stopped"
+    torchrun = [*TORCHRUN, "--standalone", "--nproc-per-node=2", "-m", "visualizer.cli"]
     result = stopped_in_tick_2([*torchrun, *run_args(data, stopped)], stopped)
     # torchrun itself exits 1 on a signal, after its workers wrote the state and exited 143
     assert result.returncode == 1, result.stderr[-3000:]
@@ -163,4 +172,51 @@ def test_sigterm_to_torchrun_mid_tick_then_resume_equals_an_unstopped_run(data, 
     resumed = subprocess.run([*torchrun, *run_args(data, stopped, "--resume", "auto")],
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert_same_run(straight, stopped)
+    assert_same_run(unstopped_two_process_run, stopped)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def two_nodes(args: list[str]) -> list[subprocess.Popen]:
+    """The README's multi-node launch, both "nodes" on this machine: two torchrun agents, one
+    process each, meeting at a c10d rendezvous on a loopback port."""
+    launch = [*TORCHRUN, "--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d",
+              f"--rdzv-endpoint=127.0.0.1:{free_port()}", "--rdzv-id=preemption-test",
+              "-m", "visualizer.cli", *args]
+    return [subprocess.Popen(launch, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+
+
+def finish(nodes: list[subprocess.Popen]) -> list[subprocess.CompletedProcess]:
+    try:
+        outputs = [node.communicate(timeout=300) for node in nodes]
+        return [subprocess.CompletedProcess(node.args, node.returncode, *output)
+                for node, output in zip(nodes, outputs)]
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                node.kill()
+                node.wait()
+
+
+@pytest.mark.slow
+def test_a_preempted_node_stops_both_nodes_consistently_and_they_resume_exactly(
+        data, tmp_path, unstopped_two_process_run):
+    """Only the preempted machine gets SIGTERM: the other node's process learns of it at the
+    next iteration and stops after the same one."""
+    stopped = tmp_path / "stopped"
+    node0, node1 = nodes = two_nodes(run_args(data, stopped, "--resume", "auto"))
+    sigterm_in_tick_2(stopped, send=lambda: node1.send_signal(signal.SIGTERM),
+                      alive=lambda: node0.poll() is None and node1.poll() is None)
+    first, second = finish(nodes)
+    assert "stopped by SIGTERM" in second.stderr, second.stderr[-3000:]
+    assert "stopped by a signal on another process" in first.stderr, first.stderr[-3000:]
+    assert_stopped_mid_tick(stopped)
+
+    resumed = finish(two_nodes(run_args(data, stopped, "--resume", "auto")))
+    assert [node.returncode for node in resumed] == [0, 0], resumed[0].stderr[-3000:]
+    assert_same_run(unstopped_two_process_run, stopped)
