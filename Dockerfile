@@ -38,7 +38,6 @@ FROM ${CUDA_IMAGE}
 # graphics: the driver's EGL for headless rendering; video: NVENC for recording (FFmpeg comes
 # inside PyAV's wheel, which loads the driver's encoder library when the GPU has one).
 ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics,video \
-    NVIDIA_VISIBLE_DEVICES=all \
     DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1 \
     HOME=/home/gansmania \

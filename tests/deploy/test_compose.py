@@ -6,6 +6,7 @@ runs too where the docker client has its compose plugin."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -67,7 +68,7 @@ def test_docker_compose_config_accepts_it(tmp_path):
         pytest.skip("no `docker compose` here (the docker client lacks its compose plugin)")
     result = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
                             capture_output=True, text=True, timeout=60,
-                            env={"GANSMANIA_TOKEN": "test-token", "PATH": "/usr/bin:/bin"})
+                            env={**os.environ, "GANSMANIA_TOKEN": "test-token"})
     assert result.returncode == 0, result.stderr
 
 

@@ -124,6 +124,17 @@ def assert_same_run(a: Path, b: Path) -> None:
     assert float(state_a.groups["state"].tensors["augment_p"]) > 0  # ADA really moved p
 
 
+def test_an_interrupted_state_sorts_between_its_tick_and_the_next(tmp_path):
+    names = ["training-state-000000-000002.safetensors",
+             "training-state-000000-000001-interrupted.safetensors",
+             "training-state-000000-000001.safetensors", "training-state-000000-000003.txt"]
+    for name in names:
+        (tmp_path / name).touch()
+    assert [p.name for p in run_state.list_states(tmp_path)] == [names[2], names[1], names[0]]
+    assert run_state.state_name(run_state.Counters(cur_nimg=168, cur_tick=1, tick_nimg=48)) == names[1]
+    assert run_state.state_name(run_state.Counters(cur_nimg=240, cur_tick=2)) == names[0]
+
+
 def run_in_process(args: list[str]) -> int:
     with pytest.raises(SystemExit) as exit_info:
         main(args)
