@@ -20,7 +20,7 @@ ruamel_yaml = pytest.importorskip("ruamel.yaml")
 pytest.importorskip("check_jsonschema")
 
 REPO = Path(__file__).resolve().parents[2]
-COMPOSE = REPO / "compose.yaml"
+COMPOSE = REPO / "deploy" / "compose.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +116,14 @@ def test_the_commands_are_accepted_by_the_cli(services):
             command.make_context(subcommand, list(args))
         except click.ClickException as exc:
             pytest.fail(f"{name}: gansmania {' '.join(service['command'])}: {exc.format_message()}")
+
+
+def test_the_image_builds_from_the_repository_with_the_deploy_dockerfile():
+    """The compose file lives in deploy/; its build context is the repository (the Dockerfile
+    copies the packages, and .dockerignore sits at the context's root)."""
+    document = ruamel_yaml.YAML(typ="safe").load(COMPOSE.read_text(encoding="utf-8"))
+    build = document["x-gansmania"]["build"]
+    context = (COMPOSE.parent / build["context"]).resolve()
+    assert context == REPO
+    assert (context / build["dockerfile"]).resolve() == REPO / "deploy" / "Dockerfile"
+    assert (context / ".dockerignore").is_file()

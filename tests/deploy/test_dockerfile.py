@@ -17,7 +17,7 @@ import pytest
 dockerfile_parse = pytest.importorskip("dockerfile_parse")
 
 REPO = Path(__file__).resolve().parents[2]
-DOCKERFILE = REPO / "Dockerfile"
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
 
 
 @pytest.fixture(scope="module")
