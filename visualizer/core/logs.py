@@ -15,5 +15,6 @@ def setup_logging(verbosity: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Third-party libraries are chatty at INFO; keep them at WARNING unless debugging.
-    for name in ("numba", "PIL", "matplotlib", "urllib3", "scrapy", "twisted", "filelock"):
+    for name in ("numba", "PIL", "matplotlib", "urllib3", "scrapy", "twisted", "filelock",
+                 "botocore", "boto3", "s3transfer"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)

@@ -2,6 +2,7 @@
 
     jobs = JobQueue.open(folder)              # SQLite store in folder/jobs.db
     jobs = JobQueue.open(folder, broker="redis://host:6379/0")   # many workers, many machines
+    jobs = JobQueue.open(folder, outputs="s3://bucket/prefix")  # outputs in a bucket (storage.py)
     job_id = jobs.submit("render", {...})     # params checked now: a bad one is a GansmaniaError
     jobs.get(job_id).progress                 # 0..1, written by the worker as it goes
     jobs.cancel(job_id)                       # checked between frames

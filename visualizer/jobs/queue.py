@@ -35,7 +35,7 @@ from typing import Any
 
 from visualizer.core.errors import GansmaniaError
 from visualizer.jobs.broker import RedisBroker, SqliteBroker, open_broker
-from visualizer.jobs.storage import LocalOutputs
+from visualizer.jobs.storage import LocalOutputs, S3Outputs, open_outputs
 
 log = logging.getLogger(__name__)
 
@@ -188,16 +188,17 @@ class JobContext:
 
 
 class JobQueue:
-    """Jobs on a broker (broker.py: SQLite or Redis); outputs under ``folder``/jobs/<job id>/.
-    ``kinds`` maps a kind's name to what it does (visualizer.jobs.kinds.KINDS: render, grid)."""
+    """Jobs on a broker (broker.py: SQLite or Redis); outputs in ``outputs`` (storage.py; by
+    default under ``folder``/jobs/<job id>/). ``kinds`` maps a kind's name to what it does
+    (visualizer.jobs.kinds.KINDS: render, grid)."""
 
     def __init__(self, broker: SqliteBroker | RedisBroker, folder: Path, *,
-                 kinds: Mapping[str, Kind], lease_s: float = LEASE_S,
-                 time_limit_s: float | None = None) -> None:
+                 kinds: Mapping[str, Kind], outputs: LocalOutputs | S3Outputs | None = None,
+                 lease_s: float = LEASE_S, time_limit_s: float | None = None) -> None:
         self.broker = broker
         self.huey = broker.huey
         self.folder = Path(folder)
-        self.outputs = LocalOutputs(self.folder / "jobs")
+        self.outputs = outputs or LocalOutputs(self.folder / "jobs")
         self.kinds = dict(kinds)
         self.lease_s = lease_s  # every worker of one queue must use the same
         self.time_limit_s = time_limit_s  # a job running longer fails; None: no limit
@@ -207,16 +208,18 @@ class JobQueue:
 
     @classmethod
     def open(cls, folder: Path, *, kinds: Mapping[str, Kind], broker: str | None = None,
-             **settings: Any) -> JobQueue:
-        """The queue whose outputs are in ``folder``: on the SQLite file ``folder``/jobs.db, or
-        on the Redis at ``broker`` (redis://host:port/db)."""
+             outputs: str | None = None, **settings: Any) -> JobQueue:
+        """The queue of the studio in ``folder``: on the SQLite file ``folder``/jobs.db, or on
+        the Redis at ``broker`` (redis://host:port/db); outputs in ``folder``/jobs, or in the
+        bucket at ``outputs`` (s3://bucket/prefix)."""
         folder = Path(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GansmaniaError(f"job folder {folder}: cannot create it ({exc.strerror})") \
                 from None
-        return cls(open_broker(broker, folder), folder, kinds=kinds, **settings)
+        return cls(open_broker(broker, folder), folder, kinds=kinds,
+                   outputs=open_outputs(outputs, folder), **settings)
 
     # ------------------------------------------------------------------ the interface
 
@@ -257,16 +260,27 @@ class JobQueue:
         return self.huey.storage.has_data_for_key(CANCEL + job_id)
 
     def folder_of(self, job_id: str) -> Path:
+        """The job's folder on this machine (its outputs, or its scratch for a bucket)."""
         if not JOB_ID.fullmatch(job_id):  # ids come from clients: never a path of theirs
             raise GansmaniaError(f"job {job_id!r}: not a job id")
         return self.outputs.folder / job_id
 
-    def result_path(self, job_id: str) -> Path | None:
-        """The finished job's output file; None when it has none (yet)."""
+    def result(self, job_id: str, *, filename: str = "",
+               attachment: bool = False) -> Path | str | None:
+        """Where a reader gets the finished job's output: its file on this machine, or a URL
+        that serves it as ``filename`` (default: its own name), inline or as an attachment
+        (outputs in a bucket); None when it has none (yet)."""
         job = self.get(job_id)
         if job is None or job.state != "done" or not job.result:
             return None
-        return self.outputs.path(job_id, job.result)
+        name = filename or job.result.rpartition("/")[2]
+        return self.outputs.locate(job_id, job.result, filename=name, attachment=attachment)
+
+    def result_path(self, job_id: str) -> Path | None:
+        """The finished job's output file on this machine; None when it has none (yet) or it
+        is in a bucket."""
+        found = self.result(job_id)
+        return found if isinstance(found, Path) else None
 
     # ------------------------------------------------------------------ the worker side
 
