@@ -17,7 +17,16 @@ broker_option = click.option(
     "--broker", envvar="GANSMANIA_BROKER", default=None, metavar="URL",
     help="The jobs' queue on a Redis server, shared by the web process and every worker "
          "(redis://HOST:6379/0; also $GANSMANIA_BROKER). Default: the SQLite file in --data. "
-         "All of them must see the same --data folder (job outputs, uploaded songs).")
+         "All of them must see the same --data folder (uploaded songs; job outputs unless "
+         "--outputs puts them in a bucket).")
+
+
+outputs_option = click.option(
+    "--outputs", envvar="GANSMANIA_OUTPUTS", default=None, metavar="URL",
+    help="Job outputs in an S3-compatible bucket (s3://BUCKET/PREFIX; also $GANSMANIA_OUTPUTS), "
+         "reached with the standard AWS variables (AWS_ENDPOINT_URL for MinIO, Ceph, R2; "
+         "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); needs pip install 'gansmania[s3]'. "
+         "Default: the --data folder.")
 
 
 def studio_dir(given: Path | None) -> Path:
@@ -37,6 +46,7 @@ def studio_dir(given: Path | None) -> Path:
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of training runs (`gansmania train --out` folders) to show, read-only.")
 @broker_option
+@outputs_option
 @click.option("--external-worker", is_flag=True,
               help="Queue jobs only; `gansmania worker --data DIR` runs them (default: a worker "
                    "thread in this process; with --broker always external).")
@@ -53,8 +63,9 @@ def studio_dir(given: Path | None) -> Path:
 @click.option("--max-clients", type=click.IntRange(min=1), default=8, show_default=True,
               help="Pages with a live job feed at once.")
 def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
-        broker: str | None, external_worker: bool, max_upload_mb: float, max_song_min: float,
-        max_model_mb: float, token: str | None, allow: tuple[str, ...], max_clients: int) -> None:
+        broker: str | None, outputs: str | None, external_worker: bool, max_upload_mb: float,
+        max_song_min: float, max_model_mb: float, token: str | None, allow: tuple[str, ...],
+        max_clients: int) -> None:
     """Serve the studio: upload a song, render it, watch the progress, play and download it;
     seed grids, the model library (NVlabs .pkl uploads are imported into
     ~/.config/gansmania/models), training runs.
@@ -67,6 +78,7 @@ def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
       gansmania web                      # http://127.0.0.1:8000/, this computer only
       gansmania web --host 0.0.0.0 --runs runs/
       gansmania web --broker redis://queue-host:6379/0 --data /shared/studio
+      gansmania web --broker redis://queue-host:6379/0 --outputs s3://renders/studio
     """
     import secrets
     import signal
@@ -88,7 +100,7 @@ def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
     check_web(f"{host}:{port}" if ":" not in host else f"[{host}]:{port}")
     networks = parse_allow(allow)
     folder = studio_dir(data_dir)
-    queue = JobQueue.open(folder, kinds=KINDS, broker=broker)
+    queue = JobQueue.open(folder, kinds=KINDS, broker=broker, outputs=outputs)
     external_worker = external_worker or broker is not None
     if broker is not None:
         try:
@@ -110,11 +122,13 @@ def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
         shown = phone_host(server.host)
         shown = f"[{shown}]" if ":" in shown else shown
         url = f"http://{shown}:{server.port}/" + (f"?token={token}" if token else "")
-        click.echo(f"studio: {url}  (jobs in {folder}; Ctrl-C stops)")
+        click.echo(f"studio: {url}  (jobs in {folder}, outputs in {queue.outputs.where}; "
+                   "Ctrl-C stops)")
         if token:
             click.echo(terminal_qr(url))
         if external_worker:
             where = f" --broker {queue.broker.where}" if broker else ""
+            where += f" --outputs {queue.outputs.where}" if outputs else ""
             click.echo(f"jobs wait for `gansmania worker --data {folder}{where}`")
         stop = threading.Event()
         # SIGTERM (a service manager, a container stopping) ends it as Ctrl-C does.
@@ -132,6 +146,7 @@ def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
 @click.command()
 @data_option
 @broker_option
+@outputs_option
 @click.option("--gpus", default=None, metavar="IDS",
               help="One worker process per GPU, e.g. 0,1 (each sees only its own through "
                    "CUDA_VISIBLE_DEVICES). Default: every GPU of this machine; none: one process.")
@@ -141,8 +156,8 @@ def web(host: str, port: int, data_dir: Path | None, runs_dir: Path | None,
 @click.option("--time-limit-min", type=click.FloatRange(min=0, min_open=True), default=240.0,
               show_default=True, help="A job running longer is stopped (between frames) and "
                                       "fails with that reason.")
-def worker(data_dir: Path | None, broker: str | None, gpus: str | None, processes: int | None,
-           time_limit_min: float) -> None:
+def worker(data_dir: Path | None, broker: str | None, outputs: str | None, gpus: str | None,
+           processes: int | None, time_limit_min: float) -> None:
     """Run the studio's jobs (renders, grids) from its queue, one at a time per process.
 
     For `gansmania web --external-worker` or `--broker`, or to keep renders out of the web
@@ -154,6 +169,7 @@ def worker(data_dir: Path | None, broker: str | None, gpus: str | None, processe
     Example:
       gansmania worker --data ~/.local/share/gansmania/studio
       gansmania worker --broker redis://queue-host:6379/0 --data /shared/studio --gpus 0,1
+      gansmania worker --broker redis://queue-host:6379/0 --outputs s3://renders/studio
     """
     from visualizer.core.errors import GansmaniaError
     from visualizer.jobs import JobQueue
@@ -172,7 +188,8 @@ def worker(data_dir: Path | None, broker: str | None, gpus: str | None, processe
     else:
         slots = [str(gpu) for gpu in range(gpu_count())] or [None]
     folder = studio_dir(data_dir)
-    queue = JobQueue.open(folder, kinds=KINDS, broker=broker, time_limit_s=time_limit_min * 60)
+    queue = JobQueue.open(folder, kinds=KINDS, broker=broker, outputs=outputs,
+                          time_limit_s=time_limit_min * 60)
     if len(slots) > 1:
         click.echo(f"worker: {len(slots)} processes on the jobs of {queue.broker.where}")
         command = ["-m", "visualizer.cli", "worker", "--data", str(folder), "--processes", "1",
@@ -180,9 +197,12 @@ def worker(data_dir: Path | None, broker: str | None, gpus: str | None, processe
         # The URL travels in the environment, not on the command line: it may hold a password.
         if broker:
             os.environ["GANSMANIA_BROKER"] = broker
+        if outputs:
+            os.environ["GANSMANIA_OUTPUTS"] = outputs
         raise SystemExit(run_processes(command, slots))
     if slots[0] is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = slots[0]  # before anything imports torch
     gpu = f" on GPU {slots[0]}" if slots[0] is not None else ""
-    click.echo(f"worker {os.getpid()}{gpu}: jobs of {queue.broker.where}, outputs in {folder}")
+    click.echo(f"worker {os.getpid()}{gpu}: jobs of {queue.broker.where}, "
+               f"outputs in {queue.outputs.where}")
     run_here(queue)

@@ -17,7 +17,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
@@ -196,17 +196,27 @@ class Studio:
             raise Refused(409, str(exc)) from None
 
     async def _file(self, request):
-        """The job's output; ?download=1 as an attachment, else inline (the page's player)."""
-        from starlette.responses import FileResponse
+        """The job's output; ?download=1 as an attachment, else inline (the page's player).
+        Outputs in a bucket: a redirect to a presigned URL, so the bucket serves the bytes
+        (and the player's range requests)."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import FileResponse, RedirectResponse
 
         job = self._get_job(request)
-        path = self.queue.result_path(job.id)
-        if path is None:
+        suffix = PurePosixPath(job.result).suffix
+        name = f"gansmania-{job.kind}-{job.id[:8]}{suffix}"
+        disposition = "attachment" if request.query_params.get("download") else "inline"
+        try:
+            found = await run_in_threadpool(self.queue.result, job.id, filename=name,
+                                            attachment=disposition == "attachment")
+        except GansmaniaError as exc:  # the bucket is away or refuses
+            raise Refused(502, str(exc)) from None
+        if found is None:
             raise Refused(409 if job.state not in ("failed", "cancelled") else 410,
                           f"job {job.id}: {job.state}, no file to fetch")
-        name = f"gansmania-{job.kind}-{job.id[:8]}{path.suffix}"
-        disposition = "attachment" if request.query_params.get("download") else "inline"
-        return FileResponse(path, media_type=MEDIA.get(path.suffix, "application/octet-stream"),
+        if isinstance(found, str):
+            return RedirectResponse(found, status_code=307)
+        return FileResponse(found, media_type=MEDIA.get(suffix, "application/octet-stream"),
                             filename=name, content_disposition_type=disposition)
 
     async def _events(self, request):
