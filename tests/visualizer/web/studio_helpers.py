@@ -26,10 +26,12 @@ DEMO = Path(__file__).parents[3] / "visualizer" / "audio" / "data" / "demo_track
 def studio_server(folder: Path, *, token: str = "", worker: bool = False,
                   max_bytes: int = 10_000_000, max_duration_s: float = 600.0,
                   runs_dir: Path | None = None, host: str = "127.0.0.1", kinds=None,
-                  import_dir: Path | None = None, max_model_bytes: int = 10_000_000):
+                  import_dir: Path | None = None, max_model_bytes: int = 10_000_000,
+                  outputs: str | None = None):
     """(base URL, queue): the studio served on a free port; a worker thread when asked.
-    ``import_dir`` stands in for the user's model folder (imports land there)."""
-    queue = JobQueue.open(folder, kinds=kinds or KINDS)
+    ``import_dir`` stands in for the user's model folder (imports land there); ``outputs``
+    is `gansmania web --outputs` (a bucket)."""
+    queue = JobQueue.open(folder, kinds=kinds or KINDS, outputs=outputs)
     songs = SongStore(folder, max_bytes=max_bytes, max_duration_s=max_duration_s)
     folders = ((import_dir,) if import_dir else ()) + default_model_dirs()[1:]
     studio = Studio(queue, songs, models=lambda: list_models(folders),
