@@ -194,14 +194,8 @@ def s3_client():
     settings = dict(signature_version="s3v4", retries={"mode": "standard"},
                     request_checksum_calculation="when_required",
                     response_checksum_validation="when_required")
-    session = boto3.session.Session()
-    client = session.client("s3", config=Config(**settings))
-    host = urlsplit(client.meta.endpoint_url).hostname or ""
-    if not host.endswith(".amazonaws.com"):
-        # Another store: bucket names in the path, not in the host name (which would need
-        # wildcard DNS for bucket.minio:9000).
-        client = session.client("s3", config=Config(**settings, s3={"addressing_style": "path"}))
-    return client
+    # (botocore puts the bucket in the path for an AWS_ENDPOINT_URL: no wildcard DNS needed.)
+    return boto3.session.Session().client("s3", config=Config(**settings))
 
 
 def open_outputs(url: str | None, folder: Path) -> LocalOutputs | S3Outputs:

@@ -144,13 +144,19 @@ def test_discarding_an_attempt_leaves_the_others(outputs):
     assert stored(outputs, JOB) == {"kept"}
 
 
-def test_the_presigned_url_names_the_file_and_serves_its_type(bucket, tmp_path):
+def test_the_presigned_url_names_the_file_and_serves_its_type(aws_env, bucket, tmp_path,
+                                                              monkeypatch):
+    # A host name, as minio:9000 would be: the URL keeps it, the bucket in the path (no
+    # wildcard DNS needed for bucket.localhost).
+    endpoint = aws_env.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     outputs = open_outputs(f"s3://{bucket}", tmp_path)
     assert outputs.where == f"s3://{bucket}"
     result = finish(outputs, "first", "png bytes", name="grid.png")
     for attachment, disposition in ((False, "inline"), (True, "attachment")):
         url = outputs.locate(JOB, result, filename="gansmania-grid-01234567.png",
                              attachment=attachment)
+        assert url.startswith(f"{endpoint}/{bucket}/{JOB}/first/grid.png?")
         with urllib.request.urlopen(url, timeout=30) as response:
             assert response.headers["content-disposition"] == \
                 f'{disposition}; filename="gansmania-grid-01234567.png"'
