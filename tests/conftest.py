@@ -6,11 +6,14 @@
 - ``egl_context``: a headless moderngl context on EGL (Mesa llvmpipe here).
 - ``isolated_threads``: torch's thread count and the OpenMP variables put back after an
   in-process render or show (they set them, as `live` does).
+- ``restored_root_logger`` (every test): the root logger's handlers put back after a command
+  ran in-process.
 - markers: ``gpu`` skips with the reason when CUDA is absent; ``slow`` marks long tests.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -116,3 +119,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def restored_root_logger() -> Iterator[None]:
+    """A command run in-process (`visualizer.cli.main`) points the root logger at that test's
+    captured stderr; put the handlers back after every test, so a later test's threads never
+    log into a closed stream ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -256,18 +256,7 @@ def test_what_it_cannot_use_is_a_one_line_error(aws_env, bucket, tmp_path, monke
                                          "pip install 'gansmania[s3]'")
 
 
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """The CLI points the root logger at this test's captured stderr: put it back after, so
-    later tests' worker threads do not log into a closed stream."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def test_the_commands_say_why_a_bucket_cannot_be_used(aws_env, tmp_path, capsys, root_logging):
+def test_the_commands_say_why_a_bucket_cannot_be_used(aws_env, tmp_path, capsys):
     from visualizer.cli import main
 
     for command in ("web", "worker"):
