@@ -333,17 +333,20 @@ class LiveApp:
         return self.stats()
 
     def step_frame(self, index: int, *, now_s: float, dt_s: float, time_s: float,
-                   seen_s: float | None = None) -> PresentedFrame:
+                   seen_s: float | None = None, draw: bool = True) -> PresentedFrame | None:
         """One display frame at clock time ``now_s``: input, generator frame, FX, hooks, render,
         observers. `run` calls it in real time; `gansmania render` with a simulated clock.
         ``seen_s``: when the frame will be on screen (the beat is predicted for it); None (a
-        render, whose frames show the features of their own time): the frame's beat phase."""
+        render, whose frames show the features of their own time): the frame's beat phase.
+        ``draw=False``: everything up to the drawing (state moves on: FX, hooks, looks, the
+        generator frame's timing), nothing drawn, uploaded or observed; returns None. A
+        render segment replays the song before its first frame so."""
         from visualizer.control.master import output_gain
         from visualizer.mapping.settings import controller_settings
         from visualizer.render.hud import HudState
 
         self._handle_input()
-        self._take_generated(now_s)
+        self._take_generated(now_s, upload=draw)
         frame = self.analyzer.latest.get()
         self._stats.features(self.analyzer, frame)
         params = self.params.snapshot()
@@ -355,6 +358,8 @@ class LiveApp:
         self.shader_overrides.apply(self.renderer)  # after the presets' bindings: the hand wins
         if params["master.hud"] != self._hud_param:
             self.renderer.hud_visible = self._hud_param = params["master.hud"]
+        if not draw:
+            return None
         hud = self._hud_state(frame, uniforms, HudState) if self.renderer.hud_visible else None
         presented = self.renderer.render(
             uniforms, blend=self._blend(now_s), transition=self.transition, hud=hud,
@@ -411,11 +416,12 @@ class LiveApp:
                 log.exception("action %s failed", action.kind)
                 self.report_error(action.kind, f"{type(exc).__name__}: {exc}")
 
-    def _take_generated(self, now: float) -> None:
+    def _take_generated(self, now: float, *, upload: bool = True) -> None:
         generated, version = self.worker.latest.get_with_version()
         if generated is None or version == self._stats.gen_version:
             return
-        self.renderer.submit(generated.image, capture_s=generated.t_audio or None)
+        if upload and generated.image is not None:
+            self.renderer.submit(generated.image, capture_s=generated.t_audio or None)
         self._stats.generated(generated, version, now)
 
     def _blend(self, now: float) -> float:

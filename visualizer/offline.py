@@ -8,7 +8,17 @@ controller, FX mapper, preset deck, shaders, renderer), handing in
 - a `SyncWorker`: one controller step + synthesis per generator frame, in order,
 
 and steps it frame by frame at ``t_k = start + k / fps`` (song seconds). Nothing depends on
-wall time, so the same command gives the same frames. Frames and the song's audio go to a
+wall time, so the same command gives the same frames.
+
+Every render replays the song from its beginning: the frames before ``--start`` (and before a
+segment's first frame, `RenderJob.part`) run the analysis, the events, the latent walk, the FX
+mapper and the looks' hooks exactly as a whole render does, but paint and draw nothing
+(``SyncWorker.paint(synthesize=False)``, ``LiveApp.step_frame(draw=False)``). The last
+generator frames before the first written one are painted and drawn for real (the picture
+cross-fades from the previous one), and when a look keeps a frame history (feedback trails,
+`ShaderPass.uses_prev`) the frames of ``trail_warmup_s`` before it too, so its trails hold what
+they hold in a whole render. Files are encoded with independent GOPs (constant QP): a render
+cut on keyframes decodes to the same frames as the whole one (`visualizer.segments`). Frames and the song's audio go to a
 `Recorder` (which encodes on its own thread while the next frame renders). With a show log
 (``--replay``), its events are applied at their audio times: the show is re-rendered
 frame-exact, at any size.
@@ -56,6 +66,10 @@ SKIPPED_ACTIONS = frozenset({
 })
 
 Progress = Callable[[int, int], None]
+# Frames a look with a frame history (feedback trails) is drawn before a part's first frame.
+# The trails fade frame by frame: the bundled ones (decay <= 0.96, less 1/255 a frame) forget
+# a full-white frame within ~60 frames; 4 s leaves room for slower trails at 30 fps.
+TRAIL_WARMUP_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,10 @@ class RenderJob:
     lookahead: bool = False  # whole-song beat tracking (librosa) instead of the causal tracker
     replay: ShowLog | None = None  # a show log to re-apply
     generator_fps: float = 0.0  # generator frames per second; 0 = one per output frame
+    # Frames [first, stop) of the render (frame 0 at start_s): a segment; None = all of them.
+    part: tuple[int, int] | None = None
+    audio_track: bool = True  # False: video only (segments; their join adds the song once)
+    trail_warmup_s: float = TRAIL_WARMUP_S  # before a part, with trails (see the docstring)
 
 
 @dataclass(frozen=True)
@@ -115,11 +133,17 @@ def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None)
 
     audio, sr = load_audio(Path(job.audio))
     song_s = audio.shape[0] / sr
-    start_s, end_s = _segment(job, song_s)
+    start_s, end_s = render_span(job, song_s=song_s)
     show = offline(show)
     config = show.config
     fps = config.record.fps
-    total = max(1, round((end_s - start_s) * fps))
+    first, stop = _part(job, render_frames(start_s, end_s, fps))
+    # The frame grid runs back to the song's start: frames before `first` are replayed.
+    replay_from = -math.floor(start_s * fps + 1e-9)
+    gen_every = _generator_stride(fps, job.generator_fps)
+    gen_dt = gen_every / fps
+    draw_from = _draw_from(first, replay_from, gen_every)
+    trails_from = first - math.ceil(job.trail_warmup_s * fps)
     started = time.perf_counter()
     clock = _Clock()
     app = build_app(show, features=_analyzer(config, job, audio, sr), worker=SyncWorker,
@@ -132,37 +156,49 @@ def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None)
             error = app.params.set("walk.bank", job.seed, source="cli")
             if error:
                 raise GansmaniaError(f"--seed {job.seed}: {error}")
-        recorder = _open_recorder(config, job, sr, audio.shape[1], start_s)
+        recorder = _open_recorder(config, job, sr, audio.shape[1] if job.audio_track else 0,
+                                  start_s + first / fps)
         current: dict[str, float] = {"t": start_s}
-        app.add_frame_observer(lambda presented: recorder.add_frame(
-            presented.image, t_s=current["t"], block=True), pixels=True)
         analyzer = app.analyzer
-        analyzer.skip_to(start_s)
-        gen_every = _generator_stride(fps, job.generator_fps)
-        gen_dt = gen_every / fps
         events, next_event = job.replay.events if job.replay else (), 0
         first_sample = round(start_s * sr)
         rate = recorder.spec.rate
+        drawing = False
         loop_started = time.perf_counter()
-        for k in range(total):
+        for k in range(replay_from, stop):
             t = start_s + k / fps
+            index = k - replay_from  # frames since the song's start: the paint schedule's count
+            if not drawing:
+                drawing = k >= draw_from or (k >= trails_from and index % gen_every == 0
+                                             and _keeps_history(app))
+                if drawing and k < first and app.params.get("master.freeze"):
+                    log.warning("%s: the picture is frozen (master.freeze) before frame %d: "
+                                "the held frame is not replayed, this part may differ from a "
+                                "whole render", job.out, first)
+            if k == first:
+                loop_started = time.perf_counter()
+                app.add_frame_observer(lambda presented: recorder.add_frame(
+                    presented.image, t_s=current["t"], block=True), pixels=True)
             clock.now_s = current["t"] = t
             # Frame k stands for the instant t (the recorder's slot k is centred on it), so it
             # shows the audio up to the middle of its slot: an event lands on the nearest frame.
             # Live can only show the past; offline there is no audio->photon latency to pay.
             analyzer.advance_to(t + 0.5 / fps)
             next_event = _apply_events(app, events, next_event, until_s=analyzer.now_s)
-            if k % gen_every == 0:
-                worker.paint(dt_s=gen_dt)
-            app.step_frame(k, now_s=t, dt_s=1.0 / fps, time_s=t)
-            # The samples of this frame's slot, in exact integer arithmetic (no drift).
-            lo = first_sample + k * sr * rate.denominator // rate.numerator
-            hi = first_sample + (k + 1) * sr * rate.denominator // rate.numerator
-            recorder.add_audio(_slice(audio, lo, hi), t_s=lo / sr, block=True)
+            if index % gen_every == 0:
+                worker.paint(dt_s=gen_dt, synthesize=drawing)
+            app.step_frame(index, now_s=t, dt_s=1.0 / fps, time_s=t, draw=drawing)
+            if k < first:
+                continue
+            if job.audio_track:
+                # The samples of this frame's slot, in exact integer arithmetic (no drift).
+                lo = first_sample + k * sr * rate.denominator // rate.numerator
+                hi = first_sample + (k + 1) * sr * rate.denominator // rate.numerator
+                recorder.add_audio(_slice(audio, lo, hi), t_s=lo / sr, block=True)
             if not recorder.recording:
                 break
             if progress is not None:
-                progress(k + 1, total)
+                progress(k + 1 - first, stop - first)
         render_s = time.perf_counter() - loop_started
         status = recorder.stop()
     finally:
@@ -176,7 +212,54 @@ def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None)
                         encoder=status.encoder, backend=backend_name)
 
 
-def _segment(job: RenderJob, song_s: float) -> tuple[float, float]:
+def render_frames(start_s: float, end_s: float, fps: float) -> int:
+    """Frames a render of song seconds [start_s, end_s) at ``fps`` writes."""
+    return max(1, round((end_s - start_s) * fps))
+
+
+def render_audio(job: RenderJob, *, fps: float) -> tuple[np.ndarray, int]:
+    """The samples (n, channels) float32 and rate of the audio track a whole render of ``job``
+    at ``fps`` writes: the slots of its frames, silence past the song's end."""
+    from fractions import Fraction
+
+    from visualizer.audio.filesource import load_audio
+
+    audio, sr = load_audio(Path(job.audio))
+    start_s, end_s = render_span(job, song_s=audio.shape[0] / sr)
+    rate = Fraction(fps).limit_denominator(1001)  # the recorder's (StreamSpec.rate)
+    first_sample = round(start_s * sr)
+    frames = render_frames(start_s, end_s, fps)
+    return _slice(audio, first_sample,
+                  first_sample + frames * sr * rate.denominator // rate.numerator), sr
+
+
+def _part(job: RenderJob, total: int) -> tuple[int, int]:
+    if job.part is None:
+        return 0, total
+    first, stop = job.part
+    if not 0 <= first < stop <= total:
+        raise GansmaniaError(f"frames {first}..{stop}: not a part of the render's {total} frames "
+                             f"(0 <= first < stop <= {total})")
+    return first, stop
+
+
+def _draw_from(first: int, replay_from: int, gen_every: int) -> int:
+    """The first frame drawn (not only replayed) for a render whose first written frame is
+    ``first``: the generator frame before the last one painted by then, as its picture
+    cross-fades from that one."""
+    last_paint = (first - replay_from) // gen_every * gen_every
+    return max(replay_from, replay_from + last_paint - gen_every)
+
+
+def _keeps_history(app: LiveApp) -> bool:
+    """A chain on screen (or fading in) has a pass that reads its own previous frame."""
+    chains = (app.renderer.chain, app.renderer.incoming)
+    return any(step.shader.uses_prev for chain in chains if chain is not None
+               for step in chain.steps)
+
+
+def render_span(job: RenderJob, *, song_s: float) -> tuple[float, float]:
+    """The song seconds [start, end) ``job`` renders of a song ``song_s`` long."""
     end_s = song_s if job.end_s is None else min(job.end_s, song_s)
     if job.start_s < 0 or job.start_s >= song_s:
         raise GansmaniaError(f"--start {job.start_s:g}: outside {Path(job.audio).name} "
@@ -209,7 +292,7 @@ def _analyzer(config: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int):
                            history_s=config.audio.history_s, lookahead=lookahead)
 
 
-def _open_recorder(config: ShowConfig, job: RenderJob, sr: int, channels: int, start_s: float):
+def _open_recorder(config: ShowConfig, job: RenderJob, sr: int, channels: int, origin_s: float):
     import os
 
     from visualizer.record.recorder import Recorder
@@ -219,8 +302,9 @@ def _open_recorder(config: ShowConfig, job: RenderJob, sr: int, channels: int, s
                       channels=channels)
     # A fixed thread count: x264's output depends on it, and a render must repeat exactly.
     threads = config.record.threads or os.cpu_count() or 1
-    return Recorder(Path(job.out), spec, origin_s=start_s, settings=config.record, config=config,
-                    threads=threads).start()
+    # Independent GOPs: a render's parts encode to the same frames as the whole.
+    return Recorder(Path(job.out), spec, origin_s=origin_s, settings=config.record, config=config,
+                    threads=threads, independent_gops=True).start()
 
 
 def _apply_events(app: LiveApp, events: tuple[ShowEvent, ...], index: int, *,

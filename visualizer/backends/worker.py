@@ -88,11 +88,15 @@ class SyncWorker:
     def stop(self) -> None:
         """Nothing runs in the background."""
 
-    def paint(self, *, dt_s: float) -> None:
-        """Step the latents by ``dt_s`` and paint the result into ``latest``."""
+    def paint(self, *, dt_s: float, synthesize: bool = True) -> None:
+        """Step the latents by ``dt_s`` and paint the result into ``latest``.
+
+        ``synthesize=False``: step only and publish a frame without an image (its stamps
+        alone), for a render replaying the song before its first frame: the walk's state
+        moves on exactly as if it had painted, at none of the cost."""
         latent = self.latents.step(dt_s)
         started = time.perf_counter()
-        image = to_rgb8(self.backend.synthesize(latent))
+        image = to_rgb8(self.backend.synthesize(latent)) if synthesize else None
         self.gen_ms = (time.perf_counter() - started) * 1e3
         self.frames_generated += 1
         self.latest.put(GeneratedFrame(seq=latent.seq, t_audio=latent.t_audio, image=image,

@@ -32,6 +32,11 @@ class EncoderSpec:
     # A live stream's: (bit rate kbit/s, x264 speed preset, threads, keyframe interval) -> codec
     # options for the lowest latency: no B-frames (no reordering delay), no lookahead.
     live: Callable[[int, str, int, int], dict[str, str]]
+    # An offline render's: (quality, preset, threads, keyframe interval) -> codec options under
+    # which each GOP's bits depend on its own frames only (a constant QP: no rate-control
+    # history carried across keyframes), so a render cut on keyframes and encoded in parts
+    # decodes to the same frames as one encode. None: the encoder has no such mode here.
+    independent: Callable[[int, str, int, int], dict[str, str]] | None = None
 
 
 def _x264(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
@@ -41,6 +46,14 @@ def _x264(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
     asm = x264_asm_without_avx512()
     if asm is not None:
         options["x264-params"] = f"asm={asm}"
+    return options
+
+
+def _x264_independent(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    # CRF carries its complexity averages (and the I-frame QP's running mean) from GOP to GOP;
+    # a constant QP carries nothing, and with it x264 turns off the macroblock tree as well.
+    options = {**_x264(quality, preset, threads, gop), "qp": str(quality)}
+    del options["crf"]
     return options
 
 
@@ -73,6 +86,10 @@ def _nvenc(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
     return {"rc": "vbr", "cq": str(quality), "preset": "p4", "g": str(gop)}
 
 
+def _nvenc_independent(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
+    return {"rc": "constqp", "qp": str(quality), "preset": "p4", "g": str(gop)}
+
+
 def _qsv(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
     return {"global_quality": str(quality), "preset": "veryfast", "g": str(gop)}
 
@@ -83,10 +100,13 @@ def _vaapi(quality: int, preset: str, threads: int, gop: int) -> dict[str, str]:
 
 # Preference order: hardware first (the CPU is busy rendering), libx264 last.
 ENCODERS: dict[str, EncoderSpec] = {
-    "h264_nvenc": EncoderSpec(hardware=True, pix_fmt="yuv420p", options=_nvenc, live=_nvenc_live),
+    "h264_nvenc": EncoderSpec(hardware=True, pix_fmt="yuv420p", options=_nvenc, live=_nvenc_live,
+                              independent=_nvenc_independent),
     "h264_qsv": EncoderSpec(hardware=True, pix_fmt="nv12", options=_qsv, live=_qsv_live),
-    "h264_vaapi": EncoderSpec(hardware=True, pix_fmt="nv12", options=_vaapi, live=_vaapi_live),
-    "libx264": EncoderSpec(hardware=False, pix_fmt="yuv420p", options=_x264, live=_x264_live),
+    "h264_vaapi": EncoderSpec(hardware=True, pix_fmt="nv12", options=_vaapi, live=_vaapi_live,
+                              independent=_vaapi),  # its qp is constant already
+    "libx264": EncoderSpec(hardware=False, pix_fmt="yuv420p", options=_x264, live=_x264_live,
+                           independent=_x264_independent),
 }
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
@@ -179,19 +199,24 @@ def encoder_works(name: str) -> bool:
     return bool(packets)
 
 
-def pick_encoder(preferred: str = "auto") -> str:
+def pick_encoder(preferred: str = "auto", *, independent_gops: bool = False) -> str:
     """The encoder to use: ``preferred`` when it works, else the first working one.
 
     ``"auto"`` tries the hardware encoders in :data:`ENCODERS` order, then libx264.
+    ``independent_gops``: only encoders with an ``independent`` mode (offline renders).
     """
+    def usable(name: str) -> bool:
+        return not independent_gops or ENCODERS[name].independent is not None
+
     if preferred != "auto":
         if preferred not in ENCODERS:
             raise ValueError(f"unknown encoder {preferred!r}; allowed: auto, {', '.join(ENCODERS)}")
-        if encoder_works(preferred):
+        if usable(preferred) and encoder_works(preferred):
             return preferred
-        log.warning("encoder %s does not work on this machine; falling back", preferred)
+        log.warning("encoder %s does not work on this machine%s; falling back", preferred,
+                    "" if usable(preferred) else " for a render (no constant-QP mode)")
     for name in ENCODERS:
-        if encoder_works(name):
+        if usable(name) and encoder_works(name):
             return name
     from visualizer.core.errors import GansmaniaError
 
@@ -199,10 +224,13 @@ def pick_encoder(preferred: str = "auto") -> str:
                          "reinstall PyAV: pip install --force-reinstall av")
 
 
-def codec_options(name: str, *, quality: int, preset: str, threads: int,
-                  gop: int) -> Mapping[str, str]:
-    """The FFmpeg options for encoder ``name``."""
-    return ENCODERS[name].options(quality, preset, threads, gop)
+def codec_options(name: str, *, quality: int, preset: str, threads: int, gop: int,
+                  independent_gops: bool = False) -> Mapping[str, str]:
+    """The FFmpeg options for encoder ``name``; ``independent_gops``: its `EncoderSpec.independent`
+    mode (pick the encoder with the same flag)."""
+    spec = ENCODERS[name]
+    options = spec.independent if independent_gops and spec.independent else spec.options
+    return options(quality, preset, threads, gop)
 
 
 def live_codec_options(name: str, *, kbps: int, preset: str, threads: int,

@@ -85,13 +85,15 @@ class Recorder:
     def __init__(self, path: Path | NetworkTarget, spec: StreamSpec, *, origin_s: float | None,
                  settings: RecordSettings | None = None, config: Any = None,
                  threads: int | None = None, raw: IO[bytes] | None = None,
-                 on_failure: Callable[[str], None] | None = None, on_screen: bool = False) -> None:
+                 on_failure: Callable[[str], None] | None = None, on_screen: bool = False,
+                 independent_gops: bool = False) -> None:
         """``origin_s``: the capture-clock time that is 0 in the file; None = the start of the
         first audio chunk (frames before it are skipped: there is no audio to sync them to),
         or the first frame's stamp without audio. ``config``: the resolved show config, written
         next to the file. ``threads``/``raw``: see MediaWriter. ``path`` a NetworkTarget: a
         live stream (``config`` and ``raw`` are not used). ``on_screen``: frames are stamped
-        with their present time (see `visualizer.record.timeline`)."""
+        with their present time (see `visualizer.record.timeline`). ``independent_gops``: see
+        MediaWriter (an offline render's file)."""
         self.network = path if isinstance(path, NetworkTarget) else None
         self.path = None if self.network is not None else Path(path)
         self.name = self.network.url if self.network is not None else str(self.path)
@@ -100,6 +102,7 @@ class Recorder:
         self.config = config
         self.on_failure = on_failure
         self._threads, self._raw = threads, raw
+        self._independent_gops = independent_gops
         self.origin_s = origin_s
         self._frames = FrameTimeline(fps=spec.fps, origin_s=origin_s or 0.0, on_screen=on_screen)
         self._audio = AudioTimeline(sample_rate=spec.sample_rate,
@@ -124,7 +127,7 @@ class Recorder:
         stream connects on the thread: its failure to connect comes through ``on_failure``."""
         if self.network is None:
             self._writer = MediaWriter(self.path, self.spec, self.settings, threads=self._threads,
-                                       raw=self._raw)
+                                       raw=self._raw, independent_gops=self._independent_gops)
             if self.config is not None:
                 from visualizer.core.config import write_resolved
 

@@ -68,6 +68,11 @@ class StreamSpec:
         return min(self.channels, 2)
 
 
+def keyframe_interval(fps: float, keyframe_s: float) -> int:
+    """Frames from one keyframe to the next (a file's GOP and fragment length)."""
+    return max(1, round(fps * keyframe_s))
+
+
 class SyncedFile:
     """The output file: FFmpeg writes through it (so errors surface as Python OSErrors),
     :meth:`sync` pushes finished fragments to the disk, and after a failed write
@@ -125,11 +130,13 @@ class MediaWriter:
 
     def __init__(self, path: Path | NetworkTarget, spec: StreamSpec, settings: RecordSettings, *,
                  threads: int | None = None, raw: IO[bytes] | None = None,
-                 cancelled: threading.Event | None = None) -> None:
+                 cancelled: threading.Event | None = None, independent_gops: bool = False) -> None:
         """``path``: the file, or a NetworkTarget to stream to: that connects, which may take
         seconds, so call it from the encoder's thread (``cancelled``, once set, ends the wait
         with StreamCancelled). ``threads``: libx264 threads (default: settings.threads, 0 = one
         per core). ``raw``: a binary file object to write instead of opening ``path`` (tests).
+        ``independent_gops``: each GOP encoded from its own frames only (a file; see
+        `EncoderSpec.independent`), so renders cut on keyframes and encoded in parts join up.
         A file's container follows its name (.mp4/.m4v/.mov, .mkv), else settings.container."""
         import av
 
@@ -138,10 +145,10 @@ class MediaWriter:
         self.name = self.network.url if self.network is not None else str(self.path)
         self.spec = spec
         self.settings = settings
-        self.encoder = pick_encoder(settings.encoder)
+        self.encoder = pick_encoder(settings.encoder, independent_gops=independent_gops)
         threads = settings.threads if threads is None else threads
         threads = threads or os.cpu_count() or 1
-        gop = max(1, round(spec.fps * settings.keyframe_s))
+        gop = keyframe_interval(spec.fps, settings.keyframe_s)
         options = {"flush_packets": "1"}
         buffer_size = 32768
         if self.network is not None:
@@ -162,7 +169,8 @@ class MediaWriter:
             else:
                 options["cluster_time_limit"] = str(int(settings.keyframe_s * 1000))
             video_options = codec_options(self.encoder, quality=settings.quality,
-                                          preset=settings.preset, threads=threads, gop=gop)
+                                          preset=settings.preset, threads=threads, gop=gop,
+                                          independent_gops=independent_gops)
         try:
             self.container = av.open(self.file, mode="w", format=CONTAINERS[self.container_name],
                                      options=options, buffer_size=buffer_size)
