@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import shutil
 import tempfile
 import time
@@ -71,9 +70,10 @@ def plan_segments(show: Show, job: RenderJob, count: int) -> list[Segment]:
 def split_frames(total: int, count: int, *, gop: int) -> list[Segment]:
     """Frames [0, total) in up to ``count`` near-equal segments, each starting on a multiple of
     ``gop`` (a keyframe)."""
-    keyframes = math.ceil(total / gop)
-    count = max(1, min(count, keyframes))
-    cuts = [round(i * keyframes / count) * gop for i in range(count)] + [total]
+    # Each cut at the keyframe nearest to its even share; cuts that meet are one.
+    cuts = sorted({round(i * total / count / gop) * gop for i in range(count)})
+    cuts = [cut for cut in cuts if cut < total] + [total]
+    count = len(cuts) - 1
     return [Segment(i, count, cuts[i], cuts[i + 1]) for i in range(count)]
 
 

@@ -37,6 +37,13 @@ from visualizer.commands.live import phrase_bars_option, setlist_option
 @click.option("--generator-fps", type=click.FloatRange(min=0.0), default=0.0,
               help="Generator frames per second (0 = one per video frame); lower renders faster, "
                    "the frames between are cross-faded as live.")
+@click.option("--segments", type=click.IntRange(min=1, max=256), default=1,
+              help="Render in this many parts, cut on keyframes, and join them without "
+                   "re-encoding: the same frames as one part (each part replays the song "
+                   "before it without painting).")
+@click.option("--jobs", type=click.IntRange(min=1, max=256), default=None,
+              help="Processes rendering segments at once (default: --segments, at most one "
+                   "per CPU core).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs only).")
 @setlist_option
 @phrase_bars_option
@@ -44,7 +51,8 @@ from visualizer.commands.live import phrase_bars_option, setlist_option
 @set_option
 def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, size: str | None,
            fps: float | None, seed: int | None, start_s: float, end_s: float | None,
-           lookahead: bool, replay_path: Path | None, generator_fps: float, no_progress: bool,
+           lookahead: bool, replay_path: Path | None, generator_fps: float, segments: int,
+           jobs: int | None, no_progress: bool,
            setlist: str | None, phrase_bars: int | None, config_path: Path | None,
            assignments: tuple[str, ...]) -> None:
     """Render a song to a video with the live show's analyzer, controller, presets and shaders.
@@ -59,6 +67,7 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
       gansmania render song.wav --out intro.mp4 --start 0 --end 20 --lookahead
       gansmania render show-audio.wav --replay SHOW.gmlog --size 1920x1080 --out show.mp4
       gansmania render song.ogg --out set.mp4 --setlist kaleido_bloom,prism,symmetry --phrase-bars 8
+      gansmania render long-song.flac --out long.mp4 --segments 4 --jobs 2
     """
     from visualizer.commands.live import _parse_size, with_setlist
     from visualizer.core.config import override
@@ -85,11 +94,21 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
         seed = replay.header.seed
     job = RenderJob(audio=audio, out=out, seed=seed, start_s=start_s,
                     end_s=end_s, lookahead=lookahead, replay=replay, generator_fps=generator_fps)
+    if segments > 1:
+        import functools
+        import os
+
+        from visualizer.segments import render_segmented
+
+        run = functools.partial(render_segmented, segments=segments,
+                                jobs=jobs or min(segments, os.cpu_count() or 1))
+    else:
+        run = render_song
     if no_progress:
-        result = render_song(show, job)
+        result = run(show, job)
     else:
         with _progress_bar(out.name) as update:
-            result = render_song(show, job, progress=update)
+            result = run(show, job, progress=update)
     width, height = show.config.display.size
     click.echo(f"{result.path}: {result.frames} frames, {result.duration_s:.2f} s at "
                f"{width}x{height}, {rate:g} fps ({result.encoder}); rendered in "
