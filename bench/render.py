@@ -1,12 +1,16 @@
 """Render benchmark: `gansmania render` speed as a multiple of real time, per output size.
 
     python -m bench.render --json bench/results/render.json
+    python -m bench.render --segments 1 2 3 --seconds 30 --json bench/results/render_segments.json
 
 A real song (the bundled demo track, looped to the requested length) rendered with the default
 preset and the ``cpu`` model config — the bundled model when it exists, else random weights of
 the same architecture (the same speed: the weights' values do not change the work). Two speeds
 per row: the frame loop alone (what a long song approaches) and the whole command (model load,
-backend start-up and encoder flush included).
+backend start-up and encoder flush included). With ``--segments N``, the song is rendered in N
+segments by N processes (`gansmania render --segments N`) and joined; its "loop" is the
+segments' wall time (process start-up and each segment's replay of the song before it
+included), the total adds the join.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ import numpy as np
 from bench import parser
 from visualizer.benchmarks.report import report
 
-COLUMNS = ("output", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s", "total_x",
-           "backend", "encoder")
+COLUMNS = ("output", "segments", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s",
+           "total_x", "backend", "encoder")
 SIZES = ((256, 256), (1280, 720))
 
 
@@ -43,13 +47,15 @@ def bench_song(folder: Path, *, seconds: float) -> Path:
 
 def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps: float = 30.0,
         generator_fps: float = 0.0, backend: str = "auto", model: Path | None = None,
-        preset: str | None = None, sets: Mapping[str, Any] | None = None
-        ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Render the song once per size; (rows, extra facts for the report). ``sets``: more
-    config keys ({dotted: value}), e.g. {"model.threads": 2}."""
+        preset: str | None = None, sets: Mapping[str, Any] | None = None,
+        segments: Sequence[int] = (1,)) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Render the song once per size and segment count (1: one process; N: N segments in N
+    processes); (rows, extra facts for the report). ``sets``: more config keys
+    ({dotted: value}), e.g. {"model.threads": 2}."""
     from visualizer.benchmarks.live import bench_model
     from visualizer.core.config import override
     from visualizer.offline import RenderJob, render_song
+    from visualizer.segments import render_segmented
     from visualizer.settings import ShowConfig
     from visualizer.show import prepare_show
 
@@ -64,14 +70,19 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
                                "display.size": tuple(size), "display.fps": fps,
                                "record.fps": fps, **(sets or {})}.items():
                 show = override(show, key, value)
-            job = RenderJob(audio=song, out=folder / f"render-{size[0]}x{size[1]}.mp4",
-                            generator_fps=generator_fps)
-            result = render_song(prepare_show(show, preset=preset), job)
-            rows.append({"output": f"{size[0]}x{size[1]}", "fps": fps,
-                         "gen_fps": generator_fps or fps, "frames": result.frames,
-                         "loop_s": result.render_s, "speed_x": result.loop_speed,
-                         "total_s": result.wall_s, "total_x": result.speed,
-                         "backend": result.backend, "encoder": result.encoder})
+            for count in segments:
+                job = RenderJob(audio=song, generator_fps=generator_fps,
+                                out=folder / f"render-{size[0]}x{size[1]}-{count}.mp4")
+                if count > 1:
+                    result = render_segmented(prepare_show(show, preset=preset), job,
+                                              segments=count, jobs=count)
+                else:
+                    result = render_song(prepare_show(show, preset=preset), job)
+                rows.append({"output": f"{size[0]}x{size[1]}", "segments": count, "fps": fps,
+                             "gen_fps": generator_fps or fps, "frames": result.frames,
+                             "loop_s": result.render_s, "speed_x": result.loop_speed,
+                             "total_s": result.wall_s, "total_x": result.speed,
+                             "backend": result.backend, "encoder": result.encoder})
     return rows, {"seconds": seconds, "model": model_kind, "preset": preset or "presets.default",
                   "sets": dict(sets or {})}
 
@@ -87,6 +98,9 @@ def main() -> None:
                          help="checkpoint (default: bundled, else random cpu)")
     options.add_argument("--size", action="append", metavar="WxH",
                          help="output size (repeatable; default 256x256 and 1280x720)")
+    options.add_argument("--segments", type=int, nargs="+", default=[1], metavar="N",
+                         help="segment counts to render with, each by as many processes "
+                              "(default 1: one process)")
     options.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                          help="another config key, e.g. model.threads=2 (repeatable)")
     args = options.parse_args()
@@ -108,7 +122,7 @@ def main() -> None:
         else SIZES
     rows, extra = run(seconds=args.seconds, sizes=sizes, fps=args.fps,
                       generator_fps=args.generator_fps, backend=args.backend, model=args.model,
-                      sets=sets)
+                      sets=sets, segments=args.segments)
     report("render", COLUMNS, rows, json_path=args.json, extra=extra)
 
 

@@ -169,74 +169,76 @@ def _render_one(show: Show, job: RenderJob, segment: Segment, path: Path,
 
 def _render_in_processes(show: Show, job: RenderJob, plan: list[Segment], paths: list[Path], *,
                          jobs: int, report) -> list[RenderResult]:
-    """Each segment in a spawned process (a fresh GL context and generator each), ``jobs`` at
-    a time; the first failure cancels the rest and is raised, naming its segment."""
-    import concurrent.futures
+    """Each segment in a spawned process of its own (a fresh GL context and generator), ``jobs``
+    at a time. The first failure (or an exception from ``report``: a cancel) stops the others
+    and is raised, naming its segment."""
     import multiprocessing
+    import queue as queues
 
     context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
     level = logging.getLogger().getEffectiveLevel()
+    waiting = list(zip(plan, paths, strict=True))
+    running: dict[int, multiprocessing.process.BaseProcess] = {}
     results: dict[int, RenderResult] = {}
-    # A manager's queue, as a plain one cannot be handed to a pool task.
-    with context.Manager() as manager, concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(jobs, len(plan)), mp_context=context, initializer=_worker_setup,
-            initargs=(level,)) as pool:
-        queue = manager.Queue()
-        pending = {pool.submit(_worker_render, show, job, segment, path, queue): segment
-                   for segment, path in zip(plan, paths, strict=True)}
-        try:
-            while pending:
-                finished, _ = concurrent.futures.wait(
-                    pending, timeout=PROGRESS_POLL_S,
-                    return_when=concurrent.futures.FIRST_COMPLETED)
-                _drain(queue, report)
-                for future in finished:
-                    segment = pending.pop(future)
-                    results[segment.index] = _result(future, segment)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        _drain(queue, report)
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                segment, path = waiting.pop(0)
+                process = context.Process(target=_worker_main, daemon=True,
+                                          name=f"segment-{segment.index + 1}",
+                                          args=(show, job, segment, path, messages, level))
+                process.start()
+                running[segment.index] = process
+            try:
+                kind, index, payload = messages.get(timeout=PROGRESS_POLL_S)
+            except queues.Empty:
+                _check_alive(running, messages, plan)
+                continue
+            if kind == "progress":
+                report(index, payload)
+            elif kind == "done":
+                results[index] = payload
+                running.pop(index).join()
+            else:
+                raise GansmaniaError(f"{plan[index].name}: {payload}")
+    finally:
+        for process in running.values():  # only after a failure or a cancel
+            process.terminate()
+            process.join(timeout=10)
     return [results[segment.index] for segment in plan]
 
 
-def _result(future, segment: Segment) -> RenderResult:
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except GansmaniaError as exc:
-        raise GansmaniaError(f"{segment.name}: {exc}") from None
-    except BrokenProcessPool:
-        raise GansmaniaError(f"{segment.name}: its process died (out of memory, or killed); "
-                             f"try fewer --jobs") from None
-    except Exception as exc:  # a bug in a worker: name the segment, keep the traceback's text
-        raise GansmaniaError(f"{segment.name}: {type(exc).__name__}: {exc}") from exc
-
-
-def _drain(queue, report) -> None:
-    import queue as queues
-
-    while True:
-        try:
-            index, frames = queue.get_nowait()
-        except queues.Empty:
-            return
-        report(index, frames)
+def _check_alive(running: dict, messages, plan: list[Segment]) -> None:
+    """A worker that ended without a word died (killed, out of memory, a crash in C code)."""
+    for index, process in running.items():
+        if process.is_alive():
+            continue
+        process.join()
+        if process.exitcode == 0:  # it finished: its last messages are still in the pipe
+            continue
+        raise GansmaniaError(f"{plan[index].name}: its process died (exit code "
+                             f"{process.exitcode}); out of memory? try fewer --jobs")
 
 
 # ---------------------------------------------------------------- in the worker processes
 
-def _worker_setup(level: int) -> None:
-    """A spawned worker logs at the parent's level."""
+def _worker_main(show: Show, job: RenderJob, segment: Segment, path: Path, messages,
+                 level: int) -> None:
+    """A spawned worker: render ``segment``, telling the parent its progress and outcome."""
     from visualizer.core.logs import setup_logging
 
     setup_logging(-1 if level >= logging.WARNING else 1 if level <= logging.DEBUG else 0)
 
-
-def _worker_render(show: Show, job: RenderJob, segment: Segment, path: Path,
-                   queue) -> RenderResult:
     def progress(done: int, total: int) -> None:
-        queue.put((segment.index, done))
+        messages.put(("progress", segment.index, done))
 
-    return render_segment(show, job, segment, path, progress=progress)
+    try:
+        result = render_segment(show, job, segment, path, progress=progress)
+    except GansmaniaError as exc:
+        messages.put(("failed", segment.index, str(exc)))
+    except Exception as exc:  # a bug: the parent names the segment, the log has the traceback
+        log.exception("%s failed", segment.name)
+        messages.put(("failed", segment.index, f"{type(exc).__name__}: {exc}"))
+    else:
+        messages.put(("done", segment.index, result))

@@ -18,8 +18,10 @@ RENDER_FILE, GRID_FILE = "render.mp4", "grid.png"
 
 def check_render(params: Mapping[str, Any]) -> dict[str, Any]:
     """audio (a path the server chose), model (path or None: bundled), preset (name or None),
-    size [W, H], fps, seed (or None), start_s, end_s (or None)."""
-    _only(params, {"audio", "model", "preset", "size", "fps", "seed", "start_s", "end_s"})
+    size [W, H], fps, seed (or None), start_s, end_s (or None), segments (parts rendered by
+    as many processes of the worker, then joined: the same video; default 1)."""
+    _only(params, {"audio", "model", "preset", "size", "fps", "seed", "start_s", "end_s",
+                   "segments"})
     audio = Path(_need(params, "audio", str))
     if not audio.is_file():
         raise GansmaniaError(f"audio {audio.name}: no such song")
@@ -38,9 +40,12 @@ def check_render(params: Mapping[str, Any]) -> dict[str, Any]:
         end_s = _number(params, "end_s", None, 0.0, 24 * 3600.0)
         if end_s <= start_s:
             raise GansmaniaError(f"end {end_s:g} s must be after start {start_s:g} s")
+    segments = params.get("segments", 1)
+    if isinstance(segments, bool) or not isinstance(segments, int) or not 1 <= segments <= 64:
+        raise GansmaniaError(f"segments {segments!r}: a whole number from 1 to 64")
     return {"audio": str(audio), "model": _model(params), "preset": _preset(params),
             "size": [width, height], "fps": fps, "seed": _seed(params), "start_s": start_s,
-            "end_s": end_s}
+            "end_s": end_s, "segments": segments}
 
 
 def run_render(params: dict[str, Any], context: JobContext) -> str:
@@ -58,7 +63,16 @@ def run_render(params: dict[str, Any], context: JobContext) -> str:
     show = prepare_show(show, preset=params["preset"])
     job = RenderJob(audio=Path(params["audio"]), out=context.folder / RENDER_FILE,
                     seed=params["seed"], start_s=params["start_s"], end_s=params["end_s"])
-    render_song(show, job, progress=context.progress)
+    segments = params.get("segments", 1)  # jobs queued before it existed have none
+    if segments > 1:
+        import os
+
+        from visualizer.segments import render_segmented
+
+        render_segmented(show, job, segments=segments, jobs=min(segments, os.cpu_count() or 1),
+                         progress=context.progress)
+    else:
+        render_song(show, job, progress=context.progress)
     return RENDER_FILE
 
 

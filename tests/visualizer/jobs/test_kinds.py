@@ -35,6 +35,7 @@ def test_bad_params_are_refused_at_submit(tmp_path):
         "fps bool": ({**render, "fps": True}, "fps True: wants a number from 1 to 120"),
         "preset": ({**render, "preset": "nope"}, "preset 'nope' unknown; available: "),
         "model": ({**render, "model": "/etc"}, "model etc: no such model"),
+        "segments": ({**render, "segments": 0}, "segments 0: a whole number from 1 to 64"),
     }
     for name, (params, message) in cases.items():
         with pytest.raises(GansmaniaError, match="^" + message.replace("[", r"\[")):
