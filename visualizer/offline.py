@@ -18,10 +18,11 @@ generator frames before the first written one are painted and drawn for real (th
 cross-fades from the previous one), and when a look keeps a frame history (feedback trails,
 `ShaderPass.uses_prev`) the frames of ``trail_warmup_s`` before it too, so its trails hold what
 they hold in a whole render. Files are encoded with independent GOPs (constant QP): a render
-cut on keyframes decodes to the same frames as the whole one (`visualizer.segments`). Frames and the song's audio go to a
-`Recorder` (which encodes on its own thread while the next frame renders). With a show log
-(``--replay``), its events are applied at their audio times: the show is re-rendered
-frame-exact, at any size.
+cut on keyframes decodes to the same frames as the whole one (`visualizer.segments`).
+
+Frames and the song's audio go to a `Recorder` (which encodes on its own thread while the next
+frame renders). With a show log (``--replay``), its events are applied at their audio times:
+the show is re-rendered frame-exact, at any size.
 """
 
 from __future__ import annotations

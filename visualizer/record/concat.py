@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.core.errors import GansmaniaError
-from visualizer.record.writer import _MP4_FLAGS, CONTAINERS, SUFFIXES
+from visualizer.record.writer import CONTAINERS, MP4_FLAGS, SUFFIXES
 from visualizer.settings import RecordSettings
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def join_parts(parts: Sequence[Part], out: Path, *, fps: float,
         for part, container in zip(parts[1:], inputs[1:], strict=True):
             _check_same_codec(part.path, container.streams.video[0], parts[0].path, template)
         name = SUFFIXES.get(out.suffix.lower(), settings.container)
-        options = {"movflags": _MP4_FLAGS} if name == "mp4" else {}
+        options = {"movflags": MP4_FLAGS} if name == "mp4" else {}
         out.parent.mkdir(parents=True, exist_ok=True)
         output = av.open(str(out), mode="w", format=CONTAINERS[name], options=options)
         try:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # delay_moov: the header is written with the first fragment, once the encoder delays (B-frame
 # reordering, AAC priming) are known, so it carries edit lists that keep audio and video
 # aligned at 0 (empty_moov alone shifts the tracks by those delays instead).
-_MP4_FLAGS = "frag_keyframe+empty_moov+delay_moov+default_base_moof"
+MP4_FLAGS = "frag_keyframe+empty_moov+delay_moov+default_base_moof"
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "ts": "mpegts"}
 SUFFIXES = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".mkv": "mkv"}
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -165,7 +165,7 @@ class MediaWriter:
             self.file = SyncedFile(raw if raw is not None else self._create())
             self.container_name = SUFFIXES.get(self.path.suffix.lower(), settings.container)
             if self.container_name == "mp4":
-                options["movflags"] = _MP4_FLAGS
+                options["movflags"] = MP4_FLAGS
             else:
                 options["cluster_time_limit"] = str(int(settings.keyframe_s * 1000))
             video_options = codec_options(self.encoder, quality=settings.quality,
