@@ -126,3 +126,31 @@ def test_three_worker_render_has_the_one_worker_frames(tmp_path: Path, tiny_mode
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "clicks.wav", "render-1.config.toml", "render-1.mp4", "render-3.config.toml",
         "render-3.mp4"]
+
+
+@pytest.mark.slow
+def test_worker_processes_report_a_failure_and_stop_on_a_cancel(tmp_path: Path, tiny_model: Path,
+                                                               isolated_threads) -> None:
+    import multiprocessing
+
+    audio, _ = click_train(bpm=128, duration_s=3.0)
+    song = write_wav(tmp_path / "song.wav", audio)
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a checkpoint")
+    out = tmp_path / "out" / "x.mp4"
+    with pytest.raises(GansmaniaError, match=r"^segment [123]/3 \(frames \d+\.\.\d+\): .*broken"):
+        render_segmented(prepare_show(show_config(broken, size=SIZE, fps=FPS)),
+                         RenderJob(audio=song, out=out), segments=3, jobs=2)
+    assert list(out.parent.iterdir()) == []
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int, total: int) -> None:  # as the studio's job context does
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        render_segmented(prepare_show(show_config(tiny_model, size=SIZE, fps=FPS)),
+                         RenderJob(audio=song, out=out), segments=2, jobs=2, progress=cancel)
+    assert list(out.parent.iterdir()) == []
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("segment-")]
