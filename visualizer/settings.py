@@ -78,7 +78,8 @@ class RecordSettings:
                                     min=0, max=8192)
     encoder: str = setting("auto", doc="H.264 encoder (auto: a working hardware one, else libx264)",
                            choices=("auto", "h264_nvenc", "h264_qsv", "h264_vaapi", "libx264"))
-    quality: int = setting(20, doc="constant quality (x264 CRF / NVENC CQ): lower = better, bigger",
+    quality: int = setting(20, doc="constant quality (x264 CRF / NVENC CQ; `render`: a constant "
+                                   "QP, so its parts join up): lower = better, bigger",
                            min=0, max=51)
     preset: str = setting("veryfast", doc="libx264 speed preset (slower = smaller file, more CPU)",
                           choices=("ultrafast", "superfast", "veryfast", "faster", "fast",
