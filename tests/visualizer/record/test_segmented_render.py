@@ -29,7 +29,7 @@ TRAILS = "dream_trails"  # a look with a feedback pass: its trails carry frames 
 
 
 def frame_hashes(path: Path) -> list[str]:
-    return [hashlib.sha256(frame.tobytes()).hexdigest() for frame in decode(path).frames]
+    return [hashlib.sha256(frame.tobytes()).hexdigest() for frame in decode(path, audio=False).frames]
 
 
 def test_segments_start_on_keyframes_and_cover_the_render() -> None:
@@ -86,6 +86,42 @@ def test_a_failing_segment_is_named_and_leaves_no_parts(tmp_path: Path, isolated
         render_segmented(show, RenderJob(audio=song, out=out), segments=3)
     assert "\n" not in str(caught.value)
     assert list(out.parent.iterdir()) == []
+
+
+def moving_frames(count: int, size: tuple[int, int] = (96, 64)) -> list[np.ndarray]:
+    """Noise drifting across the picture, brightening: every frame differs, motion to predict."""
+    rng = np.random.default_rng(3)
+    noise = rng.integers(0, 200, (size[1] * 2, size[0] * 2, 3), dtype=np.uint8)
+    return [noise[k:k + size[1], 2 * k:2 * k + size[0]] + np.uint8(k) for k in range(count)]
+
+
+def encode(path: Path, frames: list[np.ndarray], *, independent_gops: bool) -> Path:
+    height, width = frames[0].shape[:2]
+    writer = MediaWriter(path, StreamSpec(size=(width, height), fps=FPS, channels=0),
+                         RecordSettings(encoder="libx264"), independent_gops=independent_gops)
+    for frame in frames:
+        writer.write_video(frame)
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize("independent_gops", [True, False])
+def test_parts_joined_decode_as_one_encode_only_with_independent_gops(
+        tmp_path: Path, independent_gops: bool) -> None:
+    """What the join relies on: with a constant QP a keyframe-aligned part encodes to the same
+    frames as in one encode; with CRF (the live recordings' mode) the rate control's history
+    makes them differ."""
+    frames = moving_frames(36)
+    whole = encode(tmp_path / "whole.mp4", frames, independent_gops=independent_gops)
+    parts = [Part(encode(tmp_path / f"part{first}.mp4", frames[first:first + 12],
+                         independent_gops=independent_gops), first) for first in (0, 12, 24)]
+    audio = np.sin(np.linspace(0, 2000, 3 * 48000, dtype=np.float32))[:, None].repeat(2, 1)
+    joined = join_parts(parts, tmp_path / "joined.mp4", fps=FPS, audio=audio, sample_rate=48000)
+    assert joined.frames == 36 and joined.duration_s == 3.0
+    decoded = decode(joined.path)
+    assert np.abs(decoded.audio).max() > 0.5 and len(decoded.audio) >= 3 * 48000
+    same = frame_hashes(joined.path) == frame_hashes(whole)
+    assert same == independent_gops
 
 
 def test_parts_encoded_differently_are_refused(tmp_path: Path) -> None:
