@@ -78,7 +78,8 @@ def split_frames(total: int, count: int, *, gop: int) -> list[Segment]:
 
 
 def segment_path(folder: Path, out: Path, segment: Segment) -> Path:
-    return folder / f"{out.stem}.{segment.index + 1:03d}-of-{segment.count:03d}{out.suffix}"
+    # MP4 whatever the joined file is: its packets carry decode times, Matroska's B-frames don't.
+    return folder / f"{out.stem}.{segment.index + 1:03d}-of-{segment.count:03d}.mp4"
 
 
 def render_segment(show: Show, job: RenderJob, segment: Segment, out: Path, *,

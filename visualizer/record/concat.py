@@ -47,6 +47,7 @@ def join_parts(parts: Sequence[Part], out: Path, *, fps: float,
                settings: RecordSettings | None = None) -> JoinedVideo:
     """Copy the H.264 packets of ``parts`` (in order) into ``out``; add ``audio`` ((n, channels)
     float32, the first sample at the video's 0; more than 2 channels keep the first two) as AAC.
+    ``out`` may be MP4 or Matroska; the parts are MP4 (Matroska keeps no decode times).
 
     GansmaniaError (one line) when a part is missing, has no video, or was encoded with other
     codec settings than the first (its packets would not decode in the first one's stream).
@@ -74,12 +75,16 @@ def join_parts(parts: Sequence[Part], out: Path, *, fps: float,
                 stream = container.streams.video[0]
                 offset = round(part.first / rate / stream.time_base)
                 for packet in container.demux(stream):
-                    if packet.dts is None:  # the demuxer's end-of-stream marker
+                    if packet.size == 0:  # the demuxer's end-of-stream marker
                         continue
-                    packet.pts += offset
-                    packet.dts += offset
-                    if sound is not None:
-                        sound.write_until(float(packet.dts * packet.time_base) + AUDIO_LEAD_S)
+                    # Matroska keeps presentation times only: its B-frames come without a dts.
+                    if packet.pts is not None:
+                        packet.pts += offset
+                    if packet.dts is not None:
+                        packet.dts += offset
+                    at = packet.dts if packet.dts is not None else packet.pts
+                    if sound is not None and at is not None:
+                        sound.write_until(float(at * packet.time_base) + AUDIO_LEAD_S)
                     packet.stream = video
                     output.mux(packet)
                     frames += 1
