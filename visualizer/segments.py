@@ -100,7 +100,7 @@ def join_segments(show: Show, job: RenderJob, parts: Sequence[tuple[Segment, Pat
     from visualizer.show import offline
 
     segments = [segment for segment, _ in parts]
-    expected = list(range(segments[0].count)) if segments else []
+    expected = list(range(segments[0].count)) if segments else [0]
     if [segment.index for segment in segments] != expected:
         raise GansmaniaError(f"{job.out}: segments {[s.index + 1 for s in segments]} given; the "
                              f"join needs all of 1..{len(expected)} in order")
