@@ -141,6 +141,12 @@ def _digest(tensors: Mapping[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def module_digest(module: torch.nn.Module) -> str:
+    """The SHA-256 :func:`save_checkpoint` records for ``module``'s state_dict: the identity of a
+    network (a generator loaded from a checkpoint digests to its header's ``sha256``)."""
+    return _digest({name: _storable(t) for name, t in module.state_dict().items()})
+
+
 # -------------------------------------------------------------------------------- reading
 
 def read_header(path: Path | str) -> dict[str, Any]:
