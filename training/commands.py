@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from training.configs import LAYER_GROUPS
+from training.projection_command import project_command
 from training.train_commands import synth_dataset, train
 
 
@@ -210,4 +211,4 @@ def directions_command(model: Path, method: str, count: int, samples: int, layer
 
 
 COMMANDS: tuple = (train, synth_dataset, generate, import_pkl, kid_command, curves_command,
-                   directions_command)
+                   directions_command, project_command)

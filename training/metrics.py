@@ -27,11 +27,13 @@ from visualizer.core.errors import GansmaniaError
 FeatureNet = Callable[[torch.Tensor], torch.Tensor]
 
 
-def load_feature_net(path: Path, *, device: torch.device) -> FeatureNet:
+def load_feature_net(path: Path, *, device: torch.device, lpips: bool = False) -> FeatureNet:
     """A feature network from a local file, as a uint8 [N,3,H,W] -> [N, D] function.
 
     ``.pt2``: a ``torch.export`` program; anything else: TorchScript (NVlabs' Inception
     detector is one; its ``return_features=True`` is passed when its forward takes it).
+    ``lpips``: for a perceptual loss (float images 0..255 in): a network whose forward takes
+    ``return_lpips`` (NVlabs' vgg16.pt) gives its LPIPS features, at the images' own size.
     """
     path = Path(path)
     if not path.is_file():
@@ -46,6 +48,8 @@ def load_feature_net(path: Path, *, device: torch.device) -> FeatureNet:
     except (RuntimeError, ValueError) as exc:
         raise GansmaniaError(f"{path}: not a TorchScript feature network ({_first_line(exc)})") from None
     arguments = [a.name for a in net.forward.schema.arguments]
+    if lpips and "return_lpips" in arguments:
+        return lambda images: net(images, resize_images=False, return_lpips=True)
     if "return_features" in arguments:
         return lambda images: net(images, return_features=True)
     return net
