@@ -8,6 +8,7 @@ synthesise, so the controller maps seeds and z through this one, on the CPU (~0.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -111,6 +112,14 @@ class TorchLatentSpace:
         self.num_ws = int(generator.num_ws)
         self._cache = WCache(self._generator)
         self.w_avg = self._cache.w_avg
+
+    @functools.cached_property
+    def model_id(self) -> str:
+        """The generator's identity (training.checkpoint.module_digest), for keyframe files;
+        computed when first asked (a few ms per 10 MB of weights)."""
+        from training.checkpoint import module_digest
+
+        return module_digest(self._generator)
 
     def ws_of_seeds(self, seeds: Sequence[int]) -> np.ndarray:
         return self._cache.get_many([int(s) for s in seeds])

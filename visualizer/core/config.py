@@ -81,8 +81,12 @@ class _Origin:
     text: str | None = None
 
     def where(self, dotted: str) -> str:
-        line = _line_of(self.text, dotted) if self.text else None
+        line = self.line(dotted)
         return f"{self.label}:{line}" if line else self.label
+
+    def line(self, dotted: str) -> int | None:
+        """The line of ``dotted`` in the text, when known."""
+        return _line_of(self.text, dotted) if self.text else None
 
 
 # Public name for loaders that validate part of a larger file (presets) and want its line numbers.

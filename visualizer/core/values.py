@@ -114,12 +114,15 @@ class ValueSpec:
             inner = [a for a in args if a is not _NONE]
             if len(inner) == 1:
                 return self._coerce(inner[0], value, live)
+            problems = []
             for candidate in inner:
                 try:
                     return self._coerce(candidate, value, live)
-                except _Refused:
-                    continue
-            raise _Refused("has the wrong type")
+                except _Refused as refused:
+                    problems.append(refused.problem)
+            # A value of one of the types that fails its range says so, not "wrong type".
+            raise _Refused(next((p for p in problems if p != "has the wrong type"),
+                                "has the wrong type"))
         if origin is Literal:
             if value not in args:
                 raise _Refused("is not allowed")

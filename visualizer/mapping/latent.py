@@ -2,7 +2,8 @@
 
 Routes (each set by `ControllerSettings`, see ``visualizer.mapping.settings``)::
 
-    beat clock (phase-locked to the detected beat) --> walk through keyframe seeds
+    beat clock (phase-locked to the detected beat) --> walk through the keyframes: seeds, and
+                                                        w from `gansmania project` files
     loudness --attack/release--> truncation psi          (energy)
     onset/beat --envelope--> kick along a seeded direction
     chroma --attack/release--> 12 directions (the model's named ones, else seeded), weighted
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +34,7 @@ import numpy as np
 
 from training.latents import layer_group, lerp, slerp, truncate, w_path, z_from_seed
 from visualizer.audio.frames import N_CHROMA, FeatureFrame, silent_frame
+from visualizer.core.errors import GansmaniaError
 from visualizer.core.smoothing import one_pole_coefficient
 from visualizer.mapping.frames import LatentFrame
 from visualizer.mapping.settings import (
@@ -54,7 +57,11 @@ _W_STD_SEEDS = range(4_000_000_000, 4_000_000_064)  # seeds that measure the spr
 
 
 class LatentSpace(Protocol):
-    """What the controller needs from a model: its sizes and z/seed -> w (float32 numpy)."""
+    """What the controller needs from a model: its sizes and z/seed -> w (float32 numpy).
+
+    A space may also have ``model_id`` (training.checkpoint.module_digest of its generator):
+    keyframe files of other models are then refused.
+    """
 
     z_dim: int
     w_dim: int
@@ -118,7 +125,8 @@ class LatentController:
         self._beats = 0.0
         self._locked = False  # a detected tempo has steered the beat clock
         self._position = 0.0
-        self._keyframes: tuple[int, ...] | None = None  # the walk's seeds, bank applied
+        self._keyframes: tuple[int | str, ...] | None = None  # the walk's keys, bank applied
+        self._files: dict[tuple[str, int], np.ndarray] = {}  # (path, mtime) -> ws of a file
         self._bank_from: np.ndarray | None = None  # walk w when the keyframes changed
         self._walk_w: np.ndarray | None = None  # the previous step's walk w
         self._bank_ramp = 1.0
@@ -203,7 +211,9 @@ class LatentController:
         # Integrate the position (not beats / beats_per_seed) so changing the rate live never jumps.
         self._position += advance / walk.beats_per_seed
 
-        seeds = [(seed + walk.bank * len(walk.seeds)) % (MAX_SEED + 1) for seed in walk.seeds]
+        # A bank offsets the seeds; keyframe files stay where they are.
+        seeds = [seed if isinstance(seed, str) else (seed + walk.bank * len(walk.seeds))
+                 % (MAX_SEED + 1) for seed in walk.seeds]
         current = self._keyframe_walk(seeds, walk.interpolation)
         # A new bank or a preset's new seeds glide over bank_change_s instead of jumping.
         if self._keyframes is not None and tuple(seeds) != self._keyframes:
@@ -221,18 +231,52 @@ class LatentController:
         t = self._bank_ramp * self._bank_ramp * (3.0 - 2.0 * self._bank_ramp)  # smoothstep
         return lerp(self._bank_from, current, t)
 
-    def _keyframe_walk(self, seeds: list[int], interpolation: str) -> np.ndarray:
-        count = len(seeds)
+    def _keyframe_walk(self, keys: list[int | str], interpolation: str) -> np.ndarray:
+        count = len(keys)
         i = int(math.floor(self._position)) % count
         t = self._position - math.floor(self._position)
+        a, b = keys[i], keys[(i + 1) % count]
         if interpolation == "slerp_z":
-            a = z_from_seed(seeds[i], self.space.z_dim)
-            b = z_from_seed(seeds[(i + 1) % count], self.space.z_dim)
-            return self.space.ws_of_z(slerp(a, b, t)[None].astype(np.float32))[0].astype(np.float64)
-        keyframes = self.space.ws_of_seeds(seeds).astype(np.float64)
+            if isinstance(a, str) or isinstance(b, str):
+                # A keyframe file has no z: this leg runs straight in w (seeds map to their w,
+                # so the walk is continuous where it joins the great circles).
+                ends = self._keyframe_ws([a, b])
+                return lerp(ends[0], ends[1], t)
+            za = z_from_seed(a, self.space.z_dim)
+            zb = z_from_seed(b, self.space.z_dim)
+            return self.space.ws_of_z(slerp(za, zb, t)[None].astype(np.float32))[0].astype(np.float64)
+        keyframes = self._keyframe_ws(keys)
         if interpolation == "spline_w":
             return w_path(keyframes, self._position, loop=True, smooth=True)
         return lerp(keyframes[i], keyframes[(i + 1) % count], t)
+
+    def _keyframe_ws(self, keys: list[int | str]) -> np.ndarray:
+        """float64 [len(keys), num_ws, w_dim]: the mapped w of each seed, the stored w of each
+        keyframe file."""
+        seeds = [key for key in keys if not isinstance(key, str)]
+        if len(seeds) == len(keys):
+            return self.space.ws_of_seeds(seeds).astype(np.float64)
+        mapped = iter(self.space.ws_of_seeds(seeds)) if seeds else iter(())
+        return np.stack([self._file_ws(key) if isinstance(key, str) else next(mapped)
+                         for key in keys]).astype(np.float64)
+
+    def _file_ws(self, path: str) -> np.ndarray:
+        """[num_ws, w_dim] of a keyframe file, read once per version of the file (a file
+        projected again is picked up); GansmaniaError for a missing file or another model's."""
+        from training.keyframes import load_keyframe_ws
+
+        try:
+            key = (path, os.stat(path).st_mtime_ns)
+        except OSError:
+            raise GansmaniaError(f"walk.seeds: keyframe file {path} not found; allowed: seeds "
+                                 "and NAME.w.safetensors files from `gansmania project`") from None
+        if key not in self._files:
+            if len(self._files) > 64:
+                self._files.clear()  # files swapped over OSC again and again; keep memory flat
+            self._files[key] = load_keyframe_ws(path, model_sha256=getattr(self.space, "model_id",
+                                                                           None),
+                                                num_ws=self.num_ws, w_dim=self.w_dim)
+        return self._files[key]
 
     # ------------------------------------------------------------------ offsets
 

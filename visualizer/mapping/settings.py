@@ -27,9 +27,10 @@ MAX_SEED = 2 ** 32 - 1
 
 @dataclass(frozen=True)
 class WalkSettings:
-    seeds: tuple[int, ...] = setting((0, 1, 2, 3, 4, 5, 6, 7),
-                                     doc="keyframe seeds the walk visits in order, looping "
-                                         "(z as `gansmania generate --seeds`)", min=0, max=MAX_SEED)
+    seeds: tuple[int | str, ...] = setting(
+        (0, 1, 2, 3, 4, 5, 6, 7), doc="keyframes the walk visits in order, looping: seeds (z as "
+        "`gansmania generate --seeds`) or keyframe files from `gansmania project` "
+        "(NAME.w.safetensors; in a preset relative to its folder)", min=0, max=MAX_SEED)
     beats_per_seed: float = setting(8.0, doc="beats spent travelling from one keyframe to the next",
                                     min=0.25, max=256.0)
     interpolation: str = setting("slerp_z", doc="slerp_z: great circle between the keyframes' z; "
