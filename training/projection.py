@@ -31,7 +31,7 @@ W_AVG_SAMPLES = 4096  # z mapped to measure the average and spread of w
 
 @dataclass(frozen=True)
 class ProjectSettings:
-    steps: int = 300  # Adam steps (about 2 s each for the bundled model on a 2-core CPU)
+    steps: int = 300  # Adam steps (0.2-0.4 s each for the bundled model on one CPU thread)
     space: str = "w+"  # "w": one w on every layer; "w+": one w per layer
     learning_rate: float = 0.1  # peak Adam learning rate
     noise_start: float = 0.05  # noise on w at the start, in units of the spread of w

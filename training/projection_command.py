@@ -15,7 +15,7 @@ import click
               help="Name of the results: OUT.w.safetensors and OUT.projection.png; "
                    "default: the image's name in the current folder.")
 @click.option("--steps", type=click.IntRange(1, 100_000), default=300, show_default=True,
-              help="Optimisation steps (about 2-4 s each for the bundled model on a 2-core CPU).")
+              help="Optimisation steps (0.2-0.4 s each for the bundled model on one CPU thread).")
 @click.option("--space", type=click.Choice(["w", "w+"]), default="w+", show_default=True,
               help="w: one w for every layer (stays among the model's images); w+: one per "
                    "layer (reproduces images it was not trained on better).")
