@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ import click
               help="Name of the results: OUT.w.safetensors and OUT.projection.png; "
                    "default: the image's name in the current folder.")
 @click.option("--steps", type=click.IntRange(1, 100_000), default=300, show_default=True,
-              help="Optimisation steps (0.2-0.4 s each for the bundled model on one CPU thread).")
+              help="Optimisation steps (0.2-0.4 s each for the bundled model on a 2-core CPU).")
 @click.option("--space", type=click.Choice(["w", "w+"]), default="w+", show_default=True,
               help="w: one w for every layer (stays among the model's images); w+: one per "
                    "layer (reproduces images it was not trained on better).")
@@ -32,8 +33,7 @@ import click
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="Torch device.")
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-              help="CPU threads for torch (0 = torch's default: every core). On a machine "
-                   "busy with other work 1 can be several times faster.")
+              help="CPU threads for torch (0 = torch's default: one per core).")
 def project_command(image: Path, model: Path | None, out: Path | None, steps: int, space: str,
                     learning_rate: float, state: Path | None, features: Path | None, seed: int,
                     device: str, threads: int) -> None:
@@ -53,6 +53,10 @@ def project_command(image: Path, model: Path | None, out: Path | None, steps: in
       gansmania project venue-logo.png --out presets/venue-logo
       gansmania project photo.jpg --space w --steps 500 --state runs/x/training-state-000040-000040.safetensors
     """
+    # Before torch loads OpenMP: idle workers sleep instead of spinning. On a busy machine
+    # spinning threads wait for each other, and a step took 3-11 s instead of 0.2-0.4 s (as
+    # visualizer.show.configure_threads does for a show). A value the user set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
