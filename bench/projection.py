@@ -1,6 +1,6 @@
 """Projection error and time: `gansmania project` on images the model was and was not trained on.
 
-    python -m bench.projection --json bench/results/projection.json [--steps 300] [--space w+]
+    OMP_NUM_THREADS=1 python -m bench.projection --json bench/results/projection.json --steps 300 --space w+ w
 
 Targets: ``own``, the model's own image of seed 7 (reachable exactly); ``trained``, image 0 of
 the dataset the bundled model was trained on (the procedural painter at recipe version 1,

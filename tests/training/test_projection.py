@@ -207,6 +207,7 @@ class Lpips(torch.nn.Module):
         return torch.zeros(img.shape[0], 1)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # users' files are TorchScript
 def test_a_torchscript_feature_network_joins_the_loss(tmp_path, generator):
     torch.jit.script(MeanColours()).save(str(tmp_path / "tiles.pt"))
     torch.jit.script(Lpips()).save(str(tmp_path / "vgg16.pt"))
