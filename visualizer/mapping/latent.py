@@ -214,6 +214,12 @@ class LatentController:
         # A bank offsets the seeds; keyframe files stay where they are.
         seeds = [seed if isinstance(seed, str) else (seed + walk.bank * len(walk.seeds))
                  % (MAX_SEED + 1) for seed in walk.seeds]
+        if tuple(seeds) != self._keyframes:
+            # Every keyframe file is read (and checked against the model) when the walk is given
+            # it, not when the walk gets there: a wrong one is reported at once.
+            for seed in seeds:
+                if isinstance(seed, str):
+                    self._file_ws(seed)
         current = self._keyframe_walk(seeds, walk.interpolation)
         # A new bank or a preset's new seeds glide over bank_change_s instead of jumping.
         if self._keyframes is not None and tuple(seeds) != self._keyframes:

@@ -145,13 +145,13 @@ def test_seed_only_walks_are_unchanged_and_a_bank_moves_seeds_not_files(tmp_path
     assert np.abs(halfway - straight).max() > 1e-3
 
 
-def test_a_keyframe_of_another_model_stops_the_walk_with_one_line(tmp_path, space):
+def test_a_keyframe_of_another_model_is_refused_as_soon_as_the_walk_is_given_it(tmp_path, space):
     other = small_generator(seed=1)
     path, _ = keyframe(tmp_path / "other.w.safetensors", other)
     controller = LatentController(space)
-    s = walk_settings([3, str(path)], interpolation="lerp_w")
+    s = walk_settings([3, 4, 5, str(path)])  # slerp_z between seeds: the file is legs away
     with pytest.raises(GansmaniaError, match="not of the model in use"):
-        controller.step(None, s, 0.1)
+        controller.step(None, s, 1e-6)
     with pytest.raises(GansmaniaError, match="keyframe file .*gone.w.safetensors not found"):
         LatentController(space).step(None, walk_settings([3, str(tmp_path / "gone.w.safetensors")],
                                                          interpolation="lerp_w"), 0.1)
