@@ -106,14 +106,21 @@ def load_keyframe_ws(path: Path | str, *, model_sha256: str | None, num_ws: int,
     """float32 [num_ws, w_dim] of the keyframe at ``path`` for the model whose identity is
     ``model_sha256`` (None: not checked) and sizes; a keyframe of another model is refused."""
     keyframe = read_keyframe(path)
-    if model_sha256 is not None and keyframe.model_sha256 != model_sha256:
-        raise GansmaniaError(
-            f"{keyframe.path}: a keyframe of model {keyframe.model} "
-            f"(sha256 {keyframe.model_sha256[:12]}), not of the model in use "
-            f"(sha256 {model_sha256[:12]}); project the image again with "
-            f"`gansmania project {keyframe.image} --model MODEL`")
+    if model_sha256 is not None:
+        check_model(keyframe, model_sha256, model="the model in use")
     ws = keyframe.ws(num_ws)
     if ws.shape != (num_ws, w_dim):
         raise GansmaniaError(f"{keyframe.path}: w of shape {list(keyframe.w.shape)}, but the "
                              f"model needs [{w_dim}] or [{num_ws}, {w_dim}]")
     return ws
+
+
+def check_model(keyframe: Keyframe, model_sha256: str, *, model: str) -> None:
+    """GansmaniaError unless ``keyframe`` was made with the model whose identity is
+    ``model_sha256`` (``model``: how the message names that model)."""
+    if keyframe.model_sha256 != model_sha256:
+        raise GansmaniaError(
+            f"{keyframe.path}: a keyframe of model {keyframe.model} "
+            f"(sha256 {keyframe.model_sha256[:12]}), not of {model} "
+            f"(sha256 {model_sha256[:12]}); project the image again with "
+            f"`gansmania project {keyframe.image} --model MODEL`")

@@ -79,6 +79,24 @@ class PresetChecker:
         if "generator" not in kinds:
             raise PresetError(preset.path, None, f"key 'model': {preset.model} holds no generator "
                                                  f"(groups: {', '.join(header.get('groups', {}))})")
+        PresetChecker._check_keyframes(preset, header)
+
+    @staticmethod
+    def _check_keyframes(preset: Preset, header: dict) -> None:
+        """The walk's keyframe files must be of the preset's model (the show's generator is
+        the checkpoint's DEFAULT_GROUP, whose sha256 a keyframe holds)."""
+        from training.checkpoint import DEFAULT_GROUP
+        from training.keyframes import check_model, read_keyframe
+        from visualizer.presets.keyframes import KEY
+
+        digest = header["groups"].get(DEFAULT_GROUP, {}).get("sha256")
+        for seed in preset.controller.walk.seeds:
+            if isinstance(seed, str) and digest:
+                try:
+                    check_model(read_keyframe(seed), digest, model=f"the preset's model "
+                                                                   f"{preset.model.name}")
+                except GansmaniaError as exc:
+                    raise PresetError(preset.path, None, f"key '{KEY}': {exc}") from None
 
 
 def gl_context_or_reason() -> tuple[moderngl.Context | None, str]:

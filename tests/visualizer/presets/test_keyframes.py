@@ -196,3 +196,22 @@ def test_an_image_projected_into_the_model_is_a_keyframe_the_preset_walks_to(tmp
     image = TorchGenerator(generator).synthesize(latent)
     painted = ((image[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8)).numpy()
     assert np.abs(painted.astype(int) - made.projection.image).max() <= 1
+
+
+def test_presets_check_refuses_a_keyframe_of_another_model_than_the_presets(tmp_path, generator):
+    from visualizer.presets.check import PresetChecker
+
+    model = save_generator(tmp_path / "small.safetensors", generator)
+    keyframe(tmp_path / "mine.w.safetensors", generator)
+    keyframe(tmp_path / "other.w.safetensors", small_generator(seed=1))
+    checker = PresetChecker(None, model_dirs=[])
+    for name, seeds in (("good", '[7, "mine.w.safetensors"]'), ("bad", '[7, "other.w.safetensors"]')):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'description = "A look"\nmodel = "{model.name}"\n\n[controller.walk]\n'
+                        f"seeds = {seeds}\n", encoding="utf-8")
+    assert checker.check(tmp_path / "good.toml").ok
+    bad = checker.check(tmp_path / "bad.toml")
+    assert bad.error.startswith(f"{tmp_path / 'bad.toml'}: key 'controller.walk.seeds': "
+                                f"{tmp_path / 'other.w.safetensors'}: a keyframe of model "
+                                "small.safetensors (sha256 ")
+    assert "not of the preset's model small.safetensors" in bad.error
