@@ -29,6 +29,7 @@ from visualizer.core.errors import GansmaniaError
 from visualizer.offline import Progress, RenderJob, RenderResult
 
 if TYPE_CHECKING:
+    from visualizer.settings import RecordSettings
     from visualizer.show import Show
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,12 @@ class Segment:
 def plan_segments(show: Show, job: RenderJob, count: int) -> list[Segment]:
     """``job``'s frames in up to ``count`` segments of whole GOPs (fewer when the render has
     fewer keyframes than that). GansmaniaError for a count out of range or a bad job."""
+    return plan_record_segments(show.config.record, job, count)
+
+
+def plan_record_segments(record: RecordSettings, job: RenderJob, count: int) -> list[Segment]:
+    """`plan_segments` from the record settings alone (no look, no threads set up: for a
+    process that only queues the segments)."""
     from visualizer.audio.filesource import load_audio
     from visualizer.offline import render_frames, render_span
     from visualizer.record.writer import keyframe_interval
@@ -62,7 +69,6 @@ def plan_segments(show: Show, job: RenderJob, count: int) -> list[Segment]:
         raise GansmaniaError(f"--segments {count}: allowed 1..{MAX_SEGMENTS}")
     audio, sr = load_audio(Path(job.audio))
     start_s, end_s = render_span(job, song_s=audio.shape[0] / sr)
-    record = show.config.record
     total = render_frames(start_s, end_s, record.fps)
     return split_frames(total, count, gop=keyframe_interval(record.fps, record.keyframe_s))
 

@@ -1,6 +1,11 @@
 """The job kinds: ``render`` (a song to a video, `gansmania render`'s render_song) and ``grid``
 (a seed grid from a model, `gansmania generate`'s render_seeds). Each checks its params when
-the job is submitted, so a bad value is refused at once, not found by the worker later."""
+the job is submitted, so a bad value is refused at once, not found by the worker later.
+
+A render with ``"segments": N, "spread": true`` is N ``render_part`` jobs, which any workers
+take (visualizer/segments.py: keyframe-aligned parts, each replaying the song from its start),
+and the render job itself, which waits for them (queue.py) and joins their files by packet
+copy: the very frames of a render on one worker."""
 
 from __future__ import annotations
 
@@ -14,14 +19,16 @@ from visualizer.jobs.queue import JobContext, Kind
 MAX_SIZE = (3840, 2160)
 MAX_GRID = 64
 RENDER_FILE, GRID_FILE = "render.mp4", "grid.png"
+PART_FILE = "part.mp4"  # MP4 whatever the joined file is (see segments.segment_path)
 
 
 def check_render(params: Mapping[str, Any]) -> dict[str, Any]:
     """audio (a path the server chose), model (path or None: bundled), preset (name or None),
-    size [W, H], fps, seed (or None), start_s, end_s (or None), segments (parts rendered by
-    as many processes of the worker, then joined: the same video; default 1)."""
+    size [W, H], fps, seed (or None), start_s, end_s (or None), segments (parts rendered apart,
+    then joined: the same video; default 1), spread (true: each part a job of its own, for any
+    worker; false, the default: the parts run in as many processes of one worker)."""
     _only(params, {"audio", "model", "preset", "size", "fps", "seed", "start_s", "end_s",
-                   "segments"})
+                   "segments", "spread"})
     audio = Path(_need(params, "audio", str))
     if not audio.is_file():
         raise GansmaniaError(f"audio {audio.name}: no such song")
@@ -43,28 +50,66 @@ def check_render(params: Mapping[str, Any]) -> dict[str, Any]:
     segments = params.get("segments", 1)
     if isinstance(segments, bool) or not isinstance(segments, int) or not 1 <= segments <= 64:
         raise GansmaniaError(f"segments {segments!r}: a whole number from 1 to 64")
+    spread = params.get("spread", False)
+    if not isinstance(spread, bool):
+        raise GansmaniaError(f"spread {spread!r}: wants true or false")
     return {"audio": str(audio), "model": _model(params), "preset": _preset(params),
             "size": [width, height], "fps": fps, "seed": _seed(params), "start_s": start_s,
-            "end_s": end_s, "segments": segments}
+            "end_s": end_s, "segments": segments, "spread": spread}
+
+
+def render_parts(params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A spread render's ``render_part`` jobs: one per segment of the plan (fewer than asked
+    when the render has fewer keyframes); none when it is not spread."""
+    from visualizer.segments import plan_record_segments
+
+    if not params["spread"] or params["segments"] == 1:
+        return []
+    record = _config(params).record
+    plan = plan_record_segments(record, _render_job(params, Path(RENDER_FILE)),
+                                params["segments"])
+    if len(plan) == 1:
+        return []
+    return [("render_part", {**params, "spread": False,
+                             "segment": [part.index, part.count, part.first, part.stop]})
+            for part in plan]
+
+
+def check_part(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A render's params and its segment [index, count, first frame, stop frame]."""
+    segment = params.get("segment") if isinstance(params, Mapping) else None
+    if not (isinstance(segment, list | tuple) and len(segment) == 4
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in segment)
+            and 0 <= segment[0] < segment[1] and 0 <= segment[2] < segment[3]):
+        raise GansmaniaError(f"segment {segment!r}: wants [index, count, first frame, stop "
+                             "frame], index below count, first below stop")
+    checked = check_render({key: value for key, value in params.items() if key != "segment"})
+    return {**checked, "segment": list(segment)}
+
+
+def run_part(params: dict[str, Any], context: JobContext) -> str:
+    from visualizer.segments import Segment, render_segment
+
+    render_segment(_show(params), _render_job(params, Path(RENDER_FILE)),
+                   Segment(*params["segment"]), context.folder / PART_FILE,
+                   progress=context.progress)
+    return PART_FILE
 
 
 def run_render(params: dict[str, Any], context: JobContext) -> str:
-    from visualizer.core.config import load_config, override
-    from visualizer.offline import RenderJob, render_song
-    from visualizer.settings import ShowConfig
-    from visualizer.show import prepare_show
+    from visualizer.offline import render_song
 
-    show = load_config(ShowConfig, None)  # the defaults, as `gansmania render` without --config
-    if params["model"] is not None:
-        show = override(show, "model.path", Path(params["model"]), origin="studio")
-    show = override(show, "display.size", tuple(params["size"]), origin="studio")
-    for key in ("record.fps", "display.fps"):
-        show = override(show, key, params["fps"], origin="studio")
-    show = prepare_show(show, preset=params["preset"])
-    job = RenderJob(audio=Path(params["audio"]), out=context.folder / RENDER_FILE,
-                    seed=params["seed"], start_s=params["start_s"], end_s=params["end_s"])
+    show = _show(params)
+    job = _render_job(params, context.folder / RENDER_FILE)
     segments = params.get("segments", 1)  # jobs queued before it existed have none
-    if segments > 1:
+    if context.job.needs:  # a spread render: its parts are done, join them
+        from visualizer.segments import Segment, join_segments
+
+        parts = [(Segment(*part.params["segment"]), path) for part, path in context.inputs()]
+        context.check_cancelled()
+        join_segments(show, job, parts)
+        context.progress(parts[-1][0].stop, parts[-1][0].stop)
+    elif segments > 1:
         import os
 
         from visualizer.segments import render_segmented
@@ -74,6 +119,34 @@ def run_render(params: dict[str, Any], context: JobContext) -> str:
     else:
         render_song(show, job, progress=context.progress)
     return RENDER_FILE
+
+
+def _config(params: dict[str, Any]):
+    """The show's config for a render job: the defaults, as `gansmania render` without
+    --config, with the job's model, size and fps."""
+    from visualizer.core.config import load_config, override
+    from visualizer.settings import ShowConfig
+
+    config = load_config(ShowConfig, None)
+    if params["model"] is not None:
+        config = override(config, "model.path", Path(params["model"]), origin="studio")
+    config = override(config, "display.size", tuple(params["size"]), origin="studio")
+    for key in ("record.fps", "display.fps"):
+        config = override(config, key, params["fps"], origin="studio")
+    return config
+
+
+def _show(params: dict[str, Any]):
+    from visualizer.show import prepare_show
+
+    return prepare_show(_config(params), preset=params["preset"])
+
+
+def _render_job(params: dict[str, Any], out: Path):
+    from visualizer.offline import RenderJob
+
+    return RenderJob(audio=Path(params["audio"]), out=out, seed=params["seed"],
+                     start_s=params["start_s"], end_s=params["end_s"])
 
 
 def check_grid(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,7 +174,8 @@ def run_grid(params: dict[str, Any], context: JobContext) -> str:
 
 
 KINDS: dict[str, Kind] = {
-    "render": Kind(check=check_render, run=run_render),
+    "render": Kind(check=check_render, run=run_render, parts=render_parts),
+    "render_part": Kind(check=check_part, run=run_part),
     "grid": Kind(check=check_grid, run=run_grid),
 }
 

@@ -16,6 +16,12 @@ recovery pass (every worker, at start and every few seconds) puts back on the qu
 whose worker is gone: its process is dead on this machine, or its record has not changed for
 ``lease_s``. The job's attempt that finishes first wins; a slow one finds its record moved on
 and removes its own output (see storage.py).
+
+A job may need others first (a kind's ``parts``: a render split into segments, each a job of
+its own that any worker takes, and the join). Such a job is not claimed while its parts run: a
+worker that takes it reads the parts' records, writes their progress into it and puts it on
+Huey's schedule for DEFER_S later, so it holds no worker and counts no attempt while it waits.
+A failed or cancelled part fails it; cancelling it cancels its parts.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ RECORD, CANCEL = "gm:job:", "gm:cancel:"
 LEASE_S = 30.0  # a running job's record unchanged this long: its worker is taken for dead
 MAX_ATTEMPTS = 3  # a job whose worker died this often is failed, not run again (a poison job)
 FINISH_WAIT_S = 300.0  # how long a finished job waits for an unreachable broker to come back
+DEFER_S = 0.5  # a job whose parts are not all done is looked at again this much later
 
 
 class JobCancelled(Exception):
@@ -76,6 +83,8 @@ class Job:
     attempt: str = ""  # the running attempt's token (its output folder's name)
     attempts: int = 0  # how many times a worker took it
     beat_s: float | None = None  # the running worker's last heartbeat (Unix time)
+    needs: tuple[str, ...] = ()  # the ids of its parts: it runs once they are all done
+    part_of: str = ""  # the id of the job this one is a part of
     cancelling: bool = False  # cancel asked for, not yet seen by the worker
 
     @property
@@ -92,10 +101,13 @@ class Job:
 @dataclass(frozen=True)
 class Kind:
     """What a job kind does: ``check(params)`` -> the params to store (GansmaniaError when
-    they do not fit); ``run(params, context)`` -> the output's file name in context.folder."""
+    they do not fit); ``run(params, context)`` -> the output's file name in context.folder;
+    ``parts(params)`` (optional) -> the jobs, as (kind, params), to run first, on any worker:
+    their outputs are ``context.inputs()`` when this one runs (none: it runs alone)."""
 
     check: Callable[[Mapping[str, Any]], dict[str, Any]]
     run: Callable[[dict[str, Any], JobContext], str]
+    parts: Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
 
 
 class JobContext:
@@ -134,6 +146,18 @@ class JobContext:
                 self._store(replace(self.job, done=done, total=total))
             if self._lost:
                 raise JobLost(self.job.id)
+
+    def inputs(self) -> list[tuple[Job, Path]]:
+        """The job's parts (their records, in order) and their outputs on this machine: the
+        files themselves, or copies downloaded into this attempt's folder (a bucket)."""
+        found = []
+        for part_id in self.job.needs:
+            _, part = self._queue._read(part_id)
+            if part is None or part.state != "done":
+                raise GansmaniaError(f"part {part_id} of job {self.job.id}: "
+                                     f"{'gone' if part is None else part.state}, not done")
+            found.append((part, self._queue.outputs.fetch(part_id, part.result, self.folder)))
+        return found
 
     def check_cancelled(self) -> None:
         if self._lost:
@@ -223,12 +247,19 @@ class JobQueue:
 
     # ------------------------------------------------------------------ the interface
 
-    def submit(self, kind: str, params: Mapping[str, Any]) -> str:
-        """Queue a job; its id. GansmaniaError (one line) for an unknown kind or bad params."""
+    def submit(self, kind: str, params: Mapping[str, Any], *, part_of: str = "") -> str:
+        """Queue a job (after its parts, if its kind splits it); its id. GansmaniaError (one
+        line) for an unknown kind or bad params."""
         if kind not in self.kinds:
             raise GansmaniaError(f"job kind {kind!r} unknown; allowed: {', '.join(self.kinds)}")
         checked = self.kinds[kind].check(params)
-        job = Job(id=uuid.uuid4().hex, kind=kind, params=checked, created_s=time.time())
+        job_id = uuid.uuid4().hex
+        split = self.kinds[kind].parts
+        # Parts first: one worker runs them in order and this one last, many share them.
+        needs = tuple(self.submit(part_kind, part_params, part_of=job_id)
+                      for part_kind, part_params in (split(checked) if split else ()))
+        job = Job(id=job_id, kind=kind, params=checked, created_s=time.time(), needs=needs,
+                  part_of=part_of)
         self.huey.storage.put_data(RECORD + job.id, _encode(job))  # first: a fast worker reads it
         self._task(job.id)  # enqueues it
         return job.id
@@ -254,6 +285,7 @@ class JobQueue:
         if job.state in FINISHED:
             raise GansmaniaError(f"job {job_id}: already {job.state}, nothing to cancel")
         self.huey.storage.put_data(CANCEL + job_id, b"1")
+        self._cancel_parts(job)
         return replace(job, cancelling=True)
 
     def cancel_requested(self, job_id: str) -> bool:
@@ -285,7 +317,10 @@ class JobQueue:
     # ------------------------------------------------------------------ the worker side
 
     def run_next(self) -> bool:
-        """Take one task off the queue and run it here; False when the queue was empty."""
+        """Take one task off the queue and run it here; False when the queue was empty. The
+        scheduled tasks that are due (jobs waiting for their parts) go on the queue first."""
+        for due in self.huey.read_schedule():  # taken off the schedule atomically: by one worker
+            self.huey.enqueue(due)
         task = self.huey.dequeue()
         if task is None:
             return False
@@ -302,6 +337,8 @@ class JobQueue:
             return
         if self.cancel_requested(job_id):  # cancelled while queued: stop before any work
             self._settle(record, replace(job, state="cancelled", finished_s=time.time()))
+            return
+        if job.needs and not self._parts_done(record, job):
             return
         job = replace(job, state="running", started_s=time.time(), beat_s=time.time(),
                       worker=_this_worker(), attempt=uuid.uuid4().hex[:12],
@@ -328,9 +365,46 @@ class JobQueue:
             if job is None or not context.finish(replace(job, finished_s=time.time())):
                 self.outputs.discard_attempt(job_id, context.job.attempt)
                 return
-        # Ours alone now: drop the other attempts' files (all of them unless done).
+        # Ours alone now: drop the other attempts' files (all of them unless done), and the
+        # parts' files once they are in this job's output.
         self.outputs.discard(job_id, keep=job.attempt if job.state == "done" else None)
         self.huey.storage.pop_data(CANCEL + job_id)
+        self._drop_parts(job)
+
+    def _parts_done(self, record: bytes, job: Job) -> bool:
+        """Whether the job's parts are all done, so it may run now. Else it fails (a part
+        failed, was cancelled or is gone) or waits: its record takes the parts' progress (in
+        hundredths of a part) and its task goes on the schedule, DEFER_S from now."""
+        parts = [self._read(part_id)[1] for part_id in job.needs]
+        for number, part in enumerate(parts, 1):
+            if part is None or part.state in ("failed", "cancelled"):
+                why = ("is gone" if part is None else f"failed: {part.error}"
+                       if part.state == "failed" else "was cancelled")
+                self._cancel_parts(job)
+                self._settle(record, replace(job, state="failed", finished_s=time.time(),
+                                             error=_one_line(f"part {number} of {len(parts)} {why}")))
+                return False
+        if all(part.state == "done" for part in parts):
+            return True
+        waiting = replace(job, done=round(100 * sum(part.progress for part in parts)),
+                          total=100 * len(parts))
+        if waiting != job and not self._settle(record, waiting):
+            return False  # the record moved on: another delivery of this task has it
+        self.huey.add_schedule(self._task.s(job.id, delay=DEFER_S))
+        return False
+
+    def _drop_parts(self, job: Job) -> None:
+        """A finished job's done parts' files: in its output now, or of no use."""
+        for part_id in job.needs:
+            _, part = self._read(part_id)
+            if part is not None and part.state == "done":
+                self.outputs.discard(part_id)
+
+    def _cancel_parts(self, job: Job) -> None:
+        for part_id in job.needs:
+            _, part = self._read(part_id)
+            if part is not None and part.state not in FINISHED:
+                self.huey.storage.put_data(CANCEL + part_id, b"1")
 
     def recover(self) -> list[str]:
         """One recovery pass: the jobs whose worker is gone (its process is dead on this
@@ -389,6 +463,7 @@ class JobQueue:
         if job.state in FINISHED:
             self.outputs.discard(job.id)
             self.huey.storage.pop_data(CANCEL + job.id)
+            self._drop_parts(job)
         return True
 
     def _read(self, job_id: str) -> tuple[bytes, Job | None]:
@@ -403,9 +478,10 @@ class JobQueue:
                 if _text(key).startswith(RECORD)]
 
     def _waiting(self) -> set[str]:
-        """The ids of the jobs whose task is on the queue now."""
+        """The ids of the jobs whose task is on the queue or the schedule now."""
         ids = set()
-        for data in self.huey.storage.enqueued_items():
+        storage = self.huey.storage
+        for data in [*storage.enqueued_items(), *storage.scheduled_items()]:
             try:
                 ids.update(self.huey.deserialize_task(data).args[:1])
             except Exception:  # a task of another program on the same queue name
@@ -438,7 +514,9 @@ def _encode(job: Job) -> bytes:
 
 
 def _decode(data: bytes | str) -> Job:
-    return Job(**json.loads(data))
+    record = json.loads(data)
+    record["needs"] = tuple(record.get("needs", ()))
+    return Job(**record)
 
 
 def _text(key: bytes | str) -> str:

@@ -9,7 +9,8 @@ never sees a half-written one under the finished name.
 Both kinds answer the same calls: ``scratch`` (the attempt's empty folder on this machine),
 ``publish`` (the finished file's result key), ``discard`` / ``discard_attempt`` (remove
 attempts' files), ``locate`` (where a reader gets the finished file: a path on this machine, or
-a presigned URL of the bucket).
+a presigned URL of the bucket), ``fetch`` (another job's finished file for a job to read: the
+file itself, or a copy downloaded into the job's folder).
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ class LocalOutputs:
                attachment: bool = False) -> Path | None:
         """The finished output's path (the web server names it ``filename`` itself)."""
         return self.path(job_id, result)
+
+    def fetch(self, job_id: str, result: str, folder: Path) -> Path:
+        """The finished output, to read (here, in place: ``folder`` is not used)."""
+        path = self.path(job_id, result)
+        if path is None:
+            raise GansmaniaError(f"job {job_id}: its output {result} is gone")
+        return path
 
 
 class S3Outputs:
@@ -150,6 +158,18 @@ class S3Outputs:
         return self.client.generate_presigned_url(
             "get_object", ExpiresIn=URL_TTL_S,
             Params={"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": disposition})
+
+    def fetch(self, job_id: str, result: str, folder: Path) -> Path:
+        """A copy of the finished output, downloaded into ``folder`` (a job's own)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        path = Path(folder) / f"{job_id}-{result.rpartition('/')[2]}"
+        try:
+            self.client.download_file(self.bucket, self._key(job_id, result), str(path))
+        except (BotoCoreError, ClientError) as exc:
+            raise GansmaniaError(f"outputs {self.where}: downloading job {job_id}'s {result} "
+                                 f"failed: {_explain(exc, self.client)}") from None
+        return path
 
     def _key(self, job_id: str, *parts: str) -> str:
         return "/".join(part for part in (self.prefix, job_id) if part) + "/" + "/".join(parts)

@@ -144,8 +144,8 @@ class Studio:
 
     async def _submit(self, request):
         """``{"kind": "render", "song": ID, "model": NAME, "preset": NAME, "size": "WxH", "fps",
-        "seed", "start_s", "end_s"}`` or ``{"kind": "grid", "model", "seed", "count",
-        "truncation_psi"}``; names and ids are looked up here, never used as paths."""
+        "seed", "start_s", "end_s", "segments", "spread"}`` or ``{"kind": "grid", "model", "seed",
+        "count", "truncation_psi"}``; names and ids are looked up here, never used as paths."""
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
@@ -179,7 +179,7 @@ class Studio:
     async def _jobs(self, request):
         from starlette.responses import JSONResponse
 
-        return JSONResponse([self._job_json(job) for job in self.queue.jobs()])
+        return JSONResponse([self._job_json(job) for job in self._user_jobs()])
 
     async def _job(self, request):
         from starlette.responses import JSONResponse
@@ -229,7 +229,7 @@ class Studio:
             sent: dict[str, str] = {}
             yield "retry: 2000\n\n"
             while True:
-                for job in await run_in_threadpool(self.queue.jobs):
+                for job in await run_in_threadpool(self._user_jobs):
                     data = json.dumps(self._job_json(job), sort_keys=True)
                     if sent.get(job.id) != data:
                         sent[job.id] = data
@@ -238,6 +238,10 @@ class Studio:
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache"})
+
+    def _user_jobs(self) -> list[Job]:
+        """The jobs the user submitted: a spread render's parts show as its progress."""
+        return [job for job in self.queue.jobs() if not job.part_of]
 
     def _get_job(self, request) -> Job:
         job = self.queue.get(request.path_params["id"])
