@@ -270,12 +270,16 @@ class JobQueue:
         _, job = self._read(job_id)
         if job is not None and job.state not in FINISHED and self.cancel_requested(job_id):
             job = replace(job, cancelling=True)
+        if job is not None and job.needs and job.state == "queued":
+            job = _parts_progress(job, [self._read(part_id)[1] for part_id in job.needs])
         return job
 
     def jobs(self) -> list[Job]:
-        """Every job, newest first."""
-        found = [job for _, job in self._records()]
-        return sorted(found, key=lambda job: job.created_s, reverse=True)
+        """Every job, newest first (one waiting for its parts: with their progress)."""
+        found = {job.id: job for _, job in self._records()}
+        listed = [_parts_progress(job, [found.get(part_id) for part_id in job.needs])
+                  if job.needs and job.state == "queued" else job for job in found.values()]
+        return sorted(listed, key=lambda job: job.created_s, reverse=True)
 
     def cancel(self, job_id: str) -> Job:
         """Ask the worker to stop the job (between frames, or before it starts)."""
@@ -373,8 +377,8 @@ class JobQueue:
 
     def _parts_done(self, record: bytes, job: Job) -> bool:
         """Whether the job's parts are all done, so it may run now. Else it fails (a part
-        failed, was cancelled or is gone) or waits: its record takes the parts' progress (in
-        hundredths of a part) and its task goes on the schedule, DEFER_S from now."""
+        failed, was cancelled or is gone) or waits: its task goes on the schedule, DEFER_S
+        from now (a record unchanged while it waits is fine: recover() sees the task there)."""
         parts = [self._read(part_id)[1] for part_id in job.needs]
         for number, part in enumerate(parts, 1):
             if part is None or part.state in ("failed", "cancelled"):
@@ -386,10 +390,6 @@ class JobQueue:
                 return False
         if all(part.state == "done" for part in parts):
             return True
-        waiting = replace(job, done=round(100 * sum(part.progress for part in parts)),
-                          total=100 * len(parts))
-        if waiting != job and not self._settle(record, waiting):
-            return False  # the record moved on: another delivery of this task has it
         self.huey.add_schedule(self._task.s(job.id, delay=DEFER_S))
         return False
 
@@ -487,6 +487,12 @@ class JobQueue:
             except Exception:  # a task of another program on the same queue name
                 continue
         return ids
+
+
+def _parts_progress(job: Job, parts: list[Job | None]) -> Job:
+    """A job waiting for its parts, with their progress as its own (in hundredths of a part)."""
+    done = sum(part.progress for part in parts if part is not None)
+    return replace(job, done=round(100 * done), total=100 * len(parts))
 
 
 def _this_worker() -> str:

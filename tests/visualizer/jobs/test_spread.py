@@ -132,7 +132,6 @@ def test_cancelling_the_whole_cancels_its_parts(queue_view, two_workers, gates, 
     parts = queue.get(whole_id).needs
     wait_for(lambda: queue.get(parts[0]).done == 1, "the first part to start")
     queue.cancel(whole_id)
-    assert all(queue.get(i).cancelling for i in parts if queue.get(i).state != "done")
     gates["a"].set()
     wait_for(lambda: queue.get(whole_id).state == "cancelled", "the whole's cancel")
     wait_for(lambda: all(queue.get(i).state in ("cancelled", "done") for i in parts),
