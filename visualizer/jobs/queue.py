@@ -393,6 +393,13 @@ class JobQueue:
         self.huey.add_schedule(self._task.s(job.id, delay=DEFER_S))
         return False
 
+    def _parts_running(self, job: Job) -> bool:
+        """Whether some of the job's parts have not finished: then its task goes round between
+        the schedule and the workers, and a pass may miss it in flight, so recover() leaves it
+        be (its next delivery once they finish claims it, or recover() finds it lost then)."""
+        return any(part is not None and part.state not in FINISHED
+                   for part in (self._read(part_id)[1] for part_id in job.needs))
+
     def _drop_parts(self, job: Job) -> None:
         """A finished job's done parts' files: in its output now, or of no use."""
         for part_id in job.needs:
@@ -427,7 +434,7 @@ class JobQueue:
             if job.state == "running" and (stale or _dead_here(job.worker)):
                 if self._requeue(record, job):
                     acted.append(job.id)
-            elif job.state == "queued" and stale:
+            elif job.state == "queued" and stale and not self._parts_running(job):
                 waiting = self._waiting() if waiting is None else waiting
                 if job.id not in waiting:
                     log.warning("job %s: queued without a task; queued again", job.id)

@@ -166,7 +166,12 @@ class S3Outputs:
         path = Path(folder) / f"{job_id}-{result.rpartition('/')[2]}"
         try:
             self.client.download_file(self.bucket, self._key(job_id, result), str(path))
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise GansmaniaError(f"job {job_id}: its output {result} is gone") from None
+            raise GansmaniaError(f"outputs {self.where}: downloading job {job_id}'s {result} "
+                                 f"failed: {_explain(exc, self.client)}") from None
+        except BotoCoreError as exc:
             raise GansmaniaError(f"outputs {self.where}: downloading job {job_id}'s {result} "
                                  f"failed: {_explain(exc, self.client)}") from None
         return path

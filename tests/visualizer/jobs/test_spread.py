@@ -159,3 +159,32 @@ def test_one_worker_runs_the_parts_then_the_whole(queue_view, runs):
         pass
     assert runs == [*queue.get(whole_id).needs, whole_id]
     assert queue.result_path(whole_id).read_text() == "abc"
+
+
+def test_a_whole_whose_task_was_lost_is_queued_again_once_its_parts_end(tmp_path, runs):
+    """Recovery leaves a whole be while its parts run (its task goes round between the
+    schedule and the workers, a pass may miss it in flight), then queues it again."""
+    kinds = {"piece": piece_kind({}, runs), "whole": whole_kind(runs)}
+    queue = JobQueue.open(tmp_path, kinds=kinds, lease_s=1.0)
+    whole_id = queue.submit("whole", {"texts": ["a", "b"]})
+    parts = queue.get(whole_id).needs
+    while queue.huey.dequeue() is not None:  # every task lost, with a worker that died
+        pass
+
+    def recover_until(check, seconds: float = WAIT_S) -> list[str]:
+        """Recovery passes every 0.1 s (watching all along) until check(acted) or seconds."""
+        acted, deadline = [], time.monotonic() + seconds
+        while not check(acted) and time.monotonic() < deadline:
+            acted += queue.recover()
+            time.sleep(0.1)
+        return acted
+
+    assert sorted(recover_until(lambda acted: len(acted) >= 2)) == sorted(parts)
+    assert recover_until(lambda acted: False, 2.0) == []  # the whole: left be while they wait
+    while queue.run_next():
+        pass
+    assert queue.get(whole_id).state == "queued" and sorted(runs) == sorted(parts)
+    assert recover_until(lambda acted: acted) == [whole_id]  # lost, now its parts are done
+    while queue.run_next():
+        pass
+    assert queue.get(whole_id).state == "done" and runs[2:] == [whole_id]

@@ -115,6 +115,32 @@ def test_a_published_output_is_where_readers_look_under_its_key(outputs):
         assert outputs.where.endswith("/studio/renders")
 
 
+def test_a_job_fetches_another_jobs_output_to_read_it(outputs, tmp_path):
+    finish(outputs, "first", "part one")
+    reader = outputs.scratch("f" * 32, "joiner")
+    fetched = outputs.fetch(JOB, "first/out.txt", reader)
+    assert fetched.read_text() == "part one"
+    if isinstance(outputs, S3Outputs):  # a copy in the reader's own folder
+        assert fetched.parent == reader
+    with pytest.raises(GansmaniaError, match=f"^job {JOB}: its output first/gone.txt is gone$"):
+        outputs.fetch(JOB, "first/gone.txt", reader)
+
+
+def test_a_job_in_parts_reads_them_from_the_bucket_and_removes_them(bucket, tmp_path):
+    from tests.visualizer.jobs.test_spread import piece_kind, whole_kind
+
+    runs: list[str] = []
+    queue = JobQueue.open(tmp_path, kinds={"piece": piece_kind({}, runs),
+                                           "whole": whole_kind(runs)},
+                          outputs=f"s3://{bucket}/studio/renders")
+    whole_id = queue.submit("whole", {"texts": ["a", "b", "c"]})
+    while queue.run_next():
+        pass
+    assert read(queue.result(whole_id)) == b"abc"
+    assert [stored(queue.outputs, i) for i in queue.get(whole_id).needs] == [set()] * 3
+    assert not any(queue.outputs.folder.iterdir())  # no scratch left on this disk
+
+
 def test_publishing_a_file_the_job_did_not_write_is_an_error(outputs):
     outputs.scratch(JOB, "first")
     with pytest.raises(GansmaniaError, match=f"^job {JOB}: the job said it wrote out.txt, "
