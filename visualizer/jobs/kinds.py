@@ -175,7 +175,7 @@ def run_grid(params: dict[str, Any], context: JobContext) -> str:
 
 KINDS: dict[str, Kind] = {
     "render": Kind(check=check_render, run=run_render, parts=render_parts),
-    "render_part": Kind(check=check_part, run=run_part),
+    "render_part": Kind(check=check_part, run=run_part, part_only=True),
     "grid": Kind(check=check_grid, run=run_grid),
 }
 

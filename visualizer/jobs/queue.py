@@ -103,11 +103,13 @@ class Kind:
     """What a job kind does: ``check(params)`` -> the params to store (GansmaniaError when
     they do not fit); ``run(params, context)`` -> the output's file name in context.folder;
     ``parts(params)`` (optional) -> the jobs, as (kind, params), to run first, on any worker:
-    their outputs are ``context.inputs()`` when this one runs (none: it runs alone)."""
+    their outputs are ``context.inputs()`` when this one runs (none: it runs alone).
+    ``part_only``: its jobs are only made as another kind's parts, never submitted alone."""
 
     check: Callable[[Mapping[str, Any]], dict[str, Any]]
     run: Callable[[dict[str, Any], JobContext], str]
     parts: Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
+    part_only: bool = False
 
 
 class JobContext:
@@ -250,8 +252,9 @@ class JobQueue:
     def submit(self, kind: str, params: Mapping[str, Any], *, part_of: str = "") -> str:
         """Queue a job (after its parts, if its kind splits it); its id. GansmaniaError (one
         line) for an unknown kind or bad params."""
-        if kind not in self.kinds:
-            raise GansmaniaError(f"job kind {kind!r} unknown; allowed: {', '.join(self.kinds)}")
+        if kind not in self.kinds or (self.kinds[kind].part_only and not part_of):
+            allowed = [name for name, known in self.kinds.items() if not known.part_only]
+            raise GansmaniaError(f"job kind {kind!r} unknown; allowed: {', '.join(allowed)}")
         checked = self.kinds[kind].check(params)
         job_id = uuid.uuid4().hex
         split = self.kinds[kind].parts

@@ -56,7 +56,12 @@ def test_a_spread_render_is_checked_at_submit(tmp_path: Path) -> None:
     with pytest.raises(GansmaniaError, match=r"^spread 'yes': wants true or false$"):
         queue.submit("render", {"audio": str(DEMO), "segments": 2, "spread": "yes"})
     with pytest.raises(GansmaniaError, match=r"^segment \[0, 0, 0, 5\]: wants \[index, count"):
-        queue.submit("render_part", {"audio": str(DEMO), "segment": [0, 0, 0, 5]})
+        queue.submit("render_part", {"audio": str(DEMO), "segment": [0, 0, 0, 5]},
+                     part_of="f" * 32)
+    # A part alone is not a job a user submits.
+    with pytest.raises(GansmaniaError, match=r"^job kind 'render_part' unknown; allowed: "
+                                             r"render, grid$"):
+        queue.submit("render_part", {"audio": str(DEMO), "segment": [0, 1, 0, 5]})
     assert queue.jobs() == []
     # One keyframe (a 1 s render, a keyframe a second): nothing to spread, one job.
     job_id = queue.submit("render", {"audio": str(DEMO), "end_s": 1, "segments": 4,

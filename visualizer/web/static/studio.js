@@ -75,12 +75,14 @@ async function upload(file) {
   }
 }
 
-// A form's fields as a job request: numbers as numbers, empty fields left out (defaults).
+// A form's fields as a job request: numbers as numbers, check boxes as true or false, empty
+// fields left out (defaults).
 function formJob(form, kind) {
   const job = { kind };
   for (const element of form.elements) {
     if (!element.name || element.value === "") continue;
-    job[element.name] = element.type === "number" ? Number(element.value) : element.value;
+    job[element.name] = element.type === "number" ? Number(element.value)
+      : element.type === "checkbox" ? element.checked : element.value;
   }
   return job;
 }
@@ -102,8 +104,10 @@ function jobTitle(job) {
   const p = job.params;
   if (job.kind === "render") {
     const end = p.end_s === null ? "end" : `${p.end_s} s`;
+    const parts = p.segments > 1 ?
+      ` · ${job.needs.length || p.segments} parts${p.spread ? " on many workers" : ""}` : "";
     return `render ${p.song} · ${p.model || "default"} · ${p.preset || "default look"} · ` +
-      `${p.size[0]}x${p.size[1]} ${p.fps} fps · ${p.start_s} s–${end}`;
+      `${p.size[0]}x${p.size[1]} ${p.fps} fps · ${p.start_s} s–${end}${parts}`;
   }
   if (job.kind === "grid") {
     return `grid · ${p.model || "default"} · seeds ${p.seed}–${p.seed + p.count - 1}`;
