@@ -19,9 +19,9 @@ and removes its own output (see storage.py).
 
 A job may need others first (a kind's ``parts``: a render split into segments, each a job of
 its own that any worker takes, and the join). Such a job is not claimed while its parts run: a
-worker that takes it reads the parts' records, writes their progress into it and puts it on
-Huey's schedule for DEFER_S later, so it holds no worker and counts no attempt while it waits.
-A failed or cancelled part fails it; cancelling it cancels its parts.
+worker that takes it reads the parts' records and puts its task on Huey's schedule for DEFER_S
+later, so it holds no worker and counts no attempt while it waits; readers see the parts'
+progress as its own. A failed or cancelled part fails it; cancelling it cancels its parts.
 """
 
 from __future__ import annotations

@@ -136,6 +136,24 @@ def test_upload_render_play_and_download_in_a_browser(tmp_path):
             assert frames == 20
             job = queue.jobs()[0]
             assert saved.read_bytes() == queue.result_path(job.id).read_bytes()
+
+            # The same render in 2 parts, each a job for any worker (here the one thread runs
+            # the parts, then the join): one entry on the page, the same frames.
+            page.fill(f"{form} [name=segments]", "2")
+            page.check(f"{form} [name=spread]")
+            page.click("#render-start")
+            page.wait_for_selector("#jobs li.job.done >> nth=1", timeout=RENDER_MS)
+            titles = page.eval_on_selector_all("#jobs li.job .title", "l => l.map(e => e.textContent)")
+            assert len(titles) == 3 and titles[0].endswith("· 2 parts on many workers"), titles
+            spread = queue.jobs()[0]
+            assert spread.kind == "render" and len(spread.needs) == 2
+
+            def pictures(path: Path) -> list[bytes]:
+                with av.open(str(path)) as container:
+                    return [frame.to_ndarray(format="rgb24").tobytes()
+                            for frame in container.decode(video=0)]
+
+            assert pictures(queue.result_path(spread.id)) == pictures(saved)
             if os.environ.get("GANSMANIA_SCREENSHOTS"):
                 shoot(page, Path(os.environ["GANSMANIA_SCREENSHOTS"]) / "web-studio.png")
             assert problems == []
