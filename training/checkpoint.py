@@ -55,13 +55,14 @@ class Checkpoint:
     provenance: Mapping[str, Any] = field(default_factory=dict)  # source, licence, parent, created
 
     def generator_config(self, group: str = DEFAULT_GROUP):
-        """The :class:`GeneratorConfig` of generator ``group`` (validated; errors name the file)."""
-        from training.configs import GeneratorConfig
+        """The config of generator ``group``: a :class:`GeneratorConfig` (StyleGAN2) or a
+        :class:`StyleGAN3Config`, by its stored architecture (validated; errors name the file)."""
+        from training.configs import generator_config_from_dict
 
         stored = self.group(group)
         if stored.kind != GENERATOR_KIND:
             raise GansmaniaError(f"{self.path}: '{group}' is a {stored.kind}, not a generator")
-        return GeneratorConfig.from_dict(stored.config, origin=f"{self.path} [{group} config]")
+        return generator_config_from_dict(stored.config, origin=f"{self.path} [{group} config]")
 
     def group(self, name: str) -> Group:
         """Group ``name``; a missing one is a one-line error listing what the file has."""
@@ -237,7 +238,7 @@ def save_generator(path: Path | str, generator: torch.nn.Module, *,
                    discriminator: torch.nn.Module | None = None, group: str = DEFAULT_GROUP,
                    training: Mapping[str, Any] | None = None,
                    provenance: Mapping[str, Any] | None = None) -> Path:
-    """Save a :class:`~training.networks.Generator` as ``group`` (its config in the header), and
+    """Save a :class:`~training.networks.Generator` (or ``StyleGAN3Generator``) as ``group`` (its config in the header), and
     optionally a discriminator as group ``D`` (kept for transfer learning)."""
     groups = {group: module_group(generator, kind=GENERATOR_KIND,
                                   config=generator.config.to_dict())}
@@ -252,7 +253,7 @@ def load_generator(path: Path | str, *, device: str | torch.device = "cpu",
 
     (For training, call ``.train().requires_grad_(True)`` on the result.)
     """
-    from training.networks import Generator
+    from training.networks import build_generator
 
     checkpoint = load_checkpoint(path, groups=[group])
     config = checkpoint.generator_config(group)
@@ -260,7 +261,7 @@ def load_generator(path: Path | str, *, device: str | torch.device = "cpu",
     path = checkpoint.path
     # (Built on the CPU: the meta device would skip the random init but costs seconds of
     # one-time imports, more than initialising even the 1024 config.)
-    generator = Generator(config)
+    generator = build_generator(config)
     _check_tensors(path, group, expected=generator.state_dict(), stored=stored.tensors)
     generator.load_state_dict(dict(stored.tensors), assign=True)
     return generator.to(device).eval().requires_grad_(False)
