@@ -66,10 +66,11 @@ def generate(model: Path | None, seeds: str, truncation_psi: float, trunc_cutoff
 @click.option("--network", default="G_ema", show_default=True,
               help="Which network of the snapshot to import.")
 def import_pkl(source: Path, destination: Path, network: str) -> None:
-    """Convert an NVlabs stylegan2-ada-pytorch pickle into a gansmania checkpoint.
+    """Convert an NVlabs stylegan2-ada-pytorch or stylegan3 (T, R) pickle into a gansmania
+    checkpoint.
 
     Nothing from the pickle is executed: a restricted unpickler reads only tensors and plain
-    data (torch_utils and dnnlib are not needed). StyleGAN3 pickles are refused for now.
+    data (torch_utils and dnnlib are not needed).
 
     \b
     Example:
@@ -81,7 +82,8 @@ def import_pkl(source: Path, destination: Path, network: str) -> None:
     path = import_pickle(source, destination, key=network)
     config = load_generator(path).config
     label = f", {config.c_dim} classes" if config.c_dim else ""
-    click.echo(f"wrote {path}: {config.img_resolution}x{config.img_resolution}, z {config.z_dim}, "
+    click.echo(f"wrote {path}: {config.architecture}, {config.img_resolution}x"
+               f"{config.img_resolution}, z {config.z_dim}, "
                f"w {config.w_dim}, channels {config.channel_base}/{config.channel_max}{label}")
 
 

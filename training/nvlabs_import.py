@@ -1,4 +1,6 @@
-"""Import NVlabs stylegan2-ada-pytorch pickles (``network-snapshot-*.pkl``) without running them.
+"""Import NVlabs stylegan2-ada-pytorch and stylegan3 pickles (``network-snapshot-*.pkl``)
+without running them. StyleGAN3 generators (configs T and R) become our ``StyleGAN3Generator``;
+StyleGAN2 ones (from either repository) our ``Generator``.
 
 NVlabs pickles store each network through ``torch_utils.persistence``: a call to
 ``_reconstruct_persistent_obj(meta)`` whose ``meta`` holds the class name, the *source code* of
@@ -148,8 +150,8 @@ def read_pickle(path: Path | str) -> Any:
                                  "NVlabs stylegan2-ada-pytorch's legacy.py first, then import "
                                  "the converted .pkl") from None
         raise GansmaniaError(f"{path}: refused: the pickle asks for '{exc.what}', which no "
-                             "StyleGAN2-ADA network pickle needs; nothing from the file was "
-                             "run") from None
+                             "StyleGAN2-ADA/StyleGAN3 network pickle needs; nothing from the "
+                             "file was run") from None
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
             TypeError, ValueError, RuntimeError, MemoryError) as exc:
         detail = " ".join(str(exc).split()) or type(exc).__name__
@@ -160,12 +162,13 @@ def read_pickle(path: Path | str) -> Any:
 # ------------------------------------------------------------------------------ conversion
 
 def generator_from_pickle(path: Path | str, *, key: str = "G_ema"):
-    """The ``key`` network of an NVlabs pickle as our :class:`Generator`, plus a summary dict.
+    """The ``key`` network of an NVlabs pickle as our :class:`Generator` (StyleGAN2) or
+    ``StyleGAN3Generator``, plus a summary dict.
 
     Every parameter and buffer must map by name and shape, and the pickle's stored layer
-    attributes (gains, clamps, resolutions ...) must equal the rebuilt ones.
+    attributes (gains, clamps, resolutions, sampling rates ...) must equal the rebuilt ones.
     """
-    from training.networks import Generator
+    from training.networks import build_generator
 
     path = Path(path)
     data = read_pickle(path)
@@ -177,21 +180,22 @@ def generator_from_pickle(path: Path | str, *, key: str = "G_ema"):
         networks = sorted(k for k, v in data.items() if isinstance(v, PersistentRecord))
         has = ", ".join(networks) or "none"
         raise GansmaniaError(f"{path}: no '{key}' network in this pickle (networks: {has})")
-    _refuse_stylegan3(path, record)
     if record.class_name != "Generator":
         raise GansmaniaError(f"{path}: '{key}' is a {record.class_name}, not a Generator")
 
-    config = config_from_record(path, record)
+    stylegan3 = is_stylegan3(record)
+    config = config_from_record(path, record, stylegan3=stylegan3)
     try:
         tensors = record_tensors(record)
     except GansmaniaError as exc:
         raise GansmaniaError(f"{path}: '{key}' {exc}") from None
-    generator = Generator(config)
+    generator = build_generator(config)
     expected = generator.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
-        raise GansmaniaError(f"{path}: '{key}' does not map onto a StyleGAN2 generator: "
+        family = "StyleGAN3" if stylegan3 else "StyleGAN2"
+        raise GansmaniaError(f"{path}: '{key}' does not map onto a {family} generator: "
                              f"missing {missing[:3]}, unexpected {extra[:3]}")
     for name, want in expected.items():
         if tuple(tensors[name].shape) != tuple(want.shape):
@@ -212,20 +216,20 @@ def import_pickle(source: Path | str, destination: Path | str, *, key: str = "G_
 
     source = Path(source)
     generator, summary = generator_from_pickle(source, key=key)
-    provenance = {"source": "NVlabs stylegan2-ada-pytorch pickle", "original_file": source.name,
+    repository = "stylegan3" if generator.config.architecture.startswith("stylegan3") \
+        else "stylegan2-ada-pytorch"
+    provenance = {"source": f"NVlabs {repository} pickle", "original_file": source.name,
                   "original_sha256": _file_sha256(source), "original_network": key,
                   "licence": NVLABS_LICENCE_NOTE}
     return checkpoint.save_generator(destination, generator, group=checkpoint.DEFAULT_GROUP,
                                      training=summary, provenance=provenance)
 
 
-def _refuse_stylegan3(path: Path, record: PersistentRecord) -> None:
+def is_stylegan3(record: PersistentRecord) -> bool:
+    """Whether a generator record is StyleGAN3's: its synthesis starts from a Fourier input."""
     synthesis = record.children.get("synthesis")
-    sg3_layers = isinstance(synthesis, PersistentRecord) and (
+    return isinstance(synthesis, PersistentRecord) and (
         "input" in synthesis.children or "layer_names" in synthesis.state)
-    if sg3_layers or "class SynthesisInput" in record.module_src:
-        raise GansmaniaError(f"{path}: a StyleGAN3 (alias-free) generator; only StyleGAN2(-ADA) "
-                             "pickles can be imported for now")
 
 
 def record_tensors(record: PersistentRecord, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -261,18 +265,31 @@ _SYNTHESIS_KEYS = {"channel_base": "channel_base", "channel_max": "channel_max",
                    "num_fp16_res": "num_fp16_res", "conv_clamp": "conv_clamp",
                    "architecture": "architecture", "resample_filter": "resample_filter",
                    "use_noise": "use_noise", "activation": "activation"}
-_IGNORED_KEYS = {"fp16_channels_last", "channels_last", "epochs"}  # memory layout / bookkeeping
+# NVlabs stylegan3's Generator takes the synthesis and layer arguments flat, under the names
+# StyleGAN3Config uses.
+_SG3_MAPPING_KEYS = {"num_layers": "mapping_layers", "lr_multiplier": "mapping_lr_multiplier",
+                     "w_avg_beta": "w_avg_beta"}
+_SG3_SYNTHESIS_KEYS = {name: name for name in (
+    "channel_base", "channel_max", "num_layers", "num_critical", "first_cutoff", "first_stopband",
+    "last_stopband_rel", "margin_size", "output_scale", "num_fp16_res", "conv_kernel",
+    "filter_size", "lrelu_upsampling", "use_radial_filters", "conv_clamp", "magnitude_ema_beta")}
+# Memory layout, speed switches and bookkeeping: they do not change the function.
+_IGNORED_KEYS = {"fp16_channels_last", "channels_last", "epochs", "fused_modconv_default"}
 
 
-def config_from_record(path: Path, record: PersistentRecord):
-    """A :class:`GeneratorConfig` from the pickled constructor arguments (or, for pickles
-    without them, from the stored attributes and tensor shapes)."""
-    from training.configs import GeneratorConfig
+def config_from_record(path: Path, record: PersistentRecord, *, stylegan3: bool = False):
+    """A :class:`GeneratorConfig` (or, with ``stylegan3``, a :class:`StyleGAN3Config`) from the
+    pickled constructor arguments (or, for StyleGAN2 pickles without them, from the stored
+    attributes and tensor shapes)."""
+    from training.configs import GeneratorConfig, StyleGAN3Config
     from visualizer.core.errors import ConfigError
 
     args = record.state.get("_init_args") or ()
     kwargs = dict(record.state.get("_init_kwargs") or {})
     kwargs.update(dict(zip(_POSITIONAL, args)))
+    if not kwargs and stylegan3:
+        raise GansmaniaError(f"{path}: a StyleGAN3 generator without its constructor arguments; "
+                             "re-save it with NVlabs stylegan3 (any of its pickles has them)")
     if not kwargs:
         try:
             return _config_from_shapes(path, record)
@@ -284,8 +301,10 @@ def config_from_record(path: Path, record: PersistentRecord):
         values[key] = _plain(kwargs.pop(key, record.state.get(key)))
     mapping = dict(kwargs.pop("mapping_kwargs", None) or {})
     synthesis = dict(kwargs.pop("synthesis_kwargs", None) or {})
-    synthesis.update(kwargs)  # stylegan3's networks_stylegan2 takes **synthesis_kwargs flat
-    for source, table in ((mapping, _MAPPING_KEYS), (synthesis, _SYNTHESIS_KEYS)):
+    synthesis.update(kwargs)  # stylegan3's networks take **synthesis_kwargs flat
+    tables = ((mapping, _SG3_MAPPING_KEYS), (synthesis, _SG3_SYNTHESIS_KEYS)) if stylegan3 \
+        else ((mapping, _MAPPING_KEYS), (synthesis, _SYNTHESIS_KEYS))
+    for source, table in tables:
         for key, value in source.items():
             if key in _IGNORED_KEYS:
                 continue
@@ -296,12 +315,18 @@ def config_from_record(path: Path, record: PersistentRecord):
         values["resample_filter"] = tuple(float(v) for v in values["resample_filter"])
     if values.get("conv_clamp") is not None:
         values["conv_clamp"] = float(values["conv_clamp"])
-    for key in ("mapping_lr_multiplier", "w_avg_beta"):
+    for key in ("mapping_lr_multiplier", "w_avg_beta", "first_cutoff", "first_stopband",
+                "last_stopband_rel", "output_scale", "magnitude_ema_beta"):
         if isinstance(values.get(key), int):
             values[key] = float(values[key])
+    schema = GeneratorConfig
+    if stylegan3:
+        schema = StyleGAN3Config
+        radial = values.get("use_radial_filters") or values.get("conv_kernel") == 1
+        values["architecture"] = "stylegan3-r" if radial else "stylegan3-t"
     try:
-        return GeneratorConfig.from_dict({k: v for k, v in values.items() if v is not None},
-                                         origin=f"{path} [generator arguments]")
+        return schema.from_dict({k: v for k, v in values.items() if v is not None},
+                                origin=f"{path} [generator arguments]")
     except ConfigError as exc:
         raise GansmaniaError(str(exc)) from None
 
@@ -338,7 +363,13 @@ def _config_from_shapes(path: Path, record: PersistentRecord):
 _COMPARED = ("weight_gain", "bias_gain", "act_gain", "conv_clamp", "activation", "up", "down",
              "padding", "use_noise", "resolution", "in_channels", "is_last", "architecture",
              "num_conv", "num_torgb", "num_ws", "z_dim", "c_dim", "w_dim", "img_resolution",
-             "img_channels", "num_layers", "w_avg_beta", "use_fp16")
+             "img_channels", "num_layers", "w_avg_beta", "use_fp16",
+             # StyleGAN3: the signal-processing plan of every layer
+             "layer_names", "num_critical", "margin_size", "output_scale", "channels",
+             "sampling_rate", "bandwidth", "is_torgb", "is_critically_sampled", "out_channels",
+             "in_sampling_rate", "out_sampling_rate", "tmp_sampling_rate", "in_cutoff",
+             "out_cutoff", "in_half_width", "out_half_width", "conv_kernel", "up_factor",
+             "down_factor", "up_taps", "down_taps", "down_radial", "magnitude_ema_beta")
 
 
 def _check_attributes(path: Path, key: str, record: PersistentRecord, module: torch.nn.Module,
