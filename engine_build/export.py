@@ -1,8 +1,10 @@
 """ONNX export of the synthesis network, for ONNX Runtime and TensorRT.
 
 The graph takes ``ws`` float32 [B, num_ws, w_dim] and ``noise_gain`` float32 [B] and returns
-``image`` float32 [B, img_channels, R, R] (about [-1, 1]). Only the batch is dynamic; every
-spatial shape is static. Choices, and why:
+``image`` float32 [B, img_channels, R, R] (about [-1, 1]). A StyleGAN3 graph takes
+``transform`` float32 [B, 3] (translate_x, translate_y, rotate_deg: the live input transform)
+instead of ``noise_gain`` (it has no noise); ``GraphInfo.transform_input`` says which. Only the
+batch is dynamic; every spatial shape is static. Choices, and why:
 
 - Non-fused modulated convolution: conv weights stay graph constants (no per-sample weights,
   no grouped convolution), which ONNX Runtime and TensorRT both compile well.
@@ -40,6 +42,7 @@ OPSET = 17
 EXPORT_VERSION = 1
 INPUT_WS = "ws"
 INPUT_NOISE_GAIN = "noise_gain"
+INPUT_TRANSFORM = "transform"
 OUTPUT_IMAGE = "image"
 BATCH_DIM = "batch"
 _META_PREFIX = "gansmania."
@@ -55,6 +58,7 @@ class GraphInfo:
     img_channels: int
     model_hash: str  # sha256 of the generator weights ("" when exported from memory)
     export_version: int
+    transform_input: bool = False  # takes `transform` (StyleGAN3) instead of `noise_gain`
 
 
 class ExportedSynthesis(nn.Module):
@@ -68,9 +72,21 @@ class ExportedSynthesis(nn.Module):
         return self.synthesis(ws, noise_mode="const", fused_modconv=False, noise_gain=noise_gain)
 
 
+class ExportedAliasFree(nn.Module):
+    """(ws [B, num_ws, w_dim], transform [B, 3]) -> image [B, C, R, R]: a StyleGAN3 graph."""
+
+    def __init__(self, synthesis: nn.Module):
+        super().__init__()
+        self.synthesis = synthesis
+
+    def forward(self, ws: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
+        return self.synthesis(ws, transform=transform, fused_modconv=False)
+
+
 def export_onnx(generator: nn.Module, path: Path | str, *, model_hash: str = "",
                 opset: int = OPSET) -> Path:
-    """Export ``generator.synthesis`` (a :class:`training.networks.Generator`) to ``path``.
+    """Export ``generator.synthesis`` (a :class:`training.networks.Generator` or
+    ``StyleGAN3Generator``) to ``path``.
 
     Written atomically (a crash leaves the old file or none); raises :class:`GansmaniaError`
     if the graph fails the checks. Takes seconds for the ``cpu`` config, about a minute for
@@ -83,10 +99,17 @@ def export_onnx(generator: nn.Module, path: Path | str, *, model_hash: str = "",
     synthesis = generator.synthesis
     if any(p.device.type != "cpu" for p in synthesis.parameters()):
         synthesis = copy.deepcopy(synthesis).cpu()  # trace on the CPU; leave the caller's be
-    module = ExportedSynthesis(synthesis)
+    from training.networks import StyleGAN3Generator
+
+    transform_input = isinstance(generator, StyleGAN3Generator)
+    if transform_input:
+        module = ExportedAliasFree(synthesis)
+        second_input, second = INPUT_TRANSFORM, torch.zeros([1, 3])
+    else:
+        module = ExportedSynthesis(synthesis)
+        second_input, second = INPUT_NOISE_GAIN, torch.ones([1])
     was_training = synthesis.training
     ws = torch.zeros([1, synthesis.num_ws, synthesis.w_dim])
-    noise_gain = torch.ones([1])
     try:
         synthesis.eval()
         with replaced_atomically(path) as temporary:
@@ -97,16 +120,16 @@ def export_onnx(generator: nn.Module, path: Path | str, *, model_hash: str = "",
                 warnings.filterwarnings("ignore", message=".*[Cc]onstant folding.*")
                 warnings.filterwarnings("ignore", category=DeprecationWarning)
                 torch.onnx.export(
-                    module, (ws, noise_gain), str(temporary), dynamo=False, opset_version=opset,
-                    input_names=[INPUT_WS, INPUT_NOISE_GAIN], output_names=[OUTPUT_IMAGE],
-                    dynamic_axes={INPUT_WS: {0: BATCH_DIM}, INPUT_NOISE_GAIN: {0: BATCH_DIM},
+                    module, (ws, second), str(temporary), dynamo=False, opset_version=opset,
+                    input_names=[INPUT_WS, second_input], output_names=[OUTPUT_IMAGE],
+                    dynamic_axes={INPUT_WS: {0: BATCH_DIM}, second_input: {0: BATCH_DIM},
                                   OUTPUT_IMAGE: {0: BATCH_DIM}},
                     do_constant_folding=True)
             model = onnxslim.slim(onnx.load(str(temporary)))
             info = GraphInfo(num_ws=synthesis.num_ws, w_dim=synthesis.w_dim,
                              resolution=synthesis.img_resolution,
                              img_channels=synthesis.img_channels, model_hash=model_hash,
-                             export_version=EXPORT_VERSION)
+                             export_version=EXPORT_VERSION, transform_input=transform_input)
             _set_metadata(model, info)
             check_graph(model, origin=str(path))
             onnx.save(model, str(temporary))
@@ -140,7 +163,8 @@ def read_graph_info(path: Path | str) -> GraphInfo:
                          resolution=int(meta["resolution"]),
                          img_channels=int(meta["img_channels"]),
                          model_hash=meta.get("model_hash", ""),
-                         export_version=int(meta["export_version"]))
+                         export_version=int(meta["export_version"]),
+                         transform_input=meta.get("transform_input") == "True")
     except (KeyError, ValueError):
         raise GansmaniaError(f"{path}: ONNX file without gansmania metadata (not written by "
                              "`gansmania build-engine`); export it again") from None

@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from types import ModuleType
 
-from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, read_graph_info
+from engine_build.export import INPUT_NOISE_GAIN, INPUT_TRANSFORM, INPUT_WS, read_graph_info
 from visualizer.core.atomic import replaced_atomically
 from visualizer.core.errors import GansmaniaError
 
@@ -93,7 +93,10 @@ def build_engine(onnx_path: Path | str, plan_path: Path | str, *, fp16: bool, ma
     profile = builder.create_optimization_profile()
     rows = (info.num_ws, info.w_dim)
     profile.set_shape(INPUT_WS, (1, *rows), (opt_batch, *rows), (max_batch, *rows))
-    profile.set_shape(INPUT_NOISE_GAIN, (1,), (opt_batch,), (max_batch,))
+    if info.transform_input:  # StyleGAN3: translate/rotate per frame instead of noise
+        profile.set_shape(INPUT_TRANSFORM, (1, 3), (opt_batch, 3), (max_batch, 3))
+    else:
+        profile.set_shape(INPUT_NOISE_GAIN, (1,), (opt_batch,), (max_batch,))
     config.add_optimization_profile(profile)
     cache = _load_timing_cache(config, timing_cache)
     config.set_timing_cache(cache, ignore_mismatch=False)

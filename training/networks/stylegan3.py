@@ -127,11 +127,11 @@ class FourierInput(nn.Module):
         # Frequencies a user transform pushes out of band fade out instead of aliasing.
         amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth)
                       / (self.sampling_rate / 2 - self.bandwidth)).clamp(0, 1)
-        x = torch.einsum("hwi,nci->nhwc", self.grid, freqs)  # [N, H, W, C]
-        x = torch.sin((x + phases.reshape(batch, 1, 1, -1)) * (2 * math.pi))
-        x = x * amplitudes.reshape(batch, 1, 1, -1)
+        # [H*W, 2] @ [N, 2, C]: a plain MatMul (no Einsum) for the ONNX/TensorRT graph.
+        x = self.grid.reshape(-1, 2) @ freqs.transpose(1, 2)  # [N, H*W, C]
+        x = torch.sin((x + phases.unsqueeze(1)) * (2 * math.pi)) * amplitudes.unsqueeze(1)
         x = x @ (self.weight / math.sqrt(self.channels)).t()
-        return x.permute(0, 3, 1, 2)
+        return x.transpose(1, 2).reshape(batch, self.channels, self.size, self.size)
 
 
 class AliasFreeLayer(nn.Module):

@@ -52,6 +52,12 @@ def _depthwise(f: torch.Tensor, channels: int, *, axis: int | None, dtype: torch
         kernel = f
     else:
         kernel = f.reshape(1, -1) if axis == 3 else f.reshape(-1, 1)
+    if torch.onnx.is_in_onnx_export():
+        # The exporter needs the kernel's shape static: built outside torch ops, it is stored
+        # as one constant (the filters are fixed buffers, constants in the graph anyway).
+        values = kernel.detach().cpu().numpy()
+        return torch.from_numpy(np.broadcast_to(values, (channels, 1, *values.shape)).copy()
+                                ).to(dtype)
     return kernel.to(dtype).expand(channels, 1, *kernel.shape)
 
 

@@ -7,11 +7,14 @@ turns a :class:`LatentFrame` into an image. Backends are chosen from the explici
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from visualizer.mapping.frames import LatentFrame
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +62,18 @@ class Availability:
 
     ok: bool
     reason: str
+
+
+class MotionNotice:
+    """Says once, in the log, that a model without a movable input (StyleGAN2) ignores the
+    frames' translate/rotate; a StyleGAN3 model moves its picture by them."""
+
+    def __init__(self, backend_name: str) -> None:
+        self.backend_name = backend_name
+        self.said = False
+
+    def check(self, frame: LatentFrame) -> None:
+        if not self.said and any(frame.transform):
+            self.said = True
+            log.info("%s: translate/rotate (motion.*) are ignored: they move the input of "
+                     "StyleGAN3 models, and this is a StyleGAN2 model", self.backend_name)

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, OUTPUT_IMAGE, read_graph_info
-from visualizer.backends.base import Availability
+from engine_build.export import (INPUT_NOISE_GAIN, INPUT_TRANSFORM, INPUT_WS, OUTPUT_IMAGE,
+                                 read_graph_info)
+from visualizer.backends.base import Availability, MotionNotice
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 from visualizer.render.frames import float_chw_to_rgb8
@@ -85,6 +86,7 @@ class OnnxRuntimeGenerator:
         self.onnx_path = Path(onnx_path)
         info = read_graph_info(self.onnx_path)
         self.resolution, self.num_ws, self.w_dim = info.resolution, info.num_ws, info.w_dim
+        self.moves = info.transform_input  # a StyleGAN3 graph: takes translate/rotate
         self.name = f"onnxruntime-{device}"
         self.device = device
         providers = [CPU_PROVIDER] if device == "cpu" else [(CUDA_PROVIDER, {"device_id": 0}),
@@ -101,6 +103,8 @@ class OnnxRuntimeGenerator:
             raise GansmaniaError(f"{self.onnx_path}: ONNX Runtime fell back to the CPU "
                                  "(CUDA provider failed to start; see its log)")
         self._noise_gain = np.zeros([1], dtype=np.float32)
+        self._transform = np.zeros([1, 3], dtype=np.float32)
+        self._motion_notice = MotionNotice(self.name)
 
     @classmethod
     def from_model(cls, model_path: Path | str, *, device: str = "cpu",
@@ -118,12 +122,22 @@ class OnnxRuntimeGenerator:
         if frame.ws.shape != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must be [{self.num_ws}, {self.w_dim}], got {frame.ws.shape}")
         self._noise_gain[0] = frame.noise_gain
-        image = self.run_batch(frame.ws[None], self._noise_gain)
+        self._transform[0] = frame.transform
+        if not self.moves:
+            self._motion_notice.check(frame)
+        image = self.run_batch(frame.ws[None], self._noise_gain, self._transform)
         return float_chw_to_rgb8(image[0])
 
-    def run_batch(self, ws: np.ndarray, noise_gain: np.ndarray) -> np.ndarray:
-        """ws float32 [B, num_ws, w_dim], noise_gain float32 [B] -> float32 [B, 3, R, R]."""
-        return self._session.run([OUTPUT_IMAGE], {INPUT_WS: ws, INPUT_NOISE_GAIN: noise_gain})[0]
+    def run_batch(self, ws: np.ndarray, noise_gain: np.ndarray,
+                  transform: np.ndarray | None = None) -> np.ndarray:
+        """ws float32 [B, num_ws, w_dim], noise_gain float32 [B] (StyleGAN2 graphs), transform
+        float32 [B, 3] (StyleGAN3 graphs; None = no motion) -> float32 [B, 3, R, R]."""
+        if not self.moves:
+            return self._session.run([OUTPUT_IMAGE], {INPUT_WS: ws,
+                                                      INPUT_NOISE_GAIN: noise_gain})[0]
+        if transform is None:
+            transform = np.zeros([ws.shape[0], 3], dtype=np.float32)
+        return self._session.run([OUTPUT_IMAGE], {INPUT_WS: ws, INPUT_TRANSFORM: transform})[0]
 
     def close(self) -> None:
         self._session = None

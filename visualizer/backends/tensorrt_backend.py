@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine_build.export import INPUT_NOISE_GAIN, INPUT_WS, OUTPUT_IMAGE
-from visualizer.backends.base import Availability
+from engine_build.export import INPUT_NOISE_GAIN, INPUT_TRANSFORM, INPUT_WS, OUTPUT_IMAGE
+from visualizer.backends.base import Availability, MotionNotice
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 
@@ -76,7 +76,13 @@ class TensorRTGenerator:
         self._stream = torch.cuda.Stream(device=self._device)
         self._host_ws = torch.empty((1, self.num_ws, self.w_dim), dtype=torch.float32,
                                     pin_memory=True)
+        # A StyleGAN3 engine takes translate/rotate (`transform`) where StyleGAN2 takes noise.
+        names = {self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)}
+        self.moves = INPUT_TRANSFORM in names
+        self._second_input = INPUT_TRANSFORM if self.moves else INPUT_NOISE_GAIN
+        self._motion_notice = MotionNotice(self.name)
         self._host_noise_gain = torch.empty((1,), dtype=torch.float32, pin_memory=True)
+        self._host_transform = torch.zeros((1, 3), dtype=torch.float32, pin_memory=True)
         self._buffers: dict[str, Any] = {}
         self._bound_batch = 0
 
@@ -100,11 +106,12 @@ class TensorRTGenerator:
             raise GansmaniaError(f"batch {batch}: this engine was built for 1-{self.max_batch} "
                                  "(gansmania build-engine --max-batch N)")
         torch = self._torch
-        shapes = {INPUT_WS: (batch, self.num_ws, self.w_dim), INPUT_NOISE_GAIN: (batch,),
+        second = (batch, 3) if self.moves else (batch,)
+        shapes = {INPUT_WS: (batch, self.num_ws, self.w_dim), self._second_input: second,
                   OUTPUT_IMAGE: (batch, self._channels, self.resolution, self.resolution)}
         self._buffers = {name: torch.empty(shape, dtype=torch.float32, device=self._device)
                          for name, shape in shapes.items()}
-        for name in (INPUT_WS, INPUT_NOISE_GAIN):
+        for name in (INPUT_WS, self._second_input):
             if not self._context.set_input_shape(name, shapes[name]):
                 raise GansmaniaError(f"TensorRT refused input shape {shapes[name]} for {name}")
         for name, buffer in self._buffers.items():
@@ -116,21 +123,31 @@ class TensorRTGenerator:
         if frame.ws.shape != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must be [{self.num_ws}, {self.w_dim}], got {frame.ws.shape}")
         np.copyto(self._host_ws.numpy()[0], frame.ws)
+        if self.moves:
+            self._host_transform.numpy()[0] = frame.transform
+            return self._run(self._host_ws, self._host_transform)
+        self._motion_notice.check(frame)
         self._host_noise_gain[0] = frame.noise_gain
         return self._run(self._host_ws, self._host_noise_gain)
 
-    def run_batch(self, ws: np.ndarray, noise_gain: np.ndarray):
-        """ws float32 [B, num_ws, w_dim], noise_gain [B] -> CUDA tensor [B, 3, R, R]."""
+    def run_batch(self, ws: np.ndarray, noise_gain: np.ndarray,
+                  transform: np.ndarray | None = None):
+        """ws float32 [B, num_ws, w_dim], noise_gain [B] (StyleGAN2 engines), transform [B, 3]
+        (StyleGAN3 engines; None = no motion) -> CUDA tensor [B, 3, R, R]."""
         torch = self._torch
+        second = noise_gain
+        if self.moves:
+            second = np.zeros([len(ws), 3]) if transform is None else transform
         return self._run(torch.from_numpy(np.ascontiguousarray(ws, dtype=np.float32)),
-                         torch.from_numpy(np.ascontiguousarray(noise_gain, dtype=np.float32)))
+                         torch.from_numpy(np.ascontiguousarray(second, dtype=np.float32)))
 
-    def _run(self, ws, noise_gain):
+    def _run(self, ws, second):
+        """``second``: the noise gains [B] or, for a StyleGAN3 engine, the transforms [B, 3]."""
         torch = self._torch
         self._bind(ws.shape[0])
         with torch.cuda.stream(self._stream):
             self._buffers[INPUT_WS].copy_(ws, non_blocking=True)
-            self._buffers[INPUT_NOISE_GAIN].copy_(noise_gain, non_blocking=True)
+            self._buffers[self._second_input].copy_(second, non_blocking=True)
             if not self._context.execute_async_v3(self._stream.cuda_stream):
                 raise GansmaniaError("TensorRT execution failed (see the TensorRT log)")
             # A copy, so the next frame cannot overwrite an image the renderer still holds.

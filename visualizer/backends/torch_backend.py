@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from visualizer.backends.base import MotionNotice
 from visualizer.mapping.frames import LatentFrame
 
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ class TorchGenerator:
         self.torch_device = torch.device(device)
         self.device = self.torch_device.type
         self.synthesis = generator.synthesis.to(self.torch_device).eval().requires_grad_(False)
+        from training.networks import StyleGAN3Generator
+
+        # StyleGAN3 takes the frames' translate/rotate as a live input; StyleGAN2 has none.
+        self.moves = isinstance(generator, StyleGAN3Generator)
+        self._motion_notice = MotionNotice(f"torch-{self.device}")
         self.force_fp32 = precision == "fp32"
         self.resolution = int(generator.img_resolution)
         self.num_ws = int(generator.num_ws)
@@ -65,6 +71,10 @@ class TorchGenerator:
         self._host = torch.zeros((1, self.num_ws, self.w_dim), dtype=torch.float32)
         self._host_np = self._host.numpy()
         self._ws = self._host if self.device == "cpu" else self._host.to(self.torch_device)
+        self._host_transform = torch.zeros((1, 3), dtype=torch.float32)
+        self._host_transform_np = self._host_transform.numpy()
+        self._transform = self._host_transform if self.device == "cpu" \
+            else self._host_transform.to(self.torch_device)
 
     def synthesize(self, frame: LatentFrame) -> torch.Tensor:
         import torch
@@ -76,8 +86,15 @@ class TorchGenerator:
         with torch.inference_mode():
             if self._ws is not self._host:
                 self._ws.copy_(self._host)
-            return self.synthesis(self._ws, noise_mode="const", force_fp32=self.force_fp32,
-                                  noise_gain=float(frame.noise_gain))
+            if not self.moves:
+                self._motion_notice.check(frame)
+                return self.synthesis(self._ws, noise_mode="const", force_fp32=self.force_fp32,
+                                      noise_gain=float(frame.noise_gain))
+            self._host_transform_np[0] = frame.transform
+            if self._transform is not self._host_transform:
+                self._transform.copy_(self._host_transform)
+            return self.synthesis(self._ws, transform=self._transform,
+                                  force_fp32=self.force_fp32)
 
     def close(self) -> None:
         if self.device == "cuda":

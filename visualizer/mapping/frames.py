@@ -19,6 +19,9 @@ class LatentFrame:
     t_audio: float  # capture time (time.monotonic() s) of the audio this frame was computed from
     ws: np.ndarray  # float32 [num_ws, w_dim], read-only
     noise_gain: float  # multiplier on the generator's learned per-layer noise (0 = none)
+    # (translate_x, translate_y, rotate_deg) of a StyleGAN3 model's input: image widths and
+    # degrees counter-clockwise. StyleGAN2 models have no such input and ignore it.
+    transform: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
         if self.ws.ndim != 2 or self.ws.dtype != np.float32:
