@@ -113,6 +113,22 @@ def test_a_translation_by_whole_pixels_shifts_a_config_t_image():
     assert error.mean() < 0.2 * unrelated.mean()
 
 
+def test_rotation_is_counter_clockwise_and_y_points_down():
+    # A quarter turn of config R's input is exact on its even-sized, centred sampling grid.
+    config = stylegan3_config("stylegan3-r", z_dim=8, w_dim=8, img_resolution=32,
+                              channel_base=512, channel_max=16, num_layers=6)
+    torch.manual_seed(0)
+    G = StyleGAN3Generator(config).eval()
+    ws = G.mapping(torch.randn(1, 8))
+    still = G.synthesis(ws)
+    turned = G.synthesis(ws, transform=torch.tensor([[0.0, 0.0, 90.0]]))
+    # rot90 with k=1 turns an image shown row 0 on top counter-clockwise.
+    torch.testing.assert_close(turned, torch.rot90(still, 1, dims=[2, 3]), atol=1e-5, rtol=0)
+    assert (turned - torch.rot90(still, -1, dims=[2, 3])).abs().mean() > 0.01
+    down = G.synthesis(ws, transform=torch.tensor([[0.0, 4 / 32, 0.0]]))
+    torch.testing.assert_close(down[..., 8:24, :], still[..., 4:20, :], atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("name", ["t", "r"])
 def test_fused_and_non_fused_are_the_same_function(name):
     G, case, _ = reference(name)

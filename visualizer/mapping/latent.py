@@ -10,6 +10,7 @@ Routes (each set by `ControllerSettings`, see ``visualizer.mapping.settings``)::
                                by pitch-class energy
     highs --attack/release--> smoothed random jitter on the fine layers
     bass --attack/release--> noise gain
+    beat clock --> turn per bar; kick envelope --> shift  (StyleGAN3 models' input transform)
 
     ws = w_avg + psi (walk - w_avg) + reactivity (kick + harmony + jitter)
 
@@ -87,6 +88,7 @@ class ControllerState:
     chroma: tuple[float, ...]  # 12 smoothed pitch-class weights
     high: float  # smoothed highs driving the jitter
     noise_gain: float
+    transform: tuple[float, float, float] = (0.0, 0.0, 0.0)  # LatentFrame.transform
 
 
 def layer_mask(group: str, num_ws: int) -> np.ndarray:
@@ -139,6 +141,7 @@ class LatentController:
         self._pulses = 0
         self._jitter = np.zeros(self.w_dim, dtype=np.float64)
         self._jitter_seed: int | None = None
+        self._turn_deg = 0.0  # rotate_per_bar_deg integrated over the beat clock
         self._rng = np.random.default_rng(0)
         self._last: FeatureFrame | None = None
         self.state = ControllerState(0.0, 0.0, 1.0, 0.0, 0, (0.0,) * N_CHROMA, 0.0, 0.0)
@@ -157,6 +160,7 @@ class LatentController:
         self._last = frame
         r = s.reactivity
 
+        beats_before = self._beats
         walk = self._walk(frame, s.walk, dt)
         self._level = follow(self._level, frame.level, attack_s=s.truncation.attack_s,
                              release_s=s.truncation.release_s, dt_s=dt)
@@ -174,14 +178,27 @@ class LatentController:
         self._bass = follow(self._bass, frame.bass, attack_s=s.noise.attack_s,
                             release_s=s.noise.release_s, dt_s=dt)
         noise_gain = s.noise.base + s.noise.bass * min(self._bass * r, 1.0)
+        transform = self._transform(s, self._beats - beats_before, r)
         self.state = ControllerState(self._beats, self._position, float(psi), self._pulse,
                                      self._pulses, tuple(self._chroma.tolist()), self._high,
-                                     float(noise_gain))
+                                     float(noise_gain), transform)
         latent = LatentFrame(seq=self._seq, t_audio=frame.t_audio,
                              ws=np.ascontiguousarray(ws, dtype=np.float32),
-                             noise_gain=float(noise_gain))
+                             noise_gain=float(noise_gain), transform=transform)
         self._seq += 1
         return latent
+
+    def _transform(self, s: ControllerSettings, beats: float, r: float
+                   ) -> tuple[float, float, float]:
+        """(translate_x, translate_y, rotate_deg): the live offsets, the turn integrated over
+        the ``beats`` the clock advanced (so a new rate never jumps), and the kick's shift."""
+        m = s.motion
+        self._turn_deg = (self._turn_deg + m.rotate_per_bar_deg * beats / 4.0) % 360.0
+        shift = m.kick_translate * r * self._pulse
+        angle = math.radians(m.kick_angle_deg)
+        # Image y points down, so "up" (90 degrees) is a negative y.
+        return (m.translate_x + shift * math.cos(angle), m.translate_y - shift * math.sin(angle),
+                (m.rotate_deg + self._turn_deg + 180.0) % 360.0 - 180.0)
 
     def _events(self, frame: FeatureFrame) -> tuple[bool, bool]:
         """(onset, beat) since the previous step, robust to the hops it did not see."""

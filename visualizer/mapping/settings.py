@@ -107,6 +107,27 @@ class JitterSettings:
 
 
 @dataclass(frozen=True)
+class MotionSettings:
+    """The picture's position and turn: a StyleGAN3 model's input transform (StyleGAN2 models
+    have no such input and ignore these)."""
+
+    translate_x: float = setting(0.0, doc="shift the picture right by this many image widths "
+                                 "(StyleGAN3 models)", min=-4.0, max=4.0)
+    translate_y: float = setting(0.0, doc="shift the picture down by this many image widths "
+                                 "(StyleGAN3 models)", min=-4.0, max=4.0)
+    rotate_deg: float = setting(0.0, doc="turn the picture counter-clockwise by this many "
+                                "degrees (StyleGAN3 models)", min=-360.0, max=360.0)
+    rotate_per_bar_deg: float = setting(0.0, doc="keep turning this many degrees per bar (4 "
+                                        "beats of the walk's beat clock; StyleGAN3 models)",
+                                        min=-360.0, max=360.0)
+    kick_translate: float = setting(0.0, doc="each kick of the pulse shifts the picture this "
+                                    "many image widths, decaying with it and swinging both ways "
+                                    "when it alternates (StyleGAN3 models)", min=0.0, max=1.0)
+    kick_angle_deg: float = setting(0.0, doc="direction of the kick's shift: 0 = right, "
+                                    "90 = up (degrees)", min=-360.0, max=360.0)
+
+
+@dataclass(frozen=True)
 class FxSettings:
     gain: float = setting(1.0, doc="multiplier on every audio uniform the shaders see", min=0.0, max=4.0)
     onset_release_s: float = setting(0.2, doc="decay time constant of u_onset after an onset (s)",
@@ -131,6 +152,8 @@ class ControllerSettings:
     truncation: TruncationSettings = section(TruncationSettings, doc="loudness -> truncation (energy)")
     noise: NoiseSettings = section(NoiseSettings, doc="bass -> strength of the generator's noise")
     jitter: JitterSettings = section(JitterSettings, doc="highs -> fine-layer jitter")
+    motion: MotionSettings = section(MotionSettings, doc="translate/rotate a StyleGAN3 model's "
+                                     "picture: set live, turning per bar, shifting on the kick")
     fx: FxSettings = section(FxSettings, doc="features -> the shader chain's audio uniforms")
 
     def __post_init__(self) -> None:
