@@ -325,7 +325,9 @@ def config_from_record(path: Path, record: PersistentRecord, *, stylegan3: bool 
         radial = values.get("use_radial_filters") or values.get("conv_kernel") == 1
         values["architecture"] = "stylegan3-r" if radial else "stylegan3-t"
     try:
-        return schema.from_dict({k: v for k, v in values.items() if v is not None},
+        # conv_clamp None means no clamp (StyleGAN3's default is 256); other Nones: defaults.
+        return schema.from_dict({k: v for k, v in values.items()
+                                 if v is not None or k == "conv_clamp"},
                                 origin=f"{path} [generator arguments]")
     except ConfigError as exc:
         raise GansmaniaError(str(exc)) from None

@@ -18,6 +18,9 @@ CASES = {
     "t-32": stylegan3_config("stylegan3-t", z_dim=8, w_dim=8, img_resolution=32,
                              channel_base=256, channel_max=12, num_layers=6, num_fp16_res=2,
                              magnitude_ema_beta=0.5 ** (32 / 20e3)),
+    "t-16-fp32-unclamped": stylegan3_config("stylegan3-t", z_dim=4, w_dim=4, img_resolution=16,
+                                            channel_base=64, channel_max=4, num_layers=4,
+                                            num_fp16_res=0, conv_clamp=None),
     "r-16-conditional": stylegan3_config("stylegan3-r", z_dim=4, c_dim=3, w_dim=8,
                                          img_resolution=16, channel_base=128, channel_max=8,
                                          num_layers=5, margin_size=4),
@@ -61,7 +64,8 @@ def stylegan3_kwargs(nvlabs: NVlabsNames, config: StyleGAN3Config) -> dict:
                mapping_kwargs=E(num_layers=config.mapping_layers),
                channel_base=config.channel_base, channel_max=config.channel_max,
                magnitude_ema_beta=config.magnitude_ema_beta, num_fp16_res=config.num_fp16_res,
-               conv_clamp=int(config.conv_clamp), num_layers=config.num_layers,
+               conv_clamp=config.conv_clamp and int(config.conv_clamp),
+               num_layers=config.num_layers,
                margin_size=config.margin_size)
     if config.architecture == "stylegan3-r":
         kwargs.update(conv_kernel=1, use_radial_filters=True)
