@@ -10,6 +10,7 @@ Shapes use N = batch, C/I/O = channels (in/out), H/W = height/width, k = kernel 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,11 +63,12 @@ def _depthwise(f: torch.Tensor, channels: int, *, axis: int | None, dtype: torch
 
 
 def fir_upsample(x: torch.Tensor, f: torch.Tensor | None, *, up: int,
-                 padding: Sequence[int]) -> torch.Tensor:
+                 padding: Sequence[int], gain: float = 1.0) -> torch.Tensor:
     """Insert ``up - 1`` zeros after each pixel, pad by (x0, x1, y0, y1) (negative crops), and
     convolve ('valid') with ``f`` scaled to keep the DC level. x [N, C, H, W].
 
-    Convolution, not correlation (the transposed convolution does not flip ``f``).
+    Convolution, not correlation (the transposed convolution does not flip ``f``). ``gain``
+    scales the result (folded into the filter taps: no pass over the output).
 
     Computed as a transposed convolution with stride ``up`` (the zero-inserted image is never
     built) followed by a pad/crop that shifts it into place: output[o] = full[o + k - 1 - p0].
@@ -77,16 +79,18 @@ def fir_upsample(x: torch.Tensor, f: torch.Tensor | None, *, up: int,
         if up > 1:
             x = x.reshape(n, c, h, 1, w, 1)
             x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
-        return pad_or_crop(x, [px0, px1, py0, py1])
+        x = pad_or_crop(x, [px0, px1, py0, py1])
+        return x * gain if gain != 1 else x
     k = f.shape[-1]
     if f.ndim == 1:
-        f = f * up  # the gain up**2 over the two axes: zero insertion keeps 1/up**2 of the energy
+        # The gain up**2 over the two axes (zero insertion keeps 1/up**2 of the energy).
+        f = f * (up * math.sqrt(gain))
         x = F.conv_transpose2d(x, _depthwise(f, c, axis=3, dtype=x.dtype), stride=(1, up),
                                groups=c)
         x = F.conv_transpose2d(x, _depthwise(f, c, axis=2, dtype=x.dtype), stride=(up, 1),
                                groups=c)
     else:
-        x = F.conv_transpose2d(x, _depthwise(f * (up * up), c, axis=None, dtype=x.dtype),
+        x = F.conv_transpose2d(x, _depthwise(f * (up * up * gain), c, axis=None, dtype=x.dtype),
                                stride=up, groups=c)
     # The transposed convolution is (H - 1) * up + k long; the wanted window starts at k-1-p0 and
     # ends at H * up + p1 (F.pad crops where these are negative).
@@ -125,11 +129,10 @@ def filtered_lrelu(x: torch.Tensor, *, bias: torch.Tensor, up_filter: torch.Tens
     clamp to +-``clamp``, downsample by ``down`` (``down_filter``): the nonlinearity at a higher
     sampling rate, band-limited again before it returns. x [N, C, H, W], bias [C]."""
     x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
-    x = fir_upsample(x, up_filter, up=up, padding=padding)
+    # leaky_relu(g x) = g leaky_relu(x) for g > 0: the gain rides on the upsampling filter.
+    x = fir_upsample(x, up_filter, up=up, padding=padding, gain=gain)
     if slope != 1:
         x = F.leaky_relu(x, slope)
-    if gain != 1:
-        x = x * gain
     if clamp is not None:
         x = x.clamp(-clamp, clamp)
     return fir_downsample(x, down_filter, down=down)
