@@ -44,9 +44,14 @@ class Direction:
 
 
 def style_affines(synthesis: nn.Module) -> Iterator[tuple[int, nn.Module]]:
-    """(w layer index, the affine that reads it) for each of the ``num_ws`` w layers: the
-    modulated conv reading it, and for the last index, which only the final ToRGB reads, that
-    ToRGB (the layer choice of the SeFa paper's StyleGAN2 code)."""
+    """(w layer index, the affine that reads it) for each w layer that sets styles: in
+    StyleGAN2 the modulated conv reading it, and for the last index, which only the final ToRGB
+    reads, that ToRGB (the layer choice of the SeFa paper's StyleGAN2 code); in StyleGAN3 every
+    layer's affine, from index 1 (w 0 turns the Fourier input: a transform, not styles)."""
+    if hasattr(synthesis, "layer_names"):  # StyleGAN3: w i + 1 feeds layer i
+        for index, name in enumerate(synthesis.layer_names, start=1):
+            yield index, getattr(synthesis, name).affine
+        return
     index = 0
     for res in synthesis.block_resolutions:
         block = getattr(synthesis, f"b{res}")

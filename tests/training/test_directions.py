@@ -96,3 +96,25 @@ def test_found_directions_are_named_scaled_and_repeatable():
     again = find_directions(generator, count=3, samples=2000)
     assert all(np.array_equal(a.vector, b.vector) for a, b in zip(found, again))
     assert len(find_directions(generator, methods=("pca",), count=99, samples=200)) == TINY.w_dim
+
+
+def test_sefa_reads_every_style_layer_of_a_stylegan3_model():
+    """StyleGAN3's layers each read their own w (w 0 turns the Fourier input, no styles): SeFa
+    finds a direction planted in their affines as in StyleGAN2."""
+    from training.configs import stylegan3_config
+    from training.networks import StyleGAN3Generator
+
+    config = stylegan3_config("stylegan3-t", z_dim=8, w_dim=8, img_resolution=16,
+                              channel_base=128, channel_max=8, num_layers=4)
+    torch.manual_seed(0)
+    generator = StyleGAN3Generator(config).eval().requires_grad_(False)
+    indices = [index for index, _ in style_affines(generator.synthesis)]
+    assert indices == list(range(1, generator.num_ws))
+    rng = np.random.default_rng(3)
+    v = unit(rng, config.w_dim)
+    for _, affine in style_affines(generator.synthesis):
+        out, w_dim = affine.weight.shape
+        affine.weight.copy_(torch.from_numpy(np.outer(rng.standard_normal(out), v)
+                                             + 0.01 * rng.standard_normal((out, w_dim))))
+    values, vectors = sefa(generator)
+    assert abs(float(vectors[0] @ v)) > 0.99 and values[0] > 10 * values[1]
