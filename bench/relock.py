@@ -1,6 +1,7 @@
 """Re-lock time of the beat tracker after tempo steps and at the end of tempo ramps.
 
     python -m bench.relock --json bench/results/relock.json [--cache DIR] [--before OLD.json]
+        [--half tuning] [--songs NAME ...]
 
 Renders songs whose tempo steps (up and down, 4-25 %, and into a metrical trap such as 140 ->
 170, which a tracker may read as 85) or ramps (linear in beats, over 4-8 bars), through the
@@ -10,6 +11,8 @@ t0, the first true beat from which the next RUN_BEATS true beats are each matche
 one emitted beat within BEAT_TOLERANCE_S, with no other beat among them, and from which the
 reported BPM stays within BPM_TOLERANCE of the true tempo until the next tempo change. The
 time is that beat minus t0; "never" (nan) when no such beat comes before the next change.
+`bpm_right_s` splits it: when the reported BPM came within BPM_TOLERANCE for good (the
+change detected and confirmed); the rest of `relock_s` is waiting for four right beats.
 
 The songs are split in two: TUNING_SONGS, which the tracker's settings may be fitted on, and
 HELD_OUT_SONGS, which they must never be (other grooves, tempi, meters and change sizes), so
@@ -199,10 +202,8 @@ def relock_time(*, t0_s: float, until_s: float, true_beats_s: np.ndarray,
     within ``bpm_tolerance`` of the truth from beat k to ``until_s``. The answer is beat k's
     time minus ``t0_s``, for the first such k at or after ``t0_s``.
     """
-    t, bpm = bpm_track[:, 0], bpm_track[:, 1]
-    inside = (t >= t0_s) & (t < until_s)
-    wrong = inside & ~(np.abs(bpm / true_bpm - 1.0) <= bpm_tolerance)  # nan truth is wrong
-    last_wrong = float(t[wrong].max()) if wrong.any() else -math.inf
+    last_wrong = _last_wrong_bpm(t0_s=t0_s, until_s=until_s, bpm_track=bpm_track,
+                                 true_bpm=true_bpm, bpm_tolerance=bpm_tolerance)
     candidates = true_beats_s[(true_beats_s >= t0_s - 1e-9) & (true_beats_s < until_s)]
     for k in range(candidates.shape[0] - run + 1):
         group = candidates[k:k + run]
@@ -215,6 +216,30 @@ def relock_time(*, t0_s: float, until_s: float, true_beats_s: np.ndarray,
         if np.all(np.abs(emitted - group) <= beat_tolerance_s):
             return float(group[0] - t0_s)
     return math.nan
+
+
+def _last_wrong_bpm(*, t0_s: float, until_s: float, bpm_track: np.ndarray,
+                    true_bpm: np.ndarray, bpm_tolerance: float) -> float:
+    """The last time in [t0_s, until_s) the reported BPM is off the truth; -inf if never."""
+    t, bpm = bpm_track[:, 0], bpm_track[:, 1]
+    inside = (t >= t0_s) & (t < until_s)
+    wrong = inside & ~(np.abs(bpm / true_bpm - 1.0) <= bpm_tolerance)  # nan truth is wrong
+    return float(t[wrong].max()) if wrong.any() else -math.inf
+
+
+def bpm_right_time(*, t0_s: float, until_s: float, bpm_track: np.ndarray,
+                   true_bpm: np.ndarray, bpm_tolerance: float = BPM_TOLERANCE) -> float:
+    """Seconds from a tempo change at ``t0_s`` until the reported BPM is within
+    ``bpm_tolerance`` of the truth for good (until ``until_s``); 0 if it never left, nan if
+    it is still wrong at ``until_s``'s last hop. The part of `relock_time` the tempo estimate
+    takes (detecting and confirming the change); the rest is waiting for right beats."""
+    last_wrong = _last_wrong_bpm(t0_s=t0_s, until_s=until_s, bpm_track=bpm_track,
+                                 true_bpm=true_bpm, bpm_tolerance=bpm_tolerance)
+    if last_wrong == -math.inf:
+        return 0.0
+    later = bpm_track[bpm_track[:, 0] > last_wrong, 0]
+    later = later[later < until_s]
+    return float(later[0] - t0_s) if later.shape[0] else math.nan
 
 
 def _window_beat_f(reference: np.ndarray, estimated: np.ndarray, lo: float, hi: float
@@ -247,9 +272,13 @@ def relock_rows(songs: Sequence[TempoSong], half: str, *, hop: int = 256, sr: in
                          "bpm": f"{change.from_bpm:g} -> {change.to_bpm:g}",
                          "window_s": change.until_s - change.t_s}
             for prefix, (beats, track) in results.items():
+                true_bpm = rendered.bpm_at(track[:, 0])
                 row[f"{prefix}relock_s"] = relock_time(
                     t0_s=change.t_s, until_s=change.until_s, true_beats_s=rendered.beats_s,
-                    beats_s=beats, bpm_track=track, true_bpm=rendered.bpm_at(track[:, 0]))
+                    beats_s=beats, bpm_track=track, true_bpm=true_bpm)
+                row[f"{prefix}bpm_right_s"] = bpm_right_time(
+                    t0_s=change.t_s, until_s=change.until_s, bpm_track=track,
+                    true_bpm=true_bpm)
                 row[f"{prefix}beat_f_after"] = _window_beat_f(rendered.beats_s, beats,
                                                               change.t_s, change.until_s)
                 row[f"{prefix}song_beat_f"] = _window_beat_f(rendered.beats_s, beats, 5.0, end)
@@ -328,7 +357,7 @@ HELD_OUT_SONGS: tuple[TempoSong, ...] = (
 )
 
 RELOCK_COLUMNS = ("half", "song", "change", "bpm", "window_s", "before_relock_s", "relock_s",
-                  "aubio_relock_s", "beat_f_after", "aubio_beat_f_after", "song_beat_f",
+                  "bpm_right_s", "aubio_relock_s", "beat_f_after", "aubio_beat_f_after", "song_beat_f",
                   "aubio_song_beat_f")
 
 
@@ -340,8 +369,18 @@ def main() -> None:
     options.add_argument("--before", type=Path, default=None,
                          help="an earlier run's JSON: its re-lock times become a column")
     options.add_argument("--half", choices=("tuning", "held_out", "both"), default="both")
+    options.add_argument("--songs", nargs="+", default=None, metavar="NAME",
+                         help="only these songs (while iterating on the tuning half)")
     args = options.parse_args()
     halves = {"tuning": TUNING_SONGS, "held_out": HELD_OUT_SONGS}
+    if args.songs is not None:
+        known = {song.name for songs in halves.values() for song in songs}
+        unknown = sorted(set(args.songs) - known)
+        if unknown:
+            options.error(f"--songs: unknown song(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(known))}")
+        halves = {half: tuple(s for s in songs if s.name in args.songs)
+                  for half, songs in halves.items()}
     rows: list[dict] = []
     for half, songs in halves.items():
         if args.half in (half, "both"):

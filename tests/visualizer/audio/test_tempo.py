@@ -6,7 +6,7 @@ import mir_eval
 import numpy as np
 import pytest
 
-from bench.relock import relock_time
+from bench.relock import bpm_right_time, relock_time
 from tests.signals import SR, click_train, clicks_at, silence
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
@@ -169,3 +169,15 @@ def test_relock_time_is_the_first_of_four_right_beats_with_the_right_tempo():
     doubled = np.sort(np.concatenate([truth, truth + 0.25]))  # double time is not a lock
     assert math.isnan(relock_time(t0_s=4.0, until_s=10.0, true_beats_s=truth, beats_s=doubled,
                                   bpm_track=track, true_bpm=np.full(1000, 120.0)))
+
+
+def test_bpm_right_time_is_when_the_reported_tempo_is_right_for_good():
+    track = np.column_stack([np.arange(0.0, 10.0, 0.01), np.full(1000, 120.0)])
+    truth = np.full(1000, 120.0)
+    assert bpm_right_time(t0_s=4.0, until_s=10.0, bpm_track=track, true_bpm=truth) == 0.0
+    track[(track[:, 0] >= 4.0) & (track[:, 0] < 4.6), 1] = 90.0  # wrong until 4.6 s
+    track[np.isclose(track[:, 0], 5.0), 1] = 125.0  # and once more, 4 % off, at 5.0 s
+    assert bpm_right_time(t0_s=4.0, until_s=10.0, bpm_track=track,
+                          true_bpm=truth) == pytest.approx(1.01)
+    track[track[:, 0] >= 9.0, 1] = 60.0  # wrong again until the end: never right for good
+    assert math.isnan(bpm_right_time(t0_s=4.0, until_s=10.0, bpm_track=track, true_bpm=truth))
