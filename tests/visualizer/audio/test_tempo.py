@@ -139,17 +139,39 @@ def test_the_end_of_a_tempo_ramp_is_relocked_within_two_seconds():
     assert _relock_s(times, end, bpm_at) <= 2.0
 
 
-def test_steady_humanised_music_is_not_taken_for_a_tempo_change():
-    # Kick-like accents on 1 and 3, quieter beats and off-beat ghosts, each +-10 ms late or
-    # early: a looser groove than a click train, which a short window could misread.
-    rng = np.random.default_rng(7)
-    beats = np.arange(0.5, 30.0, 60.0 / 116)
-    ghosts = beats[:-1] + 30.0 / 116
-    audio = np.zeros(int(31.0 * SR), dtype=np.float32)
+def _humanised_groove(beats: np.ndarray, duration_s: float, seed: int = 7) -> np.ndarray:
+    """Kick-like accents on 1 and 3, quieter beats and off-beat ghosts, each +-10 ms late or
+    early: a looser groove than a click train, which a short window could misread."""
+    rng = np.random.default_rng(seed)
+    ghosts = beats[:-1] + np.diff(beats) / 2
+    audio = np.zeros(int(duration_s * SR), dtype=np.float32)
     for times, amplitude in ((beats[::2], 0.5), (beats[1::2], 0.3), (ghosts, 0.12)):
-        audio += clicks_at(times + rng.normal(0.0, 0.01, times.shape[0]), duration_s=31.0,
-                           amplitude=amplitude, noise_db=None)
-    result = analyze_audio(audio, sr=SR)
+        audio += clicks_at(times + rng.normal(0.0, 0.01, times.shape[0]),
+                           duration_s=duration_s, amplitude=amplitude, noise_db=None)
+    return audio
+
+
+@pytest.mark.parametrize("before, after", [
+    (116, 128),
+    pytest.param(128, 108, marks=pytest.mark.xfail(strict=True, reason=(
+        "issue 18: on a looser groove the change takes 2.2 s to detect (2.8 s to "
+        "re-lock); bench.relock's bpm_right_s shows detection is where the time goes"))),
+])
+def test_a_tempo_step_in_a_humanised_groove_is_relocked_within_two_seconds(before, after):
+    first = np.arange(0.5, 14.0, 60.0 / before)
+    change = first[-1] + 60.0 / before
+    beats = np.concatenate([first, np.arange(change, change + 9.0, 60.0 / after)])
+    result = analyze_audio(_humanised_groove(beats, float(np.ceil(beats[-1])) + 1.0), sr=SR)
+    track = np.asarray(result.bpm_track)
+    relock = relock_time(t0_s=change, until_s=float(beats[-1]), true_beats_s=beats,
+                         beats_s=np.asarray(result.beats_s), bpm_track=track,
+                         true_bpm=np.where(track[:, 0] < change, before, after))
+    assert relock <= 2.0
+
+
+def test_steady_humanised_music_is_not_taken_for_a_tempo_change():
+    beats = np.arange(0.5, 30.0, 60.0 / 116)
+    result = analyze_audio(_humanised_groove(beats, 31.0), sr=SR)
     late = np.asarray([bpm for t, bpm in result.bpm_track if t >= 6.0])
     assert np.all(np.abs(late / 116 - 1) < 0.01)
     estimated = np.asarray(result.beats_s)
