@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
 import torch
 
 from bench.rigs.ports import free_port
-from tests.visualizer.control.osc_helpers import Client
+from tests.visualizer.control.osc_helpers import Client, drive_show
 from tests.visualizer.live_helpers import click_track, headless_app, show_config, small_model
 from training.configs import stylegan3_config
 from training.networks import StyleGAN3Generator
@@ -55,29 +54,18 @@ def test_osc_turns_and_shifts_a_stylegan3_show(tmp_path):
     wanted = (0.25, -0.125, 90.0)
 
     def script():
-        try:
-            deadline = time.monotonic() + 30
-            while not backend.painted and time.monotonic() < deadline:
-                time.sleep(0.05)
-            client.send("/gm/map/motion/translate_x", wanted[0])
-            client.send("/gm/map/motion/translate_y", wanted[1])
-            client.send("/gm/map/motion/rotate_deg", wanted[2])
-            while time.monotonic() < deadline and not any(
-                    f.transform == pytest.approx(wanted) for f, _ in backend.painted):
-                time.sleep(0.05)
-            time.sleep(0.3)
-        finally:
-            app.request_stop()
+        deadline = time.monotonic() + 30
+        while not backend.painted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client.send("/gm/map/motion/translate_x", wanted[0])
+        client.send("/gm/map/motion/translate_y", wanted[1])
+        client.send("/gm/map/motion/rotate_deg", wanted[2])
+        while time.monotonic() < deadline and not any(
+                f.transform == pytest.approx(wanted) for f, _ in backend.painted):
+            time.sleep(0.05)
+        time.sleep(0.3)
 
-    thread = threading.Thread(target=script, daemon=True)
-    thread.start()
-    try:
-        app.run(duration_s=60.0)
-    finally:
-        thread.join(timeout=10)
-        client.close()
-        surfaces.close()
-        app.close()
+    drive_show(app, script, closers=(client.close, surfaces.close), duration_s=60.0)
     assert backend.painted[0][0].transform == (0.0, 0.0, 0.0)
     moved = [(f, image) for f, image in backend.painted if f.transform == pytest.approx(wanted)]
     assert moved, "the OSC motion never reached the generator"

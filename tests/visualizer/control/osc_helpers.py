@@ -121,3 +121,25 @@ class Client:
 def near(expected: float, tolerance: float = 1e-4) -> Callable[[list[Any]], bool]:
     """OSC floats are 32-bit: compare with a tolerance."""
     return lambda args: len(args) == 1 and abs(float(args[0]) - expected) <= tolerance
+
+
+def drive_show(app, script: Callable[[], None], *, closers: tuple[Callable[[], None], ...] = (),
+               duration_s: float = 60.0) -> None:
+    """Run the headless ``app`` while ``script`` drives it from another thread (over OSC, say);
+    the show stops when the script returns or raises, then ``closers`` run in order and the app
+    closes. The show's own thread must run the loop: GL contexts belong to their thread."""
+    def wrapped() -> None:
+        try:
+            script()
+        finally:
+            app.request_stop()
+
+    thread = threading.Thread(target=wrapped, daemon=True)
+    thread.start()
+    try:
+        app.run(duration_s=duration_s)
+    finally:
+        thread.join(timeout=10)
+        for close in closers:
+            close()
+        app.close()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
 
 from bench.rigs.ports import free_port
 from tests.signals import club_loop, write_wav
-from tests.visualizer.control.osc_helpers import Client
+from tests.visualizer.control.osc_helpers import Client, drive_show
 from tests.visualizer.live_helpers import headless_app, show_config
 
 
@@ -29,21 +28,10 @@ def test_band_hits_reach_the_state_feed(tmp_path):
     peaks: dict[str, float] = {}
 
     def script():
-        try:
-            client.send("/gm/subscribe", client.port)
-            for band in ("low_hit", "mid_hit", "high_hit"):
-                args = client.wait_for(f"/gm/state/{band}", lambda a: a[0] >= 0.5, timeout_s=15)
-                peaks[band] = args[0] if args is not None else 0.0
-        finally:
-            app.request_stop()
+        client.send("/gm/subscribe", client.port)
+        for band in ("low_hit", "mid_hit", "high_hit"):
+            args = client.wait_for(f"/gm/state/{band}", lambda a: a[0] >= 0.5, timeout_s=15)
+            peaks[band] = args[0] if args is not None else 0.0
 
-    thread = threading.Thread(target=script, daemon=True)
-    thread.start()
-    try:
-        app.run(duration_s=60.0)
-    finally:
-        thread.join(timeout=10)
-        client.close()
-        surfaces.close()
-        app.close()
+    drive_show(app, script, closers=(client.close, surfaces.close))
     assert all(peaks.get(band, 0.0) >= 0.5 for band in ("low_hit", "mid_hit", "high_hit")), peaks

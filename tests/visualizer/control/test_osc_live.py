@@ -5,13 +5,12 @@ it says, read back through the /gm/state feed."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
 
 from bench.rigs.ports import free_port
-from tests.visualizer.control.osc_helpers import Client, near
+from tests.visualizer.control.osc_helpers import Client, drive_show, near
 from tests.visualizer.live_helpers import click_track, headless_app, show_config
 from tests.visualizer.record.media import ffprobe, stream
 
@@ -43,58 +42,46 @@ def test_documented_addresses_change_the_running_show(tmp_path):
             failures.append(f"{address} {args}: {state} = {client.state.get(state)}")
 
     def script():
-        try:
-            client.send("/gm/subscribe", client.port)
-            if client.wait_for("/gm/state/preset", lambda a: a == ["drift"], timeout_s=20) is None:
-                failures.append(f"no feedback: {client.state.get('/gm/state/preset')}")
-                return
-            expect("/gm/crossfade", [0.0], "/gm/state/crossfade", near(0.0))
-            # By name, then next and back: the last slot, so next wraps round to the first.
-            last = slots[-1]
-            expect("/gm/preset", [last], "/gm/state/preset", lambda a: a == [last])
-            expect("/gm/preset/next", [], "/gm/state/preset", lambda a: a == [slots[0]])
-            expect("/gm/preset/prev", [], "/gm/state/preset", lambda a: a == [last])
-            expect("/gm/preset", [1], "/gm/state/preset", lambda a: a == [slots[0]])
-            expect("/gm/seed", [5], "/gm/state/seed", lambda a: a == [5])
-            expect("/gm/seed/next", [], "/gm/state/seed", lambda a: a == [6])
-            expect("/gm/seed/prev", [], "/gm/state/seed", lambda a: a == [5])
-            for address, value in [("/gm/truncation", 1.5), ("/gm/intensity", 0.4),
-                                   ("/gm/reactivity", 2.0), ("/gm/map/pulse/strength", 1.2),
-                                   ("/gm/map/chroma/strength", 0.2), ("/gm/map/jitter/strength", 0.5),
-                                   ("/gm/map/noise/strength", 3.0), ("/gm/map/fx/strength", 0.7),
-                                   ("/gm/fx/zoom/twist", 1.0)]:
-                expect(address, [value], "/gm/state" + address[3:], near(value))
-            for address in ("/gm/blackout", "/gm/freeze", "/gm/hud"):
-                expect(address, [1], "/gm/state" + address[3:], lambda a: a == [1])
-                expect(address, [0], "/gm/state" + address[3:], lambda a: a == [0])
-            expect("/gm/param/walk/beats_per_seed", [16], "/gm/state/map/walk/beats_per_seed",
-                   near(16.0))
-            expect("/gm/fx/reset", [], "/gm/state/fx/zoom/twist", near(0.0))
-            expect("/gm/bpm", [133.0], "/gm/state/bpm", near(133.0, 0.6))
-            expect("/gm/record/start", [str(tmp_path / "take.mp4")], "/gm/state/recording",
-                   lambda a: a == [1])
-            expect("/gm/record/stop", [], "/gm/state/recording", lambda a: a == [0])
-            expect("/gm/bpm", [0], "/gm/state/beat", lambda a: 0.0 <= a[0] < 1.0)
-            for _ in range(5):  # tap tempo: 120 BPM
-                client.send("/gm/tap")
-                time.sleep(0.5)
-            if client.wait_for("/gm/state/bpm", lambda a: 110 < a[0] < 130, timeout_s=5) is None:
-                failures.append(f"/gm/tap x5 at 120 BPM: bpm = {client.state.get('/gm/state/bpm')}")
-            client.send("/gm/learn")
-            time.sleep(0.3)
-        finally:
-            app.request_stop()
+        client.send("/gm/subscribe", client.port)
+        if client.wait_for("/gm/state/preset", lambda a: a == ["drift"], timeout_s=20) is None:
+            failures.append(f"no feedback: {client.state.get('/gm/state/preset')}")
+            return
+        expect("/gm/crossfade", [0.0], "/gm/state/crossfade", near(0.0))
+        # By name, then next and back: the last slot, so next wraps round to the first.
+        last = slots[-1]
+        expect("/gm/preset", [last], "/gm/state/preset", lambda a: a == [last])
+        expect("/gm/preset/next", [], "/gm/state/preset", lambda a: a == [slots[0]])
+        expect("/gm/preset/prev", [], "/gm/state/preset", lambda a: a == [last])
+        expect("/gm/preset", [1], "/gm/state/preset", lambda a: a == [slots[0]])
+        expect("/gm/seed", [5], "/gm/state/seed", lambda a: a == [5])
+        expect("/gm/seed/next", [], "/gm/state/seed", lambda a: a == [6])
+        expect("/gm/seed/prev", [], "/gm/state/seed", lambda a: a == [5])
+        for address, value in [("/gm/truncation", 1.5), ("/gm/intensity", 0.4),
+                               ("/gm/reactivity", 2.0), ("/gm/map/pulse/strength", 1.2),
+                               ("/gm/map/chroma/strength", 0.2), ("/gm/map/jitter/strength", 0.5),
+                               ("/gm/map/noise/strength", 3.0), ("/gm/map/fx/strength", 0.7),
+                               ("/gm/fx/zoom/twist", 1.0)]:
+            expect(address, [value], "/gm/state" + address[3:], near(value))
+        for address in ("/gm/blackout", "/gm/freeze", "/gm/hud"):
+            expect(address, [1], "/gm/state" + address[3:], lambda a: a == [1])
+            expect(address, [0], "/gm/state" + address[3:], lambda a: a == [0])
+        expect("/gm/param/walk/beats_per_seed", [16], "/gm/state/map/walk/beats_per_seed",
+               near(16.0))
+        expect("/gm/fx/reset", [], "/gm/state/fx/zoom/twist", near(0.0))
+        expect("/gm/bpm", [133.0], "/gm/state/bpm", near(133.0, 0.6))
+        expect("/gm/record/start", [str(tmp_path / "take.mp4")], "/gm/state/recording",
+               lambda a: a == [1])
+        expect("/gm/record/stop", [], "/gm/state/recording", lambda a: a == [0])
+        expect("/gm/bpm", [0], "/gm/state/beat", lambda a: 0.0 <= a[0] < 1.0)
+        for _ in range(5):  # tap tempo: 120 BPM
+            client.send("/gm/tap")
+            time.sleep(0.5)
+        if client.wait_for("/gm/state/bpm", lambda a: 110 < a[0] < 130, timeout_s=5) is None:
+            failures.append(f"/gm/tap x5 at 120 BPM: bpm = {client.state.get('/gm/state/bpm')}")
+        client.send("/gm/learn")
+        time.sleep(0.3)
 
-    thread = threading.Thread(target=script, daemon=True)
-    thread.start()
-    try:
-        app.run(duration_s=240.0)
-    finally:
-        thread.join(timeout=10)
-        client.close()
-        surfaces.close()
-        recording.close()
-        app.close()
+    drive_show(app, script, closers=(client.close, surfaces.close, recording.close), duration_s=240.0)
     assert failures == []
     # /gm/record/start PATH recorded to PATH, not to a timestamped take.
     assert stream(ffprobe(tmp_path / "take.mp4"), "video")["codec_name"] == "h264"
