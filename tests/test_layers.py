@@ -34,8 +34,8 @@ LAYERS = (
     # studio hands renders to.
     ("visualizer.web", "visualizer.jobs"),
     ("visualizer.show",),  # the one assembly
-    # What plays a show: song -> video, bench; the studio's job kinds (render, grid).
-    ("visualizer.offline", "visualizer.benchmarks", "visualizer.jobs.kinds"),
+    # What plays a show: song -> video (whole or in segments), bench; the job kinds (render, grid).
+    ("visualizer.offline", "visualizer.segments", "visualizer.benchmarks", "visualizer.jobs.kinds"),
     ("visualizer.commands", "visualizer.cli"),
 )
 

@@ -18,11 +18,19 @@ from visualizer.mapping.settings import ControllerSettings
 KEY = "controller.walk.seeds"
 
 
+class KeyframeProblem(GansmaniaError):
+    """A keyframe file a preset lists that is missing or unreadable; the loader turns it into a
+    PresetError naming the preset file (so this module needs nothing from the loader)."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def resolve_keyframes(controller: ControllerSettings, *, path: Path, text: str) -> ControllerSettings:
     """``controller`` with each keyframe file of its walk as an absolute path; a missing or
-    unreadable one is a PresetError naming the preset file, the key and the value."""
+    unreadable one is a KeyframeProblem naming the key, the value and its line in ``text``."""
     from training.keyframes import read_keyframe
-    from visualizer.presets.loader import PresetError
 
     seeds = controller.walk.seeds
     if not any(isinstance(seed, str) for seed in seeds):
@@ -36,14 +44,15 @@ def resolve_keyframes(controller: ControllerSettings, *, path: Path, text: str) 
         candidates = keyframe_candidates(seed, folder=path.parent)
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            raise PresetError(path, Origin(str(path), text).line(KEY),
-                              f"{where}: keyframe file not found; looked in "
-                              f"{', '.join(str(c.parent) for c in candidates)}; allowed: seeds "
-                              "(integers) and NAME.w.safetensors files from `gansmania project`")
+            raise KeyframeProblem(Origin(str(path), text).line(KEY),
+                                  f"{where}: keyframe file not found; looked in "
+                                  f"{', '.join(str(c.parent) for c in candidates)}; allowed: "
+                                  "seeds (integers) and NAME.w.safetensors files from "
+                                  "`gansmania project`")
         try:
             read_keyframe(found)
         except GansmaniaError as exc:
-            raise PresetError(path, Origin(str(path), text).line(KEY), f"{where}: {exc}") from None
+            raise KeyframeProblem(Origin(str(path), text).line(KEY), f"{where}: {exc}") from None
         resolved.append(str(found.resolve()))
     walk = dataclasses.replace(controller.walk, seeds=tuple(resolved))
     return dataclasses.replace(controller, walk=walk)

@@ -18,7 +18,7 @@ from visualizer.core.config import Origin, from_dict
 from visualizer.core.errors import ConfigError, GansmaniaError
 from visualizer.core.values import BadValue, ValueSpec, show_value
 from visualizer.presets.features import FEATURES
-from visualizer.presets.keyframes import resolve_keyframes
+from visualizer.presets.keyframes import KeyframeProblem, resolve_keyframes
 from visualizer.presets.schema import Binding, FxStep, Preset, PresetHeader
 from visualizer.render.library import ShaderLibrary
 from visualizer.render.passes import ParamValue, ShaderError
@@ -74,7 +74,10 @@ def parse_preset(text: str, *, path: Path, library: ShaderLibrary,
         raise PresetError(path, _line_of_key(text, "description"),
                           "key 'description' must be one line")
     model = _resolve_model(header.model, path=path, text=text, model_dirs=model_dirs)
-    controller = resolve_keyframes(header.controller, path=path, text=text)
+    try:
+        controller = resolve_keyframes(header.controller, path=path, text=text)
+    except KeyframeProblem as problem:
+        raise PresetError(path, problem.line, str(problem)) from None
     fx = _parse_fx(fx_data, path=path, text=text, library=library)
     return Preset(name=path.stem, path=path, description=description, model=model,
                   transition=header.transition, controller=controller, fx=fx)
