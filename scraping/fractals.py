@@ -508,9 +508,10 @@ def render(examples_dir: Path, cache_dir: Path, views: int, size: int, timeout: 
     """
     from scraping.progress import bar
 
+    # The folder first: a wrong path is the user's to fix whether or not the renderer is here.
+    scenes = list_scenes(examples_dir, copyright_file=copyright_file)
     if shutil.which(binary) is None:
         raise GansmaniaError(f"{binary}: not found (apt-get install mandelbulber2)")
-    scenes = list_scenes(examples_dir, copyright_file=copyright_file)
     todo = sum(views for s in scenes if not s.skip)
     counts: Counter[str] = Counter()
     rules: Counter[str] = Counter(s.skip for s in scenes if s.skip)

@@ -40,7 +40,8 @@ def _value_for(spec):
     if spec.kind == "str":  # free text, e.g. a direction's name
         return spec.default + "x"
     if spec.kind.startswith("tuple"):
-        return tuple(int(spec.min) + i + 1 for i in range(2)) if spec.kind == "tuple[int]" \
+        # Seeds (tuple[int], or tuple[int | str] where keyframe files may stand among them).
+        return tuple(int(spec.min) + i + 1 for i in range(2)) if spec.kind.startswith("tuple[int") \
             else (0.5, 0.25)
     lo = spec.min if spec.min is not None else spec.default - 10
     hi = spec.max if spec.max is not None else spec.default + 10
