@@ -9,7 +9,8 @@
     worker = ThreadWorker(jobs).start()       # or `gansmania worker` in its own process
 """
 
-from visualizer.jobs.queue import Job, JobCancelled, JobContext, JobLost, JobQueue
+from visualizer.jobs.queue import JobContext, JobQueue
+from visualizer.jobs.records import Job, JobCancelled, JobLost
 from visualizer.jobs.worker import ThreadWorker, Worker
 
 __all__ = ["Job", "JobCancelled", "JobContext", "JobLost", "JobQueue", "ThreadWorker", "Worker"]

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from visualizer.core.errors import GansmaniaError
-from visualizer.jobs.queue import JobContext, Kind
+from visualizer.jobs.queue import JobContext
+from visualizer.jobs.records import Kind
 
 MAX_SIZE = (3840, 2160)
 MAX_GRID = 64

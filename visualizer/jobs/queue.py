@@ -26,90 +26,30 @@ progress as its own. A failed or cancelled part fails it; cancelling it cancels 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from visualizer.core.errors import GansmaniaError
 from visualizer.jobs.broker import RedisBroker, SqliteBroker, open_broker
+from visualizer.jobs.records import (CANCEL, FINISHED, JOB_ID, RECORD, Job, JobCancelled, JobLost,
+                                      Kind, decode_job, encode_job, one_line)
 from visualizer.jobs.storage import LocalOutputs, S3Outputs, open_outputs
 
 log = logging.getLogger(__name__)
 
-FINISHED = frozenset({"done", "failed", "cancelled"})
-JOB_ID = re.compile(r"[0-9a-f]{32}")
 TASK = "gansmania.job"
-RECORD, CANCEL = "gm:job:", "gm:cancel:"
 LEASE_S = 30.0  # a running job's record unchanged this long: its worker is taken for dead
 MAX_ATTEMPTS = 3  # a job whose worker died this often is failed, not run again (a poison job)
 FINISH_WAIT_S = 300.0  # how long a finished job waits for an unreachable broker to come back
 DEFER_S = 0.5  # a job whose parts are not all done is looked at again this much later
-
-
-class JobCancelled(Exception):
-    """Raised inside a job (by JobContext.progress) when someone cancelled it."""
-
-
-class JobLost(Exception):
-    """Raised inside a job whose record moved on without it: its worker was taken for dead
-    and the job went back on the queue, so another attempt owns it now."""
-
-
-@dataclass(frozen=True)
-class Job:
-    """One job's record, as the page sees it."""
-
-    id: str
-    kind: str
-    params: dict[str, Any]  # checked by the kind when submitted
-    created_s: float  # Unix time
-    state: str = "queued"  # queued, running, done, failed, cancelled
-    done: int = 0  # steps (frames, images) finished
-    total: int = 0  # steps in all; 0 until the job knows
-    error: str = ""  # one line, when failed
-    result: str = ""  # the output's path inside the job's folder, when done
-    started_s: float | None = None
-    finished_s: float | None = None
-    worker: str = ""  # "host:pid" of the process running it
-    attempt: str = ""  # the running attempt's token (its output folder's name)
-    attempts: int = 0  # how many times a worker took it
-    beat_s: float | None = None  # the running worker's last heartbeat (Unix time)
-    needs: tuple[str, ...] = ()  # the ids of its parts: it runs once they are all done
-    part_of: str = ""  # the id of the job this one is a part of
-    cancelling: bool = False  # cancel asked for, not yet seen by the worker
-
-    @property
-    def progress(self) -> float:
-        """0..1 (1 when done)."""
-        if self.state == "done":
-            return 1.0
-        return self.done / self.total if self.total else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "progress": self.progress}
-
-
-@dataclass(frozen=True)
-class Kind:
-    """What a job kind does: ``check(params)`` -> the params to store (GansmaniaError when
-    they do not fit); ``run(params, context)`` -> the output's file name in context.folder;
-    ``parts(params)`` (optional) -> the jobs, as (kind, params), to run first, on any worker:
-    their outputs are ``context.inputs()`` when this one runs (none: it runs alone).
-    ``part_only``: its jobs are only made as another kind's parts, never submitted alone."""
-
-    check: Callable[[Mapping[str, Any]], dict[str, Any]]
-    run: Callable[[dict[str, Any], JobContext], str]
-    parts: Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
-    part_only: bool = False
 
 
 class JobContext:
@@ -196,7 +136,7 @@ class JobContext:
     def _store(self, job: Job) -> bool | None:
         """Swap the record to ``job`` if it is still ours: True written, False taken over, None
         broker away. A write whose reply was lost may have landed, so it counts as ours too."""
-        new = _encode(job)
+        new = encode_job(job)
         self.job = job
         try:
             stored = self._queue.broker.swap(RECORD + job.id, self._olds, new)
@@ -263,7 +203,7 @@ class JobQueue:
                       for part_kind, part_params in (split(checked) if split else ()))
         job = Job(id=job_id, kind=kind, params=checked, created_s=time.time(), needs=needs,
                   part_of=part_of)
-        self.huey.storage.put_data(RECORD + job.id, _encode(job))  # first: a fast worker reads it
+        self.huey.storage.put_data(RECORD + job.id, encode_job(job))  # first: a fast worker reads it
         self._task(job.id)  # enqueues it
         return job.id
 
@@ -350,7 +290,7 @@ class JobQueue:
         job = replace(job, state="running", started_s=time.time(), beat_s=time.time(),
                       worker=_this_worker(), attempt=uuid.uuid4().hex[:12],
                       attempts=job.attempts + 1, done=0, total=0)
-        claimed = _encode(job)
+        claimed = encode_job(job)
         if not self.broker.swap(RECORD + job_id, [record], claimed):
             return  # another worker claimed it first
         with JobContext(self, job, claimed) as context:
@@ -364,11 +304,11 @@ class JobQueue:
             except JobCancelled:
                 job = replace(context.job, state="cancelled")
             except GansmaniaError as exc:
-                job = replace(context.job, state="failed", error=_one_line(str(exc)))
+                job = replace(context.job, state="failed", error=one_line(str(exc)))
             except Exception as exc:  # a bug or a broken model: the page says so, the log more
                 log.exception("job %s (%s) crashed", job_id, context.job.kind)
                 job = replace(context.job, state="failed",
-                              error=_one_line(f"{type(exc).__name__}: {exc}"))
+                              error=one_line(f"{type(exc).__name__}: {exc}"))
             if job is None or not context.finish(replace(job, finished_s=time.time())):
                 self.outputs.discard_attempt(job_id, context.job.attempt)
                 return
@@ -389,7 +329,7 @@ class JobQueue:
                        if part.state == "failed" else "was cancelled")
                 self._cancel_parts(job)
                 self._settle(record, replace(job, state="failed", finished_s=time.time(),
-                                             error=_one_line(f"part {number} of {len(parts)} {why}")))
+                                             error=one_line(f"part {number} of {len(parts)} {why}")))
                 return False
         if all(part.state == "done" for part in parts):
             return True
@@ -468,7 +408,7 @@ class JobQueue:
 
     def _settle(self, record: bytes, job: Job) -> bool:
         """Swap a record that no attempt holds; a finished job's files and cancel flag go."""
-        if not self.broker.swap(RECORD + job.id, [record], _encode(job)):
+        if not self.broker.swap(RECORD + job.id, [record], encode_job(job)):
             return False
         if job.state in FINISHED:
             self.outputs.discard(job.id)
@@ -480,10 +420,10 @@ class JobQueue:
         from huey.constants import EmptyData
 
         data = self.huey.storage.peek_data(RECORD + job_id)
-        return (b"", None) if data is EmptyData else (bytes(data), _decode(data))
+        return (b"", None) if data is EmptyData else (bytes(data), decode_job(data))
 
     def _records(self) -> list[tuple[bytes, Job]]:
-        return [(bytes(value), _decode(value))
+        return [(bytes(value), decode_job(value))
                 for key, value in self.huey.storage.result_items().items()
                 if _text(key).startswith(RECORD)]
 
@@ -523,22 +463,5 @@ def _dead_here(worker: str) -> bool:
     return False
 
 
-def _encode(job: Job) -> bytes:
-    record = asdict(job)
-    record.pop("cancelling")
-    return json.dumps(record, sort_keys=True).encode()
-
-
-def _decode(data: bytes | str) -> Job:
-    record = json.loads(data)
-    record["needs"] = tuple(record.get("needs", ()))
-    return Job(**record)
-
-
 def _text(key: bytes | str) -> str:
     return key.decode() if isinstance(key, bytes) else key
-
-
-def _one_line(text: str) -> str:
-    first = (text.strip().splitlines() or ["(no message)"])[0]
-    return first if len(first) <= 300 else first[:297] + "..."

@@ -15,7 +15,8 @@ import pytest
 
 from visualizer.core.errors import GansmaniaError
 from visualizer.jobs import JobQueue, ThreadWorker
-from visualizer.jobs.queue import MAX_ATTEMPTS, RECORD, Kind, _encode
+from visualizer.jobs.queue import MAX_ATTEMPTS
+from visualizer.jobs.records import RECORD, Kind, encode_job
 
 WAIT_S = 30.0  # generous: a busy 2-core machine
 
@@ -186,7 +187,7 @@ def running_elsewhere(queue, job_id: str, worker: str, *, attempts: int = 1) -> 
     assert queue.huey.dequeue().args == (job_id,)
     job = dataclasses.replace(queue.get(job_id), state="running", worker=worker,
                               attempt="a" * 12, attempts=attempts, done=1, total=2)
-    queue.huey.storage.put_data(RECORD + job_id, _encode(job))
+    queue.huey.storage.put_data(RECORD + job_id, encode_job(job))
     (queue.folder_of(job_id) / job.attempt).mkdir(parents=True)
     (queue.folder_of(job_id) / job.attempt / "out.txt").write_text("half")
 

@@ -13,7 +13,7 @@ import pytest
 from tests.visualizer.jobs.test_queue import WAIT_S, steps_kind, wait_for
 from visualizer.core.errors import GansmaniaError
 from visualizer.jobs import JobQueue, ThreadWorker
-from visualizer.jobs.queue import Kind
+from visualizer.jobs.records import Kind
 
 
 @pytest.fixture

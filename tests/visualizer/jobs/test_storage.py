@@ -25,7 +25,7 @@ from tests.visualizer.jobs.test_queue import steps_kind, wait_for
 from tests.visualizer.web.studio_helpers import post_json, request, studio_server
 from visualizer.core.errors import GansmaniaError
 from visualizer.jobs import JobQueue
-from visualizer.jobs.queue import RECORD, _encode
+from visualizer.jobs.records import RECORD, encode_job
 from visualizer.jobs.storage import LocalOutputs, S3Outputs, open_outputs, s3_client
 
 pytestmark = pytest.mark.timeout(120)
@@ -200,7 +200,7 @@ def test_a_job_whose_worker_died_ends_with_one_output_in_the_bucket(bucket, tmp_
     assert queue.huey.dequeue().args == (job_id,)  # a worker took it, ran, and died
     dead = dataclasses.replace(queue.get(job_id), state="running", worker="gone-host:1",
                                attempt="a" * 12, attempts=1, done=1, total=2)
-    queue.huey.storage.put_data(RECORD + job_id, _encode(dead))
+    queue.huey.storage.put_data(RECORD + job_id, encode_job(dead))
     (queue.outputs.scratch(job_id, dead.attempt) / "out.txt").write_text("half")
     queue.outputs.publish(job_id, dead.attempt, "out.txt")
     queue.outputs.scratch(job_id, dead.attempt)  # and had begun again on this disk
