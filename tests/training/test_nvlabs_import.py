@@ -11,23 +11,11 @@ import types
 import pytest
 import torch
 
-from tests.training.generators import TINY, NVlabsNames, marker_source, randomised
+from tests.training.generators import TINY, marker_source, randomised
 from training.checkpoint import load_generator, read_header
 from training.configs import GeneratorConfig
 from training.nvlabs_import import generator_from_pickle, import_pickle
 from visualizer.core.errors import GansmaniaError
-
-
-@pytest.fixture
-def nvlabs(monkeypatch):
-    return NVlabsNames(monkeypatch)
-
-
-@pytest.fixture
-def marker(tmp_path):
-    path = tmp_path / "EXECUTED"
-    yield path
-    assert not path.exists(), "something from the pickle was executed"
 
 
 CASES = {

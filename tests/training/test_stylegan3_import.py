@@ -27,18 +27,6 @@ CASES = {
 }
 
 
-@pytest.fixture
-def nvlabs(monkeypatch):
-    return NVlabsNames(monkeypatch)
-
-
-@pytest.fixture
-def marker(tmp_path):
-    path = tmp_path / "EXECUTED"
-    yield path
-    assert not path.exists(), "something from the pickle was executed"
-
-
 def randomised(config: StyleGAN3Config, *, seed: int = 0) -> StyleGAN3Generator:
     """A generator whose biases, magnitude EMAs, w_avg and stored transform all matter."""
     torch.manual_seed(seed)

@@ -79,15 +79,19 @@ def _redis_binary() -> str:
     return binary
 
 
-@pytest.fixture(scope="session")
-def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One server for the contract tests (flushed before each by ``redis_url``)."""
+def _running_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"))
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One server for the contract tests (flushed before each by ``redis_url``)."""
+    yield from _running_redis(tmp_path_factory)
 
 
 @pytest.fixture
@@ -99,9 +103,4 @@ def redis_url(shared_redis: RedisServer) -> str:
 @pytest.fixture
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A server of the test's own, for the tests that restart it."""
-    server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running_redis(tmp_path_factory)

@@ -1,7 +1,10 @@
-"""Reading the worker processes a test started, from /proc (no psutil here)."""
+"""Reading the processes a test started: worker processes from /proc (no psutil here), and
+`gansmania web`'s banner."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 
@@ -29,3 +32,13 @@ def running(pid: int) -> bool:
 def environment(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     return dict(item.decode().partition("=")[::2] for item in raw.split(b"\0") if item)
+
+
+def web_banner(web: subprocess.Popen) -> tuple[str, list[str]]:
+    """(base URL, the lines printed) once `gansmania web` (stdout piped, text) says where jobs
+    wait; an ended process fails the test with what it printed."""
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("jobs wait for"):
+        assert web.poll() is None, "".join(lines)
+        lines.append(web.stdout.readline())
+    return re.search(r"http://\S+/", "".join(lines)).group(0), lines

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from bench.rigs.processes import stop
-from tests.visualizer.jobs.job_helpers import children_of, running
+from tests.visualizer.jobs.job_helpers import children_of, running, web_banner
 from visualizer.jobs import JobQueue
 from visualizer.jobs.kinds import GRID_FILE, KINDS
 
@@ -88,7 +88,6 @@ def test_five_jobs_end_once_through_a_killed_worker_and_a_redis_restart(redis_se
 def test_the_studio_on_a_broker_queues_for_a_worker_elsewhere(redis_server, tmp_path):
     """`gansmania web --broker` only queues; `gansmania worker --broker` (another process, as
     on another machine sharing the data folder) runs the grid; the page's API serves its file."""
-    import re
     import urllib.request
 
     from tests.visualizer.web.studio_helpers import post_json, request
@@ -98,11 +97,7 @@ def test_the_studio_on_a_broker_queues_for_a_worker_elsewhere(redis_server, tmp_
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     worker = None
     try:
-        lines = []
-        while not lines or not lines[-1].startswith("jobs wait for"):
-            assert web.poll() is None, "".join(lines)
-            lines.append(web.stdout.readline())
-        base = re.search(r"http://\S+/", "".join(lines)).group(0)
+        base, lines = web_banner(web)
         assert lines[-1] == (f"jobs wait for `gansmania worker --data {tmp_path} --broker "
                              f"{redis_server.url}`\n")
         status, job = post_json(base + "api/jobs", {"kind": "grid", "count": 2, "seed": 7})

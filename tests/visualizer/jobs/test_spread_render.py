@@ -6,7 +6,6 @@ same render on one worker. In this process on SQLite (the tiny model), and as th
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from bench.rigs.processes import stop
 from tests.signals import click_train
+from tests.visualizer.jobs.job_helpers import web_banner
 from tests.visualizer.record.conftest import tiny_model  # noqa: F401 (a fixture)
 from tests.visualizer.record.shows import write_wav
 from tests.visualizer.record.test_segmented_render import frame_hashes
@@ -85,11 +85,7 @@ def test_two_workers_and_the_studio_on_redis_render_one_song_split(redis_server,
                                 env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
                for log in logs]
     try:
-        lines = []
-        while not lines or not lines[-1].startswith("jobs wait for"):
-            assert web.poll() is None, "".join(lines)
-            lines.append(web.stdout.readline())
-        base = re.search(r"http://\S+/", "".join(lines)).group(0)
+        base, _ = web_banner(web)
         audio, _ = click_train(bpm=120, duration_s=4.0)
         status, song = upload(base, write_wav(tmp_path / "clicks.wav", audio).read_bytes(),
                               "clicks.wav")
