@@ -55,7 +55,8 @@ def art_features(images: torch.Tensor) -> torch.Tensor:
 def srgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """sRGB [N, 3, H, W] in 0..1 -> CIELAB [N, 3, H, W] (L 0..100, a/b about -110..110)."""
     linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = torch.einsum("ij,njhw->nihw", _RGB_TO_XYZ, linear) / _WHITE.view(1, 3, 1, 1)
+    xyz = (torch.einsum("ij,njhw->nihw", _RGB_TO_XYZ.to(linear.device), linear)
+           / _WHITE.to(linear.device).view(1, 3, 1, 1))
     epsilon, kappa = 216 / 24389, 24389 / 27
     f = torch.where(xyz > epsilon, xyz.clamp_min(1e-12) ** (1 / 3), (kappa * xyz + 16) / 116)
     return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]),
@@ -95,7 +96,8 @@ def _edges(lightness: torch.Tensor) -> torch.Tensor:
 
 def _sobel(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient magnitude and direction of [N, 1, H, W] (edges replicated at the border)."""
-    kx = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=image.dtype) / 8.0
+    kx = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=image.dtype,
+                      device=image.device) / 8.0
     padded = F.pad(image, (1, 1, 1, 1), mode="replicate")
     gx = F.conv2d(padded, kx.view(1, 1, 3, 3))
     gy = F.conv2d(padded, kx.t().reshape(1, 1, 3, 3))
@@ -109,7 +111,7 @@ def _angle_histogram(angle: torch.Tensor, weight: torch.Tensor, *, bins: int,
     position = (angle % period) / period * bins
     low = position.floor().long() % bins
     share = position - position.floor()
-    histogram = torch.zeros(angle.shape[0], bins, dtype=torch.float64)
+    histogram = torch.zeros(angle.shape[0], bins, dtype=torch.float64, device=angle.device)
     histogram.scatter_add_(1, low, weight * (1 - share))
     histogram.scatter_add_(1, (low + 1) % bins, weight * share)
     return histogram
@@ -118,13 +120,15 @@ def _angle_histogram(angle: torch.Tensor, weight: torch.Tensor, *, bins: int,
 def _spectrum(lightness: torch.Tensor) -> torch.Tensor:
     """Share of the (windowed, mean-removed) power in each octave band [N, BANDS]."""
     side = lightness.shape[-1]
-    window = torch.hann_window(side, periodic=False, dtype=torch.float64)
+    window = torch.hann_window(side, periodic=False, dtype=torch.float64, device=lightness.device)
     centred = lightness - lightness.mean(dim=(1, 2), keepdim=True)
     power = torch.fft.fft2(centred * window[:, None] * window[None, :]).abs() ** 2
-    frequency = torch.fft.fftfreq(side, dtype=torch.float64) * side  # cycles per picture
+    # cycles per picture
+    frequency = torch.fft.fftfreq(side, dtype=torch.float64, device=lightness.device) * side
     radius = torch.sqrt(frequency[:, None] ** 2 + frequency[None, :] ** 2)
     # Octaves from 1 cycle per picture up to the Nyquist limit (side / 2).
     edges = torch.logspace(0, math.log2(side / 2), BANDS + 1, base=2.0, dtype=torch.float64)
-    bands = torch.stack([power[:, (radius >= lo) & (radius < hi)].sum(dim=1)
+    # Masks rather than boolean indexing: no data-dependent shapes (no GPU sync, meta-testable).
+    bands = torch.stack([(power * ((radius >= lo) & (radius < hi))).sum(dim=(1, 2))
                          for lo, hi in zip(edges[:-1], edges[1:], strict=True)], dim=1)
     return bands / bands.sum(dim=1, keepdim=True).clamp_min(1e-12)

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from training.grid_sample_grad import grid_sample_bilinear
+
 # The sym6 wavelet's low-pass decomposition filter (orthogonal: upsampling then downsampling with
 # it and its mirror reconstructs a band-limited image).
 SYM6 = (0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,
@@ -220,8 +222,7 @@ class AugmentPipe(torch.nn.Module):
         theta = (scale2d(2 / in_w, 2 / in_h, n, dev) @ g_inv
                  @ scale2d(out_w / 2, out_h / 2, n, dev))
         grid = F.affine_grid(theta[:, :2, :], [n, c, out_h, out_w], align_corners=False)
-        images = F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode="zeros",
-                               align_corners=False)
+        images = grid_sample_bilinear(images, grid.to(images.dtype))  # R1 differentiates twice
 
         # Downsample 2x with the mirrored filter (the adjoint of the upsampling) and crop the border.
         pad = -border * 2 + (len(SYM6) - 1) // 2

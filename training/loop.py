@@ -350,6 +350,10 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
         progress.close()
         if writer is not None:
             writer.close()
+        # Shut the image workers down now: they ignore SIGTERM (ignore_stop_signals), so if an
+        # error's traceback kept the loader alive until exit, multiprocessing's exit handler would
+        # wait for them forever and a crashed run would never end.
+        del batches
     return run_dir
 
 

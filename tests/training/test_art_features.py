@@ -75,3 +75,11 @@ def test_kid_ranks_the_same_art_then_blurred_art_then_one_soft_colour():
              for name, other in (("same", same), ("blurred", blurred), ("soft", soft))}
     assert score["same"] < score["blurred"] < score["soft"]
     assert score["soft"] > 10 * max(score["same"], 1e-4)
+
+
+def test_every_tensor_follows_the_images_device():
+    # A CUDA training run scores KID on the GPU: no constant may stay on the CPU. The meta device
+    # checks that here without a GPU (it fails on any CPU tensor met on the way).
+    images = torch.zeros(2, 3, 64, 64, dtype=torch.uint8, device="meta")
+    features = art_features(images)
+    assert features.device.type == "meta" and features.shape == (2, FEATURES)
