@@ -1,7 +1,7 @@
 """Re-lock time of the beat tracker after tempo steps and at the end of tempo ramps.
 
     python -m bench.relock --json bench/results/relock.json [--cache DIR] [--before OLD.json]
-        [--half tuning] [--songs NAME ...]
+        [--half tuning|held_out|old_held_out] [--songs NAME ...]
 
 Renders songs whose tempo steps (up and down, 4-25 %, and into a metrical trap such as 140 ->
 170, which a tracker may read as 85) or ramps (linear in beats, over 4-8 bars), through the
@@ -14,9 +14,11 @@ time is that beat minus t0; "never" (nan) when no such beat comes before the nex
 `bpm_right_s` splits it: when the reported BPM came within BPM_TOLERANCE for good (the
 change detected and confirmed); the rest of `relock_s` is waiting for four right beats.
 
-The songs are split in two: TUNING_SONGS, which the tracker's settings may be fitted on, and
+The songs are split in three: TUNING_SONGS, which the tracker's settings may be fitted on,
 HELD_OUT_SONGS, which they must never be (other grooves, tempi, meters and change sizes), so
-the held-out numbers say how the tracker does on changes it was not tuned for. Plain aubio
+the held-out numbers say how the tracker does on changes it was not tuned for, and
+OLD_HELD_OUT_SONGS, the first held-out set, which an earlier attempt was judged on (so it is
+no longer unseen), still reported so that nothing is hidden. Plain aubio
 (default settings) is the baseline; ``--before`` adds the re-lock times of an earlier run of
 this benchmark (the tracker before a change) as a column. ``--cache`` keeps rendered audio.
 Needs fluidsynth and fluid-soundfont-gm (`make bench-packages`) and the dev extra (mido).
@@ -310,10 +312,10 @@ def _steps(tempi: Sequence[float], *, lead_s: float = 15.0, hold_s: float = 11.0
 
 
 def _ramp(start: float, end: float, ramp_bars: int, *, lead_s: float = 15.0,
-          hold_s: float = 11.0, **patterns) -> tuple[Part, ...]:
-    return (Part(_bars(start, lead_s), start, **patterns),
-            Part(ramp_bars, start, end, **patterns),
-            Part(_bars(end, hold_s), end, **patterns))
+          hold_s: float = 11.0, meter: int = 4, **patterns) -> tuple[Part, ...]:
+    return (Part(_bars(start, lead_s, meter), start, meter=meter, **patterns),
+            Part(ramp_bars, start, end, meter=meter, **patterns),
+            Part(_bars(end, hold_s, meter), end, meter=meter, **patterns))
 
 
 HOUSE = {"drums": "four_on_floor", "bass": "offbeat", "chords": "stabs"}
@@ -323,6 +325,9 @@ DNB = {"drums": "dnb", "bass": "roots", "chords": "whole"}
 HIPHOP = {"drums": "boombap", "bass": "syncopated", "chords": "whole"}
 FUNK = {"drums": "boombap", "bass": "syncopated", "chords": "stabs"}
 WALTZ = {"drums": "waltz", "bass": "roots", "chords": "after_beats", "meter": 3}
+TECHNO = {"drums": "sixteenths", "bass": "offbeat", "chords": "stabs"}
+BREAKS = {"drums": "breakbeat", "bass": "roots", "chords": "whole"}
+BALLAD_3_4 = {"drums": "waltz", "bass": "quarters", "chords": "whole", "meter": 3}
 
 # Tuning: the tracker's settings may be chosen on these.
 TUNING_SONGS: tuple[TempoSong, ...] = (
@@ -337,10 +342,46 @@ TUNING_SONGS: tuple[TempoSong, ...] = (
               ("Dm", "Gm", "Bb", "A"), humanize_ms=8, seed=15),
     TempoSong("dnb_ramp_170_160", _ramp(170, 160, 8, **DNB), ("Cm", "Ab", "Eb", "Bb"),
               humanize_ms=4, seed=16),
+    # Added with issue 18's second attempt: 3/4, boom-bap and slow steps, which the first
+    # tuning set lacked and the held-out songs showed to be the hard ones.
+    TempoSong("waltz_step_138_120_138", _steps((138, 120, 138), **WALTZ),
+              ("D", "Bm", "G", "A"), humanize_ms=6, seed=17),
+    TempoSong("boombap_step_92_80_96", _steps((92, 80, 96), **HIPHOP, swing=0.62),
+              ("Gm", "Eb", "Bb", "F"), humanize_ms=10, seed=18),
+    TempoSong("techno_step_126_132_122", _steps((126, 132, 122), **TECHNO), humanize_ms=2,
+              seed=19),
+    TempoSong("waltz_ramp_108_126", _ramp(108, 126, 6, **WALTZ), ("C", "Am", "F", "G"),
+              humanize_ms=6, seed=20),
+    TempoSong("boombap_ramp_100_86", _ramp(100, 86, 6, **HIPHOP, swing=0.6),
+              ("Am", "Dm", "E", "Am"), humanize_ms=8, seed=40),
 )
 
-# Held out: never used to choose a setting. Other grooves, meters, tempi and change sizes.
+# Held out: never used to choose a setting, rendered fresh for issue 18's second attempt
+# (new seeds, grooves, tempi and change sizes), so no setting was ever judged on them either.
 HELD_OUT_SONGS: tuple[TempoSong, ...] = (
+    TempoSong("breaks_step_165_140_160", _steps((165, 140, 160), **BREAKS),
+              ("Bbm", "Gb", "Db", "Ab"), humanize_ms=5, seed=31),
+    TempoSong("pop_step_96_112_92", _steps((96, 112, 92), **POP, swing=0.55),
+              ("F", "C", "Dm", "Bb"), humanize_ms=8, seed=32),
+    TempoSong("ballad_step_3_4_96_112", _steps((96, 112), **BALLAD_3_4),
+              ("Eb", "Cm", "Ab", "Bb"), humanize_ms=8, seed=33),
+    TempoSong("boombap_step_84_98", _steps((84, 98), **FUNK, swing=0.6),
+              ("Cm", "Fm", "G", "Cm"), humanize_ms=10, seed=34),
+    TempoSong("house_step_122_116", _steps((122, 116), **HOUSE), ("Bm", "G", "D", "A"),
+              humanize_ms=3, seed=35),
+    TempoSong("rock_ramp_140_124", _ramp(140, 124, 6, **ROCK), ("E", "A", "B", "A"),
+              humanize_ms=8, seed=36),
+    TempoSong("breaks_ramp_150_170", _ramp(150, 170, 8, **BREAKS), ("Fm", "Db", "Eb", "Fm"),
+              humanize_ms=5, seed=37),
+    TempoSong("techno_ramp_118_126", _ramp(118, 126, 4, **TECHNO), humanize_ms=2, seed=38),
+    TempoSong("waltz_ramp_132_116", _ramp(132, 116, 6, **WALTZ), ("A", "F#m", "D", "E"),
+              humanize_ms=6, seed=39),
+)
+
+# The first held-out set (issue 18's first attempt). Its numbers were read when the first
+# faster detection was rejected, so it is no longer unseen; it is kept and reported so that
+# nothing is hidden, but the held-out verdict is the fresh set's.
+OLD_HELD_OUT_SONGS: tuple[TempoSong, ...] = (
     TempoSong("rock_step_128_120_132", _steps((128, 120, 132), **ROCK),
               ("A", "D", "E", "D"), humanize_ms=8, seed=21),
     TempoSong("funk_step_110_88_110", _steps((110, 88, 110), **FUNK, swing=0.58),
@@ -356,6 +397,9 @@ HELD_OUT_SONGS: tuple[TempoSong, ...] = (
               humanize_ms=4, seed=27),
 )
 
+HALVES = {"tuning": TUNING_SONGS, "held_out": HELD_OUT_SONGS,
+          "old_held_out": OLD_HELD_OUT_SONGS}
+
 RELOCK_COLUMNS = ("half", "song", "change", "bpm", "window_s", "before_relock_s", "relock_s",
                   "bpm_right_s", "aubio_relock_s", "beat_f_after", "aubio_beat_f_after", "song_beat_f",
                   "aubio_song_beat_f")
@@ -368,11 +412,11 @@ def main() -> None:
                          help="keep rendered songs here and reuse them")
     options.add_argument("--before", type=Path, default=None,
                          help="an earlier run's JSON: its re-lock times become a column")
-    options.add_argument("--half", choices=("tuning", "held_out", "both"), default="both")
+    options.add_argument("--half", choices=(*HALVES, "all"), default="all")
     options.add_argument("--songs", nargs="+", default=None, metavar="NAME",
                          help="only these songs (while iterating on the tuning half)")
     args = options.parse_args()
-    halves = {"tuning": TUNING_SONGS, "held_out": HELD_OUT_SONGS}
+    halves = dict(HALVES)
     if args.songs is not None:
         known = {song.name for songs in halves.values() for song in songs}
         unknown = sorted(set(args.songs) - known)
@@ -383,7 +427,7 @@ def main() -> None:
                   for half, songs in halves.items()}
     rows: list[dict] = []
     for half, songs in halves.items():
-        if args.half in (half, "both"):
+        if args.half in (half, "all"):
             rows += relock_rows(songs, half, hop=args.hop, cache=args.cache)
     before = {}
     if args.before is not None:
