@@ -20,7 +20,14 @@ function (ODF) and, ten times a second:
    one (within 1.3x: a step keeps the metrical level). One that explains them clearly better
    for 0.2 s becomes the period at once, the history before those 2 s is forgotten (so the
    long window does not pull back to the old tempo) and the phase is measured afresh. The
-   long window takes over again once it holds 3 s of the new tempo.
+   long window takes over again once it holds 3 s of the new tempo (and may overrule the
+   re-lock only once it holds 6 s).
+6. A faster challenger looks for the same change in every update: the last 2 s of the
+   percussion ODF, its newest second weighted most, folded at periods within 1.27x of the
+   tracked one. When the tracked period's own fold has collapsed (the newest beats land
+   off it) and another period's fold is clearly sharper, for 0.2 s, that period wins. It
+   sees a step after two or three new beats, where the autocorrelation of step 5 needs
+   its window half full of the new tempo.
 
 Beats are emitted when the oscillator's predicted beat time is reached, not after the beat's
 onset has been detected, so the beat flag is not late. Tap tempo and a manual BPM override
@@ -64,8 +71,20 @@ class TempoSettings:
     tap_timeout_s: float = 2.0  # a longer gap between taps starts a new tap sequence
     relock_window_s: float = 2.0  # recent ODF a tempo change is looked for in (at least 4 beats)
     relock_range: float = 1.3  # ...among periods within this factor of the tracked one
-    relock_margin: float = 1.2  # ...which must explain it this much better than the tracked one
+    relock_margin: float = 1.5  # ...which must explain it this much better than the tracked one
     relock_confirm_s: float = 0.2  # ...for this long, before the tracker re-locks on it
+    challenge_memory_s: float = 0.8  # recency time constant of the challenger's fold
+    challenge_range: float = 1.27  # challenger periods within this factor (4:3 is metrical)
+    challenge_margin: float = 1.3  # the challenger's fit must beat the tracked one's by this
+    challenge_collapse: float = 0.7  # ...while the tracked fit is below this of its usual
+    challenge_usual_s: float = 8.0  # time constant of "its usual" (an average)
+    challenge_min_change: float = 0.03  # ...and its period differ by at least this fraction
+    challenge_confirm_s: float = 0.2  # ...for this long, before the tracker re-locks on it
+    challenge_agree: float = 0.03  # ...its period staying within this fraction meanwhile
+    challenge_keep_s: float = 1.0  # ODF history kept when it re-locks (the newest beats)
+    challenge_rest_s: float = 2.0  # no challenge this soon after a re-lock...
+    challenge_continue: float = 0.06  # ...but one further step this small in its direction
+    challenge_step: float = 0.01  # spacing of the challenger periods (a fraction)
 
 
 @dataclass(frozen=True)
@@ -142,6 +161,14 @@ class PredictiveBeatTracker:
         self._short_best = np.zeros(self._short_max, dtype=np.float64)
         self._short_salience = np.zeros(self._short_max, dtype=np.float64)
         self._perc = SampleWindow(self.n_frames)
+        half = int(math.floor(math.log(settings.challenge_range) / settings.challenge_step))
+        self._challenge_ratios = np.exp(np.arange(-half, half + 1) * settings.challenge_step)
+        self._challenge_bins = 32
+        self._challenge_max = min(self.n_frames, int(settings.relock_window_s * self.fr))
+        ages = np.arange(self._challenge_max - 1, -1, -1, dtype=np.float64)
+        self._challenge_recency = np.exp(-ages / (settings.challenge_memory_s * self.fr))
+        self._challenge_offsets = (np.arange(self._challenge_ratios.shape[0])[:, None]
+                                   * self._challenge_bins)
         self.reset()
 
     def reset(self) -> None:
@@ -149,8 +176,13 @@ class PredictiveBeatTracker:
         self._perc.clear()
         self._frames = 0  # tempo frames pushed
         self._valid_from = 0  # frame number the ODF history is kept from (re-locks forget)
+        self._relocked_at = -self.n_frames  # frame number of the last re-lock
+        self._relock_direction = 0  # the challenger's last re-lock: +1 to a longer period
         self._change = math.nan  # the period a tempo change points to, in frames
         self._change_count = 0
+        self._challenger = math.nan  # the period the challenger's fold points to, in frames
+        self._challenger_count = 0
+        self._usual_fit = math.nan  # the tracked period's usual fit (a share of the ODF)
         self._rephase = False  # the next phase update takes the measured phase outright
         self._acc_full = self._acc_perc = 0.0
         self._acc_hops = 0
@@ -206,6 +238,7 @@ class PredictiveBeatTracker:
         self._recent_periods.clear()
         self._candidate, self._candidate_count = math.nan, 0
         self._change, self._change_count = math.nan, 0
+        self._challenger, self._challenger_count = math.nan, 0
 
     # ------------------------------------------------------------------ per hop
 
@@ -293,6 +326,11 @@ class PredictiveBeatTracker:
                 self._look_for_change()
         if math.isnan(self.period):
             return
+        if math.isnan(self._override_period):
+            # In the phase's slice (the cheapest), so a re-lock is phased at once. After
+            # one the history is too short for the long window, and `_look_for_change`
+            # waits until its window holds only the new tempo.
+            self._challenge()
         folded = self._fold_percussion()
         yield
         self._track_phase(folded, self._n_end)
@@ -319,6 +357,8 @@ class PredictiveBeatTracker:
         m = min(self._valid_frames(), self._short_max, max(int(s.relock_window_s * self.fr),
                                                            needed))
         if m < needed:
+            return False
+        if self._frames - self._relocked_at < m:  # its window still holds the old tempo
             return False
         odf = self._full.view[self.n_frames - m:]
         centred = self._centred[:m]
@@ -369,9 +409,91 @@ class PredictiveBeatTracker:
             return False
         self._set_period(refined)
         self._recent_periods.append(refined)
+        self._relock_direction = 0  # its window holds enough of the new tempo to be right
         self._valid_from = self._frames - m
+        self._relocked_at = self._frames
         self._rephase = True
         return True
+
+    def _challenge(self) -> bool:
+        """A faster look for a tempo change than `_look_for_change`; True when it re-locked.
+
+        A challenger (see `_challenger_fits`) replaces the tracked period when the tracked
+        period's own fit has collapsed (below ``challenge_collapse`` of its usual share of
+        the ODF: the newest beats no longer land where it puts them), the challenger fits
+        ``challenge_margin`` times better and differs by ``challenge_min_change`` at least,
+        and it points to the same period for ``challenge_confirm_s``. The history before
+        the newest ``challenge_keep_s`` is then forgotten and the phase measured afresh.
+        """
+        s = self.settings
+        m = min(self._valid_frames(), self._challenge_max)
+        if m < 2 * self.period:
+            return False
+        fit, total = self._challenger_fits(m)
+        centre = fit.shape[0] // 2
+        resting = self._frames - self._relocked_at < s.challenge_rest_s * self.fr
+        if resting:
+            # Just re-locked: the window still holds the old tempo, which must not pull the
+            # tracker back, but an estimate made on a beat or two (a blend of the two
+            # tempi) may go on, once and a little, in its direction.
+            if not self._relock_direction:
+                return False
+            near = int(round(math.log(1 + s.challenge_continue) / s.challenge_step))
+            j = (centre + 1 + int(np.argmax(fit[centre + 1:centre + near + 1]))
+                 if self._relock_direction > 0
+                 else centre - near + int(np.argmax(fit[centre - near:centre])))
+        else:
+            j = int(np.argmax(fit))
+        share = fit[centre] / max(total, 1e-12)
+        usual = self._usual_fit
+        decay = math.exp(-s.update_s / s.challenge_usual_s)
+        self._usual_fit = share if math.isnan(usual) else decay * usual + (1 - decay) * share
+        if (abs(self._challenge_ratios[j] - 1) < s.challenge_min_change or math.isnan(usual)
+                or share >= s.challenge_collapse * usual
+                or fit[j] < s.challenge_margin * fit[centre]):
+            self._challenger, self._challenger_count = math.nan, 0
+            return False
+        lag = float(self.period * math.exp((j - centre + _parabolic_offset(fit, j))
+                                           * s.challenge_step))
+        same = (not math.isnan(self._challenger)
+                and abs(lag / self._challenger - 1) < s.challenge_agree)
+        self._challenger_count = self._challenger_count + 1 if same else 1
+        self._challenger = lag
+        if self._challenger_count < max(1, round(s.challenge_confirm_s / s.update_s)):
+            return False
+        self._relock_direction = 0 if resting else (1 if lag > self.period else -1)
+        self._set_period(lag)
+        self._recent_periods.append(lag)
+        # Only the newest beats are kept: the rest of the window is the old tempo, which
+        # would pull the short window's search and the restarted long window back to it.
+        self._valid_from = self._frames - min(m, int(s.challenge_keep_s * self.fr))
+        self._relocked_at = self._relocked_at if resting else self._frames
+        self._rephase = True
+        return True
+
+    def _challenger_fits(self, m: int) -> tuple[np.ndarray, float]:
+        """How well each period near the tracked one explains the newest ``m`` ODF frames.
+
+        The percussion ODF (weighted towards its newest second) folded at each period
+        (``period * _challenge_ratios``), smoothed by 15 ms of timing spread; a period's fit
+        is its fold's peak, so every period, the tracked one too, takes its best phase.
+        Returns the fits, shape (periods,), and the weighted ODF's sum.
+        """
+        odf = self._positive_part(self._perc.view[self.n_frames - m:], self._positive)
+        weights = self._weighted[:m]
+        np.multiply(odf, self._challenge_recency[self._challenge_max - m:], out=weights)
+        periods = self.period * self._challenge_ratios
+        frames = np.arange(self._frames - m, self._frames, dtype=np.float64)
+        bins = self._challenge_bins
+        index = ((frames[None, :] / periods[:, None]) % 1.0 * bins).astype(np.intp)
+        index += self._challenge_offsets
+        folded = np.bincount(index.ravel(), weights=np.broadcast_to(weights, index.shape).ravel(),
+                             minlength=index.size // m * bins).reshape(-1, bins)
+        width = max(0.015 * self.fr * bins / self.period, 0.3)
+        k = np.arange(bins)
+        kernel = np.fft.rfft(np.exp(-0.5 * (np.minimum(k, bins - k) / width) ** 2))
+        smooth = np.fft.irfft(np.fft.rfft(folded, axis=1) * kernel, n=bins, axis=1)
+        return smooth.max(axis=1), float(weights.sum())
 
     def _autocorrelate(self) -> bool:
         odf = self._history(self._full)
@@ -435,6 +557,11 @@ class PredictiveBeatTracker:
         if math.isnan(self.period):
             self.period = lag
         elif abs(lag / self.period - 1) > TEMPO_SWITCH:
+            if self._valid_frames() < self.n_frames and self._frames - self._relocked_at < (
+                    self.n_frames):
+                # Restarted after a re-lock on only a few seconds, the long window may pin
+                # the new period but not overrule it (its metrical level is a guess yet).
+                return
             if not math.isnan(self._candidate) and abs(lag / self._candidate - 1) < TEMPO_SWITCH:
                 self._candidate_count += 1
             else:
@@ -453,7 +580,11 @@ class PredictiveBeatTracker:
 
         Bin k holds frames whose absolute number is k/bins of a period past a multiple of it.
         """
-        odf = self._positive_part(self._history(self._perc), self._positive)
+        history = self._history(self._perc)
+        if self._rephase:  # a re-lock measures the phase on its whole window, old tempo too
+            history = self._perc.view[self.n_frames - max(
+                history.shape[0], min(self._challenge_max, self._frames)):]
+        odf = self._positive_part(history, self._positive)
         m = odf.shape[0]
         weighted = self._weighted[:m]
         np.multiply(odf, self._recency[self.n_frames - m:], out=weighted)
