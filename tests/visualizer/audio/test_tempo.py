@@ -151,13 +151,9 @@ def _humanised_groove(beats: np.ndarray, duration_s: float, seed: int = 7) -> np
     return audio
 
 
-@pytest.mark.parametrize("before, after", [
-    (116, 128),
-    pytest.param(128, 108, marks=pytest.mark.xfail(strict=True, reason=(
-        "issue 18: on a looser groove the change takes 2.2 s to detect (2.8 s to "
-        "re-lock); bench.relock's bpm_right_s shows detection is where the time goes"))),
-])
+@pytest.mark.parametrize("before, after", [(116, 128), (128, 108)])
 def test_a_tempo_step_in_a_humanised_groove_is_relocked_within_two_seconds(before, after):
+    # 128 -> 108 took 2.8 s before the challenger (the change took 2.2 s to detect).
     first = np.arange(0.5, 14.0, 60.0 / before)
     change = first[-1] + 60.0 / before
     beats = np.concatenate([first, np.arange(change, change + 9.0, 60.0 / after)])
@@ -166,6 +162,28 @@ def test_a_tempo_step_in_a_humanised_groove_is_relocked_within_two_seconds(befor
     relock = relock_time(t0_s=change, until_s=float(beats[-1]), true_beats_s=beats,
                          beats_s=np.asarray(result.beats_s), bpm_track=track,
                          true_bpm=np.where(track[:, 0] < change, before, after))
+    assert relock <= 2.0
+
+
+@pytest.mark.parametrize("before, after", [
+    (128, 112),
+    (100, 112),  # 4.8 s before the challenger
+    pytest.param(116, 128, marks=pytest.mark.xfail(strict=True, reason=(
+        "issue 18: mid-ramp the challenger overshoots, and at the ramp's end it jumps "
+        "to 140 BPM on the ghost notes for 2 s (3.3 s to re-lock; 0.9 s before it)"))),
+])
+def test_the_end_of_a_ramp_in_a_humanised_groove_is_relocked_within_two_seconds(before, after):
+    steady = np.arange(0.5, 12.0, 60.0 / before)
+    ramp = steady[-1] + np.cumsum(60.0 / np.linspace(before, after, 17))  # 16 beats
+    end = ramp[-1]
+    beats = np.concatenate([steady, ramp, end + np.arange(1, 20) * 60.0 / after])
+    result = analyze_audio(_humanised_groove(beats, float(np.ceil(beats[-1])) + 1.0), sr=SR)
+    track = np.asarray(result.bpm_track)
+    intervals = np.diff(beats)  # the tempo between two beats is the one their interval implies
+    i = np.clip(np.searchsorted(beats, track[:, 0], side="right") - 1, 0, intervals.shape[0] - 1)
+    relock = relock_time(t0_s=end, until_s=float(beats[-1]), true_beats_s=beats,
+                         beats_s=np.asarray(result.beats_s), bpm_track=track,
+                         true_bpm=60.0 / intervals[i])
     assert relock <= 2.0
 
 
