@@ -482,12 +482,15 @@ class PredictiveBeatTracker:
         odf = self._positive_part(self._perc.view[self.n_frames - m:], self._positive)
         weights = self._weighted[:m]
         np.multiply(odf, self._challenge_recency[self._challenge_max - m:], out=weights)
-        periods = self.period * self._challenge_ratios
-        frames = np.arange(self._frames - m, self._frames, dtype=np.float64)
         bins = self._challenge_bins
-        index = ((frames[None, :] / periods[:, None]) % 1.0 * bins).astype(np.intp)
+        frames = np.arange(self._frames - m, self._frames, dtype=np.float64)
+        # Bin of each frame at each period: floor(frame * bins / period) mod bins, in
+        # integers (a float modulo over every frame and period costs twice as much).
+        index = np.multiply.outer(bins / (self.period * self._challenge_ratios), frames
+                                  ).astype(np.intp)
+        index %= bins
         index += self._challenge_offsets
-        folded = np.bincount(index.ravel(), weights=np.broadcast_to(weights, index.shape).ravel(),
+        folded = np.bincount(index.ravel(), weights=np.tile(weights, index.shape[0]),
                              minlength=index.size // m * bins).reshape(-1, bins)
         width = max(0.015 * self.fr * bins / self.period, 0.3)
         k = np.arange(bins)
