@@ -483,12 +483,14 @@ class LiveApp:
         return self._stats.result(self.worker, backend=self.generator.name,
                                   reason=self.backend_reason, output_size=self.output.size)
 
-    def close(self) -> None:
-        """Release GL, the output and the backend (after run() returned)."""
+    def close(self, *, generator: bool = True) -> None:
+        """Release GL, the output and the backend (after run() returned). ``generator=False``:
+        the backend is not this app's alone (an offline render's planner borrows it)."""
         self.worker.stop()
         self.renderer.release()
         self.output.release()
-        self.generator.close()
+        if generator:
+            self.generator.close()
 
 
 def resolve_fx_scale(scale: float, *, output: Output, generator_px: int) -> float:

@@ -8,6 +8,7 @@ turns a :class:`LatentFrame` into an image. Backends are chosen from the explici
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -43,6 +44,18 @@ class ImageBackend(Protocol):
 
     def close(self) -> None:
         """Release sessions, engines and device memory."""
+        ...
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    """A backend that paints many frames in one call, each image exactly (bit for bit) what
+    ``synthesize`` paints for it alone: an offline render batches its generator so and its
+    frames do not change. A backend whose batches round differently (torch's convolutions
+    do) does not implement it."""
+
+    def synthesize_many(self, frames: Sequence[LatentFrame]) -> list[Any]:
+        """The uint8 (H, W, 3) images of ``frames``, in order."""
         ...
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +128,23 @@ class OnnxRuntimeGenerator:
             self._motion_notice.check(frame)
         image = self.run_batch(frame.ws[None], self._noise_gain, self._transform)
         return float_chw_to_rgb8(image[0])
+
+    def synthesize_many(self, frames: Sequence[LatentFrame]) -> list[np.ndarray]:
+        """uint8 (R, R, 3) images of ``frames``, painted as one batch on the CPU provider: MLAS
+        computes each image of a batch as it computes it alone (`BatchBackend`; the render
+        tests compare). On CUDA one by one: cuDNN may pick other kernels per batch size."""
+        if self.device != "cpu":
+            return [self.synthesize(frame) for frame in frames]
+        for frame in frames:
+            if frame.ws.shape != (self.num_ws, self.w_dim):
+                raise ValueError(f"ws must be [{self.num_ws}, {self.w_dim}], got {frame.ws.shape}")
+            if not self.moves:
+                self._motion_notice.check(frame)
+        images = self.run_batch(
+            np.stack([frame.ws for frame in frames]),
+            np.array([frame.noise_gain for frame in frames], dtype=np.float32),
+            np.array([frame.transform for frame in frames], dtype=np.float32))
+        return [float_chw_to_rgb8(image) for image in images]
 
     def run_batch(self, ws: np.ndarray, noise_gain: np.ndarray,
                   transform: np.ndarray | None = None) -> np.ndarray:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from visualizer.backends.base import GeneratedFrame, ImageBackend
 from visualizer.core.slot import LatestSlot
@@ -72,11 +72,16 @@ def threaded_worker(backend: ImageBackend, latents: LatentFeed, *, max_fps: floa
 
 class SyncWorker:
     """Paints on demand in the offline render loop instead of on a thread: the order of steps
-    is fixed, so frames repeat exactly. ``max_fps`` does not apply (the render decides)."""
+    is fixed, so frames repeat exactly. ``max_fps`` does not apply (the render decides).
 
-    def __init__(self, backend: ImageBackend, latents: LatentFeed, *, max_fps: float = 0.0) -> None:
+    ``painter``: latent -> uint8 image in place of painting here with ``backend`` (an offline
+    render's generator running ahead, `visualizer.backends.ahead`; its planner's hand-off)."""
+
+    def __init__(self, backend: ImageBackend, latents: LatentFeed, *, max_fps: float = 0.0,
+                 painter: Callable[[LatentFrame], Any] | None = None) -> None:
         self.backend = backend
         self.latents = latents
+        self.painter = painter or (lambda latent: to_rgb8(backend.synthesize(latent)))
         self.latest: LatestSlot[GeneratedFrame] = LatestSlot()
         self.frames_generated = 0
         self.error: WorkerError | None = None  # a failure offline raises instead
@@ -96,7 +101,7 @@ class SyncWorker:
         moves on exactly as if it had painted, at none of the cost."""
         latent = self.latents.step(dt_s)
         started = time.perf_counter()
-        image = to_rgb8(self.backend.synthesize(latent)) if synthesize else None
+        image = self.painter(latent) if synthesize else None
         self.gen_ms = (time.perf_counter() - started) * 1e3
         self.frames_generated += 1
         self.latest.put(GeneratedFrame(seq=latent.seq, t_audio=latent.t_audio, image=image,
