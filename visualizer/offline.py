@@ -10,6 +10,14 @@ controller, FX mapper, preset deck, shaders, renderer), handing in
 and steps it frame by frame at ``t_k = start + k / fps`` (song seconds). Nothing depends on
 wall time, so the same command gives the same frames.
 
+The generator runs ahead of the drawing (`visualizer.backends.ahead`, ``RenderJob.
+generator_batch``): a planner thread walks the same frames on a second show that draws nothing
+(its own analyzer, controller and looks; the model is shared) and hands each painted frame's
+latents to a generator thread, which paints them in batches while the render loop draws the
+frames before and the recorder encodes the ones before those. The render loop's own latents
+are checked against the planned ones, so the frames are those of painting in the loop
+(``generator_batch=0``, which the tests compare with).
+
 Every render replays the song from its beginning: the frames before ``--start`` (and before a
 segment's first frame, `RenderJob.part`) run the analysis, the events, the latent walk, the FX
 mapper and the looks' hooks exactly as a whole render does, but paint and draw nothing
@@ -71,6 +79,9 @@ Progress = Callable[[int, int], None]
 # The trails fade frame by frame: the bundled ones (decay <= 0.96, less 1/255 a frame) forget
 # a full-white frame within ~60 frames; 4 s leaves room for slower trails at 30 fps.
 TRAIL_WARMUP_S = 4.0
+# Frames the generator paints at once ahead of the drawing: MLAS gains little per frame beyond
+# a few (bench/results/render.json), and the images waiting stay a few hundred kB.
+GENERATOR_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,9 @@ class RenderJob:
     part: tuple[int, int] | None = None
     audio_track: bool = True  # False: video only (segments; their join adds the song once)
     trail_warmup_s: float = TRAIL_WARMUP_S  # before a part, with trails (see the docstring)
+    # Frames the generator paints at once, on its own thread ahead of the drawing (see the
+    # docstring); 0 = it paints in the render loop, one frame at a time. Same frames either way.
+    generator_batch: int = GENERATOR_BATCH
 
 
 @dataclass(frozen=True)
@@ -127,68 +141,63 @@ def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None)
 
     ``progress(done, total)``: called after every frame. User errors are GansmaniaError.
     """
+    import functools
+
     from visualizer.audio.filesource import load_audio
+    from visualizer.backends.ahead import PaintAhead
     from visualizer.backends.worker import SyncWorker
     from visualizer.render.headless import HeadlessOutput
-    from visualizer.show import build_app, offline
+    from visualizer.show import build_app, offline, open_model
 
     audio, sr = load_audio(Path(job.audio))
-    song_s = audio.shape[0] / sr
-    start_s, end_s = render_span(job, song_s=song_s)
+    start_s, end_s = render_span(job, song_s=audio.shape[0] / sr)
     show = offline(show)
     config = show.config
-    fps = config.record.fps
-    first, stop = _part(job, render_frames(start_s, end_s, fps))
-    # The frame grid runs back to the song's start: frames before `first` are replayed.
-    replay_from = -math.floor(start_s * fps + 1e-9)
-    gen_every = _generator_stride(fps, job.generator_fps)
-    gen_dt = gen_every / fps
-    draw_from = _draw_from(first, replay_from, gen_every)
-    trails_from = first - math.ceil(job.trail_warmup_s * fps)
+    frames = _Frames.of(job, start_s=start_s, end_s=end_s, fps=config.record.fps)
+    first, stop = frames.first, frames.stop
     started = time.perf_counter()
+    lookahead = _lookahead(config, job, audio, sr)
+    model = open_model(config.model)
+
+    def build(worker, clock: _Clock) -> LiveApp:
+        return build_app(show, model=model, features=_analyzer(config, job, audio, sr, lookahead),
+                         worker=worker, output=HeadlessOutput(config.display.size), clock=clock)
+
+    def plan(send: Callable) -> None:
+        """The planner (`visualizer.backends.ahead`): this render's control on a show of its
+        own that draws nothing, sending the latents of the frames the render paints."""
+        clock = _Clock()
+        app = build(functools.partial(SyncWorker, painter=send), clock)
+        try:
+            _seed(app, job)
+            walk = _Walk(app, clock, frames, job, warn=False)
+            for k in range(frames.replay_from, stop):
+                walk.step(k, draw=False)
+        finally:
+            app.close(generator=False)  # the render's own app closes it
+
+    ahead = PaintAhead(model.backend, plan, batch=job.generator_batch) \
+        if job.generator_batch > 0 else None
     clock = _Clock()
-    app = build_app(show, features=_analyzer(config, job, audio, sr), worker=SyncWorker,
-                    output=HeadlessOutput(config.display.size), clock=clock)
-    worker = app.worker
+    app = build(functools.partial(SyncWorker, painter=ahead.take) if ahead else SyncWorker, clock)
     backend_name = app.generator.name
     recorder = None
     try:
-        if job.seed is not None:
-            error = app.params.set("walk.bank", job.seed, source="cli")
-            if error:
-                raise GansmaniaError(f"--seed {job.seed}: {error}")
+        _seed(app, job)
         recorder = _open_recorder(config, job, sr, audio.shape[1] if job.audio_track else 0,
-                                  start_s + first / fps)
-        current: dict[str, float] = {"t": start_s}
-        analyzer = app.analyzer
-        events, next_event = job.replay.events if job.replay else (), 0
+                                  start_s + first / frames.fps)
+        if ahead is not None:
+            ahead.start()
+        walk = _Walk(app, clock, frames, job, warn=True)
         first_sample = round(start_s * sr)
         rate = recorder.spec.rate
-        drawing = False
         loop_started = time.perf_counter()
-        for k in range(replay_from, stop):
-            t = start_s + k / fps
-            index = k - replay_from  # frames since the song's start: the paint schedule's count
-            if not drawing:
-                drawing = k >= draw_from or (k >= trails_from and index % gen_every == 0
-                                             and _keeps_history(app))
-                if drawing and k < first and app.params.get("master.freeze"):
-                    log.warning("%s: the picture is frozen (master.freeze) before frame %d: "
-                                "the held frame is not replayed, this part may differ from a "
-                                "whole render", job.out, first)
+        for k in range(frames.replay_from, stop):
             if k == first:
                 loop_started = time.perf_counter()
                 app.add_frame_observer(lambda presented: recorder.add_frame(
-                    presented.image, t_s=current["t"], block=True), pixels=True)
-            clock.now_s = current["t"] = t
-            # Frame k stands for the instant t (the recorder's slot k is centred on it), so it
-            # shows the audio up to the middle of its slot: an event lands on the nearest frame.
-            # Live can only show the past; offline there is no audio->photon latency to pay.
-            analyzer.advance_to(t + 0.5 / fps)
-            next_event = _apply_events(app, events, next_event, until_s=analyzer.now_s)
-            if index % gen_every == 0:
-                worker.paint(dt_s=gen_dt, synthesize=drawing)
-            app.step_frame(index, now_s=t, dt_s=1.0 / fps, time_s=t, draw=drawing)
+                    presented.image, t_s=clock.now_s, block=True), pixels=True)
+            walk.step(k, draw=True)
             if k < first:
                 continue
             if job.audio_track:
@@ -203,6 +212,8 @@ def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None)
         render_s = time.perf_counter() - loop_started
         status = recorder.stop()
     finally:
+        if ahead is not None:
+            ahead.close()
         if recorder is not None and recorder.recording:
             recorder.stop()
         app.close()
@@ -211,6 +222,78 @@ def render_song(show: Show, job: RenderJob, *, progress: Progress | None = None)
     return RenderResult(path=Path(job.out), frames=status.frames, duration_s=status.duration_s,
                         wall_s=time.perf_counter() - started, render_s=render_s,
                         encoder=status.encoder, backend=backend_name)
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """A render's frame grid. Frame k is the instant ``start_s + k / fps``; it runs back to the
+    song's start (``replay_from`` <= 0): the frames before ``first`` are replayed."""
+
+    start_s: float
+    fps: float
+    first: int  # the first frame written
+    stop: int  # after the last one
+    replay_from: int
+    gen_every: int  # the generator paints every gen_every-th frame
+    draw_from: int  # the first frame drawn (not only replayed)
+    trails_from: int  # the first drawn with a look that keeps a frame history
+
+    @classmethod
+    def of(cls, job: RenderJob, *, start_s: float, end_s: float, fps: float) -> _Frames:
+        first, stop = _part(job, render_frames(start_s, end_s, fps))
+        replay_from = -math.floor(start_s * fps + 1e-9)
+        gen_every = _generator_stride(fps, job.generator_fps)
+        return cls(start_s=start_s, fps=fps, first=first, stop=stop, replay_from=replay_from,
+                   gen_every=gen_every, draw_from=_draw_from(first, replay_from, gen_every),
+                   trails_from=first - math.ceil(job.trail_warmup_s * fps))
+
+
+class _Walk:
+    """One show's steps through a render's frames: the clock, the analysis, the show log's
+    events, the generator and the frame. The render loop and its planner walk alike, so their
+    latents are the same."""
+
+    def __init__(self, app: LiveApp, clock: _Clock, frames: _Frames, job: RenderJob, *,
+                 warn: bool) -> None:
+        self.app, self.clock, self.frames, self.job = app, clock, frames, job
+        self.warn = warn  # about a freeze before the first frame (the render loop's walk)
+        self.drawing = False
+        self._events = job.replay.events if job.replay else ()
+        self._next_event = 0
+
+    def step(self, k: int, *, draw: bool) -> None:
+        """Frame k; ``draw=False``: the generator paints what the render paints, but nothing
+        is drawn (the planner)."""
+        app, frames = self.app, self.frames
+        t = frames.start_s + k / frames.fps
+        index = k - frames.replay_from  # frames since the song's start: the paint schedule's
+        if not self.drawing:
+            self.drawing = k >= frames.draw_from or (
+                k >= frames.trails_from and index % frames.gen_every == 0
+                and _keeps_history(app))
+            if self.warn and self.drawing and k < frames.first \
+                    and app.params.get("master.freeze"):
+                log.warning("%s: the picture is frozen (master.freeze) before frame %d: the "
+                            "held frame is not replayed, this part may differ from a whole "
+                            "render", self.job.out, frames.first)
+        self.clock.now_s = t
+        # Frame k stands for the instant t (the recorder's slot k is centred on it), so it
+        # shows the audio up to the middle of its slot: an event lands on the nearest frame.
+        # Live can only show the past; offline there is no audio->photon latency to pay.
+        app.analyzer.advance_to(t + 0.5 / frames.fps)
+        self._next_event = _apply_events(app, self._events, self._next_event,
+                                         until_s=app.analyzer.now_s)
+        if index % frames.gen_every == 0:
+            app.worker.paint(dt_s=frames.gen_every / frames.fps, synthesize=self.drawing)
+        app.step_frame(index, now_s=t, dt_s=1.0 / frames.fps, time_s=t,
+                       draw=self.drawing and draw)
+
+
+def _seed(app: LiveApp, job: RenderJob) -> None:
+    if job.seed is not None:
+        error = app.params.set("walk.bank", job.seed, source="cli")
+        if error:
+            raise GansmaniaError(f"--seed {job.seed}: {error}")
 
 
 def render_frames(start_s: float, end_s: float, fps: float) -> int:
@@ -278,16 +361,22 @@ def _generator_stride(fps: float, generator_fps: float) -> int:
     return max(1, round(fps / generator_fps))
 
 
-def _analyzer(config: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int):
-    """The offline analyzer of ``audio`` (with whole-song beats for --lookahead)."""
-    from visualizer.audio.features import extractor_settings
-    from visualizer.audio.offline import LookaheadBeats, OfflineAnalyzer
+def _lookahead(config: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int):
+    """Whole-song beats for --lookahead (librosa), else None; tracked once per render."""
+    if not job.lookahead:
+        return None
+    from visualizer.audio.offline import LookaheadBeats
 
-    lookahead = None
-    if job.lookahead:
-        channel = config.audio.channels
-        mono = audio.mean(axis=1) if channel == 0 else audio[:, channel - 1]
-        lookahead = LookaheadBeats.track(mono, sr=sr)
+    channel = config.audio.channels
+    mono = audio.mean(axis=1) if channel == 0 else audio[:, channel - 1]
+    return LookaheadBeats.track(mono, sr=sr)
+
+
+def _analyzer(config: ShowConfig, job: RenderJob, audio: np.ndarray, sr: int, lookahead):
+    """The offline analyzer of ``audio`` (with ``lookahead``'s beats, if any)."""
+    from visualizer.audio.features import extractor_settings
+    from visualizer.audio.offline import OfflineAnalyzer
+
     return OfflineAnalyzer(audio, sample_rate=sr, settings=extractor_settings(config.audio, sr=sr),
                            channel=config.audio.channels, name=Path(job.audio).name,
                            history_s=config.audio.history_s, lookahead=lookahead)
