@@ -2,6 +2,7 @@
 
     python -m bench.render --json bench/results/render.json
     python -m bench.render --segments 1 2 3 --seconds 30 --json bench/results/render_segments.json
+    python -m bench.render --generator-batch 0 8 --seconds 20
 
 A real song (the bundled demo track, looped to the requested length) rendered with the default
 preset and the ``cpu`` model config — the bundled model when it exists, else random weights of
@@ -10,11 +11,14 @@ per row: the frame loop alone (what a long song approaches) and the whole comman
 backend start-up and encoder flush included). With ``--segments N``, the song is rendered in N
 segments by N processes (`gansmania render --segments N`) and joined; its "loop" is the
 segments' wall time (process start-up and each segment's replay of the song before it
-included), the total adds the join.
+included), the total adds the join. ``--generator-batch``: the generator painting ahead in
+batches of that many frames on its own thread (the default, 8), or 0: in the render loop, one
+frame at a time (the frames are the same).
 """
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,8 +28,9 @@ import numpy as np
 
 from bench import parser
 from visualizer.benchmarks.report import report
+from visualizer.offline import GENERATOR_BATCH
 
-COLUMNS = ("output", "segments", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s",
+COLUMNS = ("output", "segments", "batch", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s",
            "total_x", "backend", "encoder")
 SIZES = ((256, 256), (1280, 720))
 
@@ -48,10 +53,11 @@ def bench_song(folder: Path, *, seconds: float) -> Path:
 def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps: float = 30.0,
         generator_fps: float = 0.0, backend: str = "auto", model: Path | None = None,
         preset: str | None = None, sets: Mapping[str, Any] | None = None,
-        segments: Sequence[int] = (1,)) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Render the song once per size and segment count (1: one process; N: N segments in N
-    processes); (rows, extra facts for the report). ``sets``: more config keys
-    ({dotted: value}), e.g. {"model.threads": 2}."""
+        segments: Sequence[int] = (1,), batches: Sequence[int] = (GENERATOR_BATCH,),
+        ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Render the song once per size, segment count (1: one process; N: N segments in N
+    processes) and generator batch (0: painted in the render loop); (rows, extra facts for the
+    report). ``sets``: more config keys ({dotted: value}), e.g. {"model.threads": 2}."""
     from visualizer.benchmarks.live import bench_model
     from visualizer.core.config import override
     from visualizer.offline import RenderJob, render_song
@@ -70,15 +76,16 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
                                "display.size": tuple(size), "display.fps": fps,
                                "record.fps": fps, **(sets or {})}.items():
                 show = override(show, key, value)
-            for count in segments:
-                job = RenderJob(audio=song, generator_fps=generator_fps,
-                                out=folder / f"render-{size[0]}x{size[1]}-{count}.mp4")
+            for count, batch in itertools.product(segments, batches):
+                job = RenderJob(audio=song, generator_fps=generator_fps, generator_batch=batch,
+                                out=folder / f"render-{size[0]}x{size[1]}-{count}-{batch}.mp4")
                 if count > 1:
                     result = render_segmented(prepare_show(show, preset=preset), job,
                                               segments=count, jobs=count)
                 else:
                     result = render_song(prepare_show(show, preset=preset), job)
-                rows.append({"output": f"{size[0]}x{size[1]}", "segments": count, "fps": fps,
+                rows.append({"output": f"{size[0]}x{size[1]}", "segments": count,
+                             "batch": batch, "fps": fps,
                              "gen_fps": generator_fps or fps, "frames": result.frames,
                              "loop_s": result.render_s, "speed_x": result.loop_speed,
                              "total_s": result.wall_s, "total_x": result.speed,
@@ -101,6 +108,10 @@ def main() -> None:
     options.add_argument("--segments", type=int, nargs="+", default=[1], metavar="N",
                          help="segment counts to render with, each by as many processes "
                               "(default 1: one process)")
+    options.add_argument("--generator-batch", dest="batches", type=int, nargs="+",
+                         default=[GENERATOR_BATCH], metavar="N",
+                         help=f"generator batches to render with (default {GENERATOR_BATCH}; "
+                              "0: painted in the render loop)")
     options.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                          help="another config key, e.g. model.threads=2 (repeatable)")
     args = options.parse_args()
@@ -122,7 +133,7 @@ def main() -> None:
         else SIZES
     rows, extra = run(seconds=args.seconds, sizes=sizes, fps=args.fps,
                       generator_fps=args.generator_fps, backend=args.backend, model=args.model,
-                      sets=sets, segments=args.segments)
+                      sets=sets, segments=args.segments, batches=args.batches)
     report("render", COLUMNS, rows, json_path=args.json, extra=extra)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -37,6 +38,9 @@ from visualizer.commands.live import phrase_bars_option, setlist_option
 @click.option("--generator-fps", type=click.FloatRange(min=0.0), default=0.0,
               help="Generator frames per second (0 = one per video frame); lower renders faster, "
                    "the frames between are cross-faded as live.")
+@click.option("--generator-batch", type=click.IntRange(min=0, max=256), default=None,
+              help="Frames the generator paints at once, on its own thread ahead of the "
+                   "shaders (default 8); 0 = one at a time in the render loop. Same frames.")
 @click.option("--segments", type=click.IntRange(min=1, max=256), default=1,
               help="Render in this many parts, cut on keyframes, and join them without "
                    "re-encoding: the same frames as one part (each part replays the song "
@@ -51,7 +55,8 @@ from visualizer.commands.live import phrase_bars_option, setlist_option
 @set_option
 def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, size: str | None,
            fps: float | None, seed: int | None, start_s: float, end_s: float | None,
-           lookahead: bool, replay_path: Path | None, generator_fps: float, segments: int,
+           lookahead: bool, replay_path: Path | None, generator_fps: float,
+           generator_batch: int | None, segments: int,
            jobs: int | None, no_progress: bool,
            setlist: str | None, phrase_bars: int | None, config_path: Path | None,
            assignments: tuple[str, ...]) -> None:
@@ -94,6 +99,8 @@ def render(audio: Path, out: Path, model_path: Path | None, preset: str | None, 
         seed = replay.header.seed
     job = RenderJob(audio=audio, out=out, seed=seed, start_s=start_s,
                     end_s=end_s, lookahead=lookahead, replay=replay, generator_fps=generator_fps)
+    if generator_batch is not None:
+        job = dataclasses.replace(job, generator_batch=generator_batch)
     if segments > 1:
         import functools
         import os
