@@ -15,6 +15,9 @@ a small CPU; GL stays on the render loop's thread (its context's). Bounded queue
 flat: at most ``batch`` latents and ``2 x batch`` images wait. An exception on either thread
 is raised by the next ``take``, in the render loop: the render stops with the error a
 sequential render would have stopped with, and its recorder finishes a playable file.
+
+The planner's log records are dropped (while it runs, by a filter on the root logger's
+handlers): they are the render loop's own, said earlier, and a user would read each twice.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from visualizer.render.frames import to_rgb8
 log = logging.getLogger(__name__)
 
 Plan = Callable[[Callable[[LatentFrame], None]], None]
+PLANNER = "planner"  # its thread's name
 POLL_S = 0.1  # how often a thread waiting on a queue looks whether the render stopped
 _FRAME, _DONE, _ERROR = "frame", "done", "error"
 
@@ -54,12 +58,14 @@ class PaintAhead:
         self._latents: queue.Queue = queue.Queue(maxsize=self.batch)
         self._images: queue.Queue = queue.Queue(maxsize=2 * self.batch)
         self._stop = threading.Event()
-        self._threads = (threading.Thread(target=self._run_planner, name="planner", daemon=True),
+        self._threads = (threading.Thread(target=self._run_planner, name=PLANNER, daemon=True),
                          threading.Thread(target=self._run_generator, name="generator",
                                           daemon=True))
         self._inline = False  # painting in the render loop (after a difference)
 
     def start(self) -> PaintAhead:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_not_the_planner)
         for thread in self._threads:
             thread.start()
         return self
@@ -87,6 +93,8 @@ class PaintAhead:
                 if thread.is_alive():
                     log.warning("the render's %s thread did not stop within %.0f s",
                                 thread.name, timeout_s)
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(_not_the_planner)
 
     # ------------------------------------------------------------------ the threads
 
@@ -153,6 +161,10 @@ class PaintAhead:
                 if not any(thread.is_alive() for thread in self._threads):
                     break
         return _DONE, None
+
+
+def _not_the_planner(record: logging.LogRecord) -> bool:
+    return record.threadName != PLANNER
 
 
 def _same(planned: LatentFrame, latent: LatentFrame) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,7 @@ def test_painting_ahead_in_batches_gives_the_frames_of_painting_in_the_loop(
         caplog: pytest.LogCaptureFixture) -> None:
     show = prepare_show(show_config(tiny_model, size=SIZE, fps=FPS,
                                     sets={"model.backend": backend}), preset=TRAILS)
+    caplog.set_level(logging.INFO)
     for batch in (0, 4):  # 30 frames: seven batches of 4 and one of 2
         for name, job in {"whole": {}, "tail": {"start_s": 1.0},
                           "part": {"part": (12, 30), "audio_track": False}}.items():
@@ -56,6 +58,10 @@ def test_painting_ahead_in_batches_gives_the_frames_of_painting_in_the_loop(
     assert frame_hashes(tmp_path / "tail-4.mp4") == frame_hashes(tmp_path / "whole-4.mp4")[12:]
     # The planner's latents were the render's own: no frame was painted in the loop instead.
     assert "planned latents differ" not in caplog.text
+    # The planner's show says nothing: its lines would repeat the render's.
+    opened = [record.threadName for record in caplog.records
+              if record.getMessage().startswith(f"preset {TRAILS}:")]
+    assert opened == ["MainThread"] * 6
 
 
 def test_only_backends_whose_batches_paint_alike_are_batched(tiny_model: Path,
