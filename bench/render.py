@@ -2,7 +2,7 @@
 
     python -m bench.render --json bench/results/render.json
     python -m bench.render --segments 1 2 3 --seconds 30 --json bench/results/render_segments.json
-    python -m bench.render --generator-batch 0 8 --seconds 20
+    python -m bench.render --generator-batch 0 1 8 --seconds 20
 
 A real song (the bundled demo track, looped to the requested length) rendered with the default
 preset and the ``cpu`` model config — the bundled model when it exists, else random weights of
@@ -12,8 +12,8 @@ backend start-up and encoder flush included). With ``--segments N``, the song is
 segments by N processes (`gansmania render --segments N`) and joined; its "loop" is the
 segments' wall time (process start-up and each segment's replay of the song before it
 included), the total adds the join. ``--generator-batch``: the generator painting ahead in
-batches of that many frames on its own thread (the default, 8), or 0: in the render loop, one
-frame at a time (the frames are the same).
+batches of that many frames on its own thread (the default, 1), or 0: in the render loop (the
+frames are the same).
 """
 
 from __future__ import annotations

@@ -79,9 +79,10 @@ Progress = Callable[[int, int], None]
 # The trails fade frame by frame: the bundled ones (decay <= 0.96, less 1/255 a frame) forget
 # a full-white frame within ~60 frames; 4 s leaves room for slower trails at 30 fps.
 TRAIL_WARMUP_S = 4.0
-# Frames the generator paints at once ahead of the drawing: MLAS gains little per frame beyond
-# a few (bench/results/render.json), and the images waiting stay a few hundred kB.
-GENERATOR_BATCH = 8
+# Frames the generator paints at once ahead of the drawing. One: for the bundled `cpu` model on
+# one ONNX Runtime thread a batch costs more CPU per frame, not less (16.6 ms a frame alone,
+# 17.7 in twos, 19.4 in eights on the 2-core VM: the larger activations leave the cache).
+GENERATOR_BATCH = 1
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class RenderJob:
     audio_track: bool = True  # False: video only (segments; their join adds the song once)
     trail_warmup_s: float = TRAIL_WARMUP_S  # before a part, with trails (see the docstring)
     # Frames the generator paints at once, on its own thread ahead of the drawing (see the
-    # docstring); 0 = it paints in the render loop, one frame at a time. Same frames either way.
+    # docstring); 0 = it paints in the render loop (no threads). Same frames either way.
     generator_batch: int = GENERATOR_BATCH
 
 

@@ -40,7 +40,7 @@ from visualizer.commands.live import phrase_bars_option, setlist_option
                    "the frames between are cross-faded as live.")
 @click.option("--generator-batch", type=click.IntRange(min=0, max=256), default=None,
               help="Frames the generator paints at once, on its own thread ahead of the "
-                   "shaders (default 8); 0 = one at a time in the render loop. Same frames.")
+                   "shaders (default 1); 0 = in the render loop, no threads. Same frames.")
 @click.option("--segments", type=click.IntRange(min=1, max=256), default=1,
               help="Render in this many parts, cut on keyframes, and join them without "
                    "re-encoding: the same frames as one part (each part replays the song "
