@@ -13,8 +13,8 @@ wall time, so the same command gives the same frames.
 The generator runs ahead of the drawing (`visualizer.backends.ahead`, ``RenderJob.
 generator_batch``): a planner thread walks the same frames on a second show that draws nothing
 (its own analyzer, controller and looks; the model is shared) and hands each painted frame's
-latents to a generator thread, which paints them in batches while the render loop draws the
-frames before and the recorder encodes the ones before those. The render loop's own latents
+latents to a generator thread, which paints them (``generator_batch`` at a time) while the
+render loop draws the frames before and the recorder encodes the ones before those. The render loop's own latents
 are checked against the planned ones, so the frames are those of painting in the loop
 (``generator_batch=0``, which the tests compare with).
 
