@@ -13,7 +13,8 @@ segments by N processes (`gansmania render --segments N`) and joined; its "loop"
 segments' wall time (process start-up and each segment's replay of the song before it
 included), the total adds the join. ``--generator-batch``: the generator painting ahead in
 batches of that many frames on its own thread (the default, 1), or 0: in the render loop (the
-frames are the same).
+frames are the same). ``cpu_ms``: the process's CPU time per frame in the frame loop (one
+process), and in the JSON ``cpu_ms_by_thread``, split by thread: where a frame's work goes.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from visualizer.benchmarks.report import report
 from visualizer.offline import GENERATOR_BATCH
 
 COLUMNS = ("output", "segments", "batch", "fps", "gen_fps", "frames", "loop_s", "speed_x", "total_s",
-           "total_x", "backend", "encoder")
+           "total_x", "cpu_ms", "backend", "encoder")
 SIZES = ((256, 256), (1280, 720))
 
 
@@ -48,6 +49,48 @@ def bench_song(folder: Path, *, seconds: float) -> Path:
     path = folder / "bench-song.wav"
     soundfile.write(str(path), song, sr)
     return path
+
+
+class ThreadClock:
+    """CPU time of this process's threads (Linux /proc) between two frames of a render, grouped
+    by thread name: ms per frame. The render loop is the main thread; llvmpipe and the
+    render's planner and generator name theirs; x264's and the recorder's inherit the main
+    thread's name ("other"). Sampled ``margin`` frames inside the loop's ends: the planner and
+    the generator end a few frames before the loop does."""
+
+    def __init__(self, *, margin: int) -> None:
+        self.margin = margin
+        self._marks: list[tuple[int, dict[str, float]]] = []
+
+    def progress(self, done: int, total: int) -> None:
+        if done in (self.margin, total - self.margin):
+            self._marks.append((done, _thread_seconds()))
+
+    def per_frame_ms(self) -> dict[str, float] | None:
+        if len(self._marks) != 2:
+            return None  # a render too short for the margins
+        (first, before), (last, after) = self._marks
+        return {name: round((after[name] - before.get(name, 0.0)) * 1e3 / (last - first), 2)
+                for name in sorted(after)}
+
+
+def _thread_seconds() -> dict[str, float]:
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # ended since the listing
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()  # utime, stime: fields 14, 15 of stat(5)
+        group = "render loop" if int(tid) == os.getpid() else "llvmpipe" \
+            if name.startswith("llvmpipe") else name if name in ("planner", "generator") \
+            else "other"
+        seconds[group] = seconds.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return seconds
 
 
 def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps: float = 30.0,
@@ -79,16 +122,21 @@ def run(*, seconds: float = 60.0, sizes: Sequence[tuple[int, int]] = SIZES, fps:
             for count, batch in itertools.product(segments, batches):
                 job = RenderJob(audio=song, generator_fps=generator_fps, generator_batch=batch,
                                 out=folder / f"render-{size[0]}x{size[1]}-{count}-{batch}.mp4")
+                clock = ThreadClock(margin=10 + 3 * batch)
                 if count > 1:
                     result = render_segmented(prepare_show(show, preset=preset), job,
                                               segments=count, jobs=count)
                 else:
-                    result = render_song(prepare_show(show, preset=preset), job)
+                    result = render_song(prepare_show(show, preset=preset), job,
+                                         progress=clock.progress)
+                by_thread = clock.per_frame_ms()
                 rows.append({"output": f"{size[0]}x{size[1]}", "segments": count,
                              "batch": batch, "fps": fps,
                              "gen_fps": generator_fps or fps, "frames": result.frames,
                              "loop_s": result.render_s, "speed_x": result.loop_speed,
                              "total_s": result.wall_s, "total_x": result.speed,
+                             "cpu_ms": sum(by_thread.values()) if by_thread else None,
+                             "cpu_ms_by_thread": by_thread,
                              "backend": result.backend, "encoder": result.encoder})
     return rows, {"seconds": seconds, "model": model_kind, "preset": preset or "presets.default",
                   "sets": dict(sets or {})}

@@ -31,13 +31,14 @@ from typing import Any
 import numpy as np
 
 from visualizer.backends.base import BatchBackend, ImageBackend
+from visualizer.backends.worker import name_os_thread
 from visualizer.mapping.frames import LatentFrame
 from visualizer.render.frames import to_rgb8
 
 log = logging.getLogger(__name__)
 
 Plan = Callable[[Callable[[LatentFrame], None]], None]
-PLANNER = "planner"  # its thread's name
+PLANNER, GENERATOR = "planner", "generator"  # the threads' names (top -H, bench.render)
 POLL_S = 0.1  # how often a thread waiting on a queue looks whether the render stopped
 _FRAME, _DONE, _ERROR = "frame", "done", "error"
 
@@ -59,7 +60,7 @@ class PaintAhead:
         self._images: queue.Queue = queue.Queue(maxsize=2 * self.batch)
         self._stop = threading.Event()
         self._threads = (threading.Thread(target=self._run_planner, name=PLANNER, daemon=True),
-                         threading.Thread(target=self._run_generator, name="generator",
+                         threading.Thread(target=self._run_generator, name=GENERATOR,
                                           daemon=True))
         self._inline = False  # painting in the render loop (after a difference)
 
@@ -99,6 +100,7 @@ class PaintAhead:
     # ------------------------------------------------------------------ the threads
 
     def _run_planner(self) -> None:
+        name_os_thread(PLANNER)
         try:
             self._plan(self._send)
         except _Stopped:
@@ -113,6 +115,7 @@ class PaintAhead:
             raise _Stopped
 
     def _run_generator(self) -> None:
+        name_os_thread(GENERATOR)
         pending: list[LatentFrame] = []
         while True:
             kind, payload = self._get(self._latents)

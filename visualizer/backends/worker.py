@@ -161,7 +161,7 @@ class GeneratorWorker:
         self._thread = None
 
     def _run(self) -> None:
-        _name_os_thread("generator")
+        name_os_thread("generator")
         if self._setup is not None:
             self._setup()
         period = 1.0 / self.max_fps if self.max_fps > 0 else 0.0
@@ -207,7 +207,7 @@ class GeneratorWorker:
                       exc_info=count == 1)
 
 
-def _name_os_thread(name: str) -> None:
+def name_os_thread(name: str) -> None:
     """Give this thread an OS-level name (top -H, /proc, the live stats' CPU breakdown); Python
     before 3.14 names only its own Thread objects."""
     try:
