@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from visualizer.core.config import from_dict, setting
 from visualizer.core.errors import ConfigError
@@ -22,8 +22,20 @@ STYLEGAN3_ARCHITECTURES = ("stylegan3-t", "stylegan3-r")
 ACTIVATIONS = ("lrelu", "relu", "linear")
 
 
+class _CheckedConfig:
+    """A generator config read from a plain mapping: each field in its range, then the
+    cross-field ``check`` of the subclass."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, origin: str = "generator config") -> Self:
+        """Validate a plain mapping (a checkpoint header's ``config``); errors name ``origin``."""
+        config = from_dict(cls, data, origin=origin)
+        config.check(origin=origin)
+        return config
+
+
 @dataclass(frozen=True)
-class GeneratorConfig:
+class GeneratorConfig(_CheckedConfig):
     # Latents.
     z_dim: int = setting(512, doc="input latent (z) size", min=1, max=4096)
     w_dim: int = setting(512, doc="intermediate latent (w) size", min=1, max=4096)
@@ -79,14 +91,6 @@ class GeneratorConfig:
         return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
                 for f in dataclasses.fields(self)}
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *,
-                  origin: str = "generator config") -> GeneratorConfig:
-        """Validate a plain mapping (a checkpoint header's ``config``); errors name ``origin``."""
-        config = from_dict(cls, data, origin=origin)
-        config.check(origin=origin)
-        return config
-
     def check(self, *, origin: str = "generator config") -> None:
         """Cross-field checks the per-field ranges cannot express."""
         if self.channels(self.img_resolution) < 1:
@@ -131,7 +135,7 @@ def named_config(name: str) -> GeneratorConfig:
 
 
 @dataclass(frozen=True)
-class StyleGAN3Config:
+class StyleGAN3Config(_CheckedConfig):
     """The alias-free generator (Karras et al. 2021); defaults are NVlabs' config T.
 
     Config R is ``architecture="stylegan3-r"`` with ``conv_kernel=1``, ``use_radial_filters=True``
@@ -191,13 +195,6 @@ class StyleGAN3Config:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *,
-                  origin: str = "generator config") -> StyleGAN3Config:
-        config = from_dict(cls, data, origin=origin)
-        config.check(origin=origin)
-        return config
 
     def check(self, *, origin: str = "generator config") -> None:
         """Cross-field checks the per-field ranges cannot express."""
