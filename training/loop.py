@@ -236,7 +236,7 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
     if loaded is not None:
         config = _config_of_state(config, loaded)
     elif config.transfer is not None:
-        transfer = load_transfer(config.transfer)
+        transfer = load_transfer(config.transfer, resolution=config.transfer_resolution)
         config = with_generator(config, transfer.config)
 
     dataset = ImageDataset(config.data.path, resolution=config.generator.img_resolution,

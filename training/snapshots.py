@@ -16,6 +16,7 @@ from torch import nn
 
 from training import run_state
 from training.configs import GeneratorConfig
+from visualizer.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,13 @@ class Transfer:
     config: GeneratorConfig
     generator_state: dict[str, torch.Tensor]
     discriminator_state: dict[str, torch.Tensor] | None
+    resized: bool = False  # networks of another output size: load what both sizes have
 
     def apply(self, g: nn.Module, d: nn.Module) -> None:
         """Load the weights; a D of other widths than this run's is left freshly initialised."""
+        if self.resized:
+            self._apply_resized(g, d)
+            return
         g.load_state_dict(self.generator_state)
         if self.discriminator_state is None:
             log.info("%s has no discriminator: D starts from scratch", self.path)
@@ -97,17 +102,53 @@ class Transfer:
             log.warning("%s: its discriminator does not fit this run (%s); D starts from scratch",
                         self.path, str(exc).splitlines()[0])
 
+    def _apply_resized(self, g: nn.Module, d: nn.Module) -> None:
+        # Blocks are named by their resolution and their widths depend on it alone, so a block
+        # both sizes have loads as it is; the blocks above the smaller size (and D's new input
+        # layer) start fresh, as a newly grown layer does in progressive growing.
+        for name, module, state in (("G", g, self.generator_state), ("D", d, self.discriminator_state)):
+            if state is None:
+                log.info("%s has no discriminator: D starts from scratch", self.path)
+                continue
+            fresh = load_matching(module, state)
+            log.info("%s from %s at %d px: %d tensors loaded, %d fresh%s", name, self.path,
+                     self.config.img_resolution, len(module.state_dict()) - len(fresh), len(fresh),
+                     f" ({_blocks(fresh)})" if fresh else "")
 
-def load_transfer(path: Path) -> Transfer:
-    """G_ema (a training state's G if present, as it is what was being trained) and D of ``path``."""
+
+def load_matching(module: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    """Copy the tensors of ``state`` whose name and shape ``module`` has; the names left as they were."""
+    own = module.state_dict()
+    matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    module.load_state_dict(matching, strict=False)
+    return sorted(set(own) - set(matching))
+
+
+def _blocks(names: list[str]) -> str:
+    """'synthesis.b256.conv0.weight', ... -> 'synthesis.b256, ...' (first two dotted parts)."""
+    return ", ".join(dict.fromkeys(".".join(n.split(".")[:2]) for n in names))
+
+
+def load_transfer(path: Path, *, resolution: int | None = None) -> Transfer:
+    """G_ema (a training state's G if present, as it is what was being trained) and D of ``path``;
+    ``resolution``: the networks grown (or shrunk) to that output size."""
     from training.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(path)
     group = "G" if "G" in checkpoint.groups and checkpoint.groups["G"].kind == "generator" else "G_ema"
+    config = checkpoint.generator_config(group)
+    resized = resolution is not None and resolution != config.img_resolution
+    if resized:
+        if not isinstance(config, GeneratorConfig):
+            raise ConfigError(f"transfer_resolution = {resolution}: {path} is "
+                              f"{config.architecture}; allowed: StyleGAN2 checkpoints (an "
+                              "alias-free model's filters are designed for its own size)")
+        config = config.replace(img_resolution=resolution)
     d = checkpoint.groups.get("D")
-    return Transfer(path=Path(path), config=checkpoint.generator_config(group),
+    return Transfer(path=Path(path), config=config,
                     generator_state=dict(checkpoint.group(group).tensors),
-                    discriminator_state=dict(d.tensors) if d is not None else None)
+                    discriminator_state=dict(d.tensors) if d is not None else None,
+                    resized=resized)
 
 
 def sample_seeds(generator: torch.nn.Module, seeds, *, batch: int = 8) -> np.ndarray:

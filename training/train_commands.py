@@ -73,6 +73,9 @@ def synth_dataset(out: Path, count: int, resolution: int, seed: int, workers: in
 @click.option("--resume", help="'auto' = newest training state in --out, or a state file.")
 @click.option("--transfer", type=click.Path(dir_okay=False, path_type=Path),
               help="Start from this checkpoint (ours or an imported NVlabs model).")
+@click.option("--transfer-resolution", type=int,
+              help="With --transfer: grow (or shrink) its networks to this output size; the "
+                   "blocks both sizes have are loaded, the rest start fresh.")
 @click.option("--snap", type=int, help="Ticks between snapshots.")
 @click.option("--tick", "tick_kimg", type=float, help="Thousand images per tick.")
 @click.option("--seed", type=int, help="Random seed.")
@@ -85,7 +88,7 @@ def synth_dataset(out: Path, count: int, resolution: int, seed: int, workers: in
               help="Override any config key, e.g. --set loss.pl_weight=0 (repeatable).")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, mirror, cond, resume,
-          transfer, snap, tick_kimg, seed, metrics_weights, device, threads, use_compile,
+          transfer, transfer_resolution, snap, tick_kimg, seed, metrics_weights, device, threads, use_compile,
           assignments: tuple[str, ...], print_config: bool) -> None:
     """Train a StyleGAN2-ADA generator on a folder or zip of images.
 
@@ -99,6 +102,7 @@ def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, m
       gansmania train data/abstract --out runs/abstract --config cpu --kimg 200
       gansmania train data/abstract --out runs/abstract --resume auto
       gansmania train data/art.zip --out runs/art --config 256 --mirror --transfer base.safetensors
+      gansmania train data/art --out runs/art-128 --transfer runs/art-64/network-snapshot-X.safetensors --transfer-resolution 128
     """
     from training.loop import train as run_training
     from training.train_config import recipe
@@ -109,7 +113,8 @@ def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, m
         "data.path": str(data), "out": str(out), "schedule.kimg": kimg, "schedule.batch": batch,
         "loss.r1_gamma": gamma, "augment.mode": aug, "augment.target": target,
         "data.mirror": mirror, "data.labels": cond, "resume": resume,
-        "transfer": str(transfer) if transfer else None, "schedule.snap": snap,
+        "transfer": str(transfer) if transfer else None,
+        "transfer_resolution": transfer_resolution, "schedule.snap": snap,
         "schedule.tick_kimg": tick_kimg, "schedule.seed": seed,
         "metrics.weights": str(metrics_weights) if metrics_weights else None,
         "runtime.device": device, "runtime.threads": threads, "runtime.compile": use_compile,

@@ -98,6 +98,10 @@ class TrainConfig:
     out: Path = setting(Path("runs"), doc="run folder (snapshots, logs, config.toml)")
     resume: str = setting("", doc="'' = new run; 'auto' = newest state in out; or a state file")
     transfer: Path | None = setting(None, doc="start G (and D if present) from this checkpoint")
+    transfer_resolution: int | None = setting(
+        None, doc="train the transferred StyleGAN2 networks at this output size instead of "
+                  "theirs: blocks both sizes have are loaded, the others start fresh (grow a "
+                  "model trained cheaply at a low resolution)", min=4, max=1024)
     data: DataSettings = section(DataSettings, doc="training images")
     generator: GeneratorConfig = section(GeneratorConfig, doc="generator architecture")
     discriminator: DiscriminatorConfig = section(DiscriminatorConfig, doc="discriminator architecture")

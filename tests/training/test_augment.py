@@ -112,6 +112,36 @@ def test_gradients_flow_through_the_full_pipeline_twice():
     assert weight.grad is not None and torch.isfinite(weight.grad).all() and weight.grad.abs().sum() > 0
 
 
+def test_only_the_transformed_images_are_resampled_and_they_match_the_whole_batch_path():
+    torch.manual_seed(3)
+    images = smooth_images(16) + 0.05 * torch.randn(16, 3, 32, 32)  # not band-limited: any filtering shows
+    augment = pipe(0.3, xflip=1.0, rotate=1.0, scale=1.0, xfrac=1.0)
+    calls = []
+    resample = augment._resample
+    augment._resample = lambda x, g_inv: calls.append((x, g_inv)) or resample(x, g_inv)
+    out = augment._geometric(images)
+    (passed, g_inv), = calls
+    moved = torch.tensor([any(torch.equal(image, x) for x in passed) for image in images])
+    assert 0 < len(passed) == int(moved.sum()) < 16
+    assert not (g_inv == torch.eye(3)).flatten(1).all(1).any()  # each one passed was transformed
+    assert torch.equal(out[~moved], images[~moved])
+    # The same transforms with every image resampled, as before (identity rows included).
+    everything = torch.eye(3).repeat(16, 1, 1)
+    everything[moved] = g_inv
+    whole = resample(images, everything)[moved]
+    assert torch.allclose(out[moved], whole, atol=1e-5)
+    assert (out[moved] - images[moved]).abs().amax() > 0.01
+
+
+def test_gradients_flow_twice_when_only_part_of_the_batch_is_transformed():
+    torch.manual_seed(11)
+    images = smooth_images(8).requires_grad_(True)
+    out = pipe(0.2, rotate=1.0, scale=1.0)(images)
+    grad, = torch.autograd.grad(out.square().sum(), images, create_graph=True)
+    second, = torch.autograd.grad(grad.square().sum(), images)
+    assert torch.isfinite(second).all() and second.abs().sum() > 0
+
+
 @pytest.mark.parametrize("sign_mean, direction", [(0.9, 1), (0.2, -1)])
 def test_ada_controller_moves_p_towards_the_target(sign_mean, direction):
     ada = AdaController(target=0.6, interval=4, speed_kimg=500)

@@ -3,6 +3,7 @@ images, refuse empty datasets, and run under torchrun with two processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -13,7 +14,9 @@ import torch
 from PIL import Image
 
 from tests.training.training_runs import gansmania, procedural_data, train_args
-from training.checkpoint import load_checkpoint, load_generator
+from training.checkpoint import load_checkpoint, load_generator, save_generator
+from training.discriminator import DiscriminatorConfig
+from training.networks import build_generator
 from visualizer.cli import main
 
 
@@ -116,6 +119,43 @@ def test_transfer_starts_from_a_checkpoint_s_generator(data, tmp_path):
                    sets=("generator.channel_max=64",)))
     config = load_generator(out / "network-snapshot-000000-000001.safetensors").config
     assert config.channel_max == 32
+
+
+def test_transfer_grows_a_model_to_a_larger_output_keeping_the_blocks_both_sizes_have(data, tmp_path):
+    from training.discriminator import Discriminator
+    from training.snapshots import load_transfer
+
+    source = tmp_path / "source"
+    run(train_args(data, source, ticks=1))
+    state = source / "training-state-000000-000001.safetensors"
+    transfer = load_transfer(state, resolution=32)
+    g = build_generator(transfer.config)
+    d = Discriminator(dataclasses.replace(DiscriminatorConfig(), channel_base=256, channel_max=32),
+                      img_resolution=32)
+    transfer.apply(g, d)
+    for module, old in ((g, transfer.generator_state), (d, transfer.discriminator_state)):
+        new = module.state_dict()
+        shared = [k for k in new if k in old and old[k].shape == new[k].shape]
+        assert len(shared) > len(new) // 2
+        assert all(torch.equal(old[k], new[k]) for k in shared)
+        fresh = set(new) - set(shared)
+        assert fresh and all("b32" in k.split(".") for k in fresh)  # only the new top block
+    # The whole command: a tick at the new size, its snapshot a 32 px generator.
+    out = tmp_path / "grown"
+    run(train_args(data, out, ticks=1, extra=["--transfer", str(state), "--transfer-resolution", "32"]))
+    assert load_generator(out / "network-snapshot-000000-000001.safetensors").config.img_resolution == 32
+
+
+def test_transfer_resolution_names_the_alias_free_checkpoints_it_cannot_resize(tmp_path):
+    from training.configs import stylegan3_config
+    from training.snapshots import load_transfer
+    from visualizer.core.errors import ConfigError
+
+    path = tmp_path / "sg3.safetensors"
+    config = stylegan3_config(img_resolution=16, channel_base=256, channel_max=32, z_dim=8, w_dim=8)
+    save_generator(path, build_generator(config))
+    with pytest.raises(ConfigError, match="transfer_resolution = 32: .*stylegan3-t; allowed: StyleGAN2"):
+        load_transfer(path, resolution=32)
 
 
 @pytest.mark.slow
