@@ -21,7 +21,7 @@ from typing import Any
 
 from training.checkpoint import load_checkpoint, load_generator, save_generator
 from training.model_card import CARD_SEEDS, WEIGHTS_LICENCE, evidence
-from training.snapshots import grid_image, sample_seeds
+from training.snapshots import grid_image, read_commands, sample_seeds
 from visualizer.core.errors import GansmaniaError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -42,8 +42,18 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
     training = dict(checkpoint.training)
     provenance = dict(checkpoint.provenance)
     trained_on = str(provenance.get("dataset", ""))
-    commands = [portable(c, data=trained_on, run_dir=run_dir)
-                for c in _read_lines(run_dir / "commands.txt")]
+    # Every run folder of the chain is named as runs/NAME: the last stage's command names the
+    # state it was transferred from.
+    stages = provenance.get("lineage", [])
+    folders = [run_dir, *(Path(stage.get("run_dir", "")) for stage in stages)]
+    commands = [_portable_command(c, data=trained_on, runs=folders) for c in read_commands(run_dir)]
+    if stages:
+        provenance["lineage"] = [
+            {**{k: v for k, v in stage.items() if k != "run_dir"},
+             "run": Path(stage.get("run_dir", "")).name,
+             "commands": [_portable_command(c, data=trained_on, runs=folders)
+                          for c in stage.get("commands", [])]}
+            for stage in stages]
     if trained_on:
         provenance["dataset"] = f"data/{Path(trained_on).name}"
     if data is not None:
@@ -83,9 +93,10 @@ def portable(text: str, *, data: str, run_dir: Path) -> str:
             .replace(str(run_dir), f"runs/{run_dir.name}"))
 
 
-def _read_lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if path.is_file() else []
+def _portable_command(text: str, *, data: str, runs: Sequence[Path]) -> str:
+    for folder in runs:
+        text = portable(text, data=data, run_dir=folder)
+    return text
 
 
 def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, Any], size: int,
@@ -95,6 +106,8 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
     machine = provenance.get("machine", {})
     recipe = provenance.get("dataset_recipe")
     commands = provenance.get("commands") or ["(not recorded)"]
+    lineage = provenance.get("lineage", [])
+    total_cpu = sum(float(stage.get("cpu_s") or 0) for stage in lineage) + float(training.get("cpu_s") or 0)
     lines = [
         f"# {out.stem}: the bundled GANsmania model",
         "",
@@ -120,6 +133,7 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
         "",
         *[f"      {c}" for c in commands],
         "",
+        *_lineage_lines(lineage, total_cpu),
         *(evidence_lines or _procedural_dataset(provenance, recipe)),
         "## Samples",
         "",
@@ -131,6 +145,21 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
     if notes:
         lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
     return "\n".join(lines)
+
+
+def _lineage_lines(lineage: Sequence[dict[str, Any]], total_cpu_s: float) -> list[str]:
+    """The stages the final run was transferred from (earliest first), with their commands."""
+    if not lineage:
+        return []
+    lines = [f"Grown from earlier runs (`--transfer`; `--transfer-resolution` where the size "
+             f"changes), earliest first; all stages together: {total_cpu_s / 3600:.1f} CPU-hours.", ""]
+    for number, stage in enumerate(lineage, 1):
+        cpu = float(stage.get("cpu_s") or 0) / 3600
+        lines += [f"{number}. `runs/{stage.get('run')}` at {stage.get('resolution')} px: "
+                  f"{stage.get('kimg')} kimg, {cpu:.1f} CPU-hours; its `{stage.get('checkpoint')}` "
+                  "started the next stage", "",
+                  *[f"       {c}" for c in stage.get("commands", [])], ""]
+    return lines
 
 
 def _procedural_dataset(provenance: dict[str, Any], recipe: dict | None) -> list[str]:

@@ -46,6 +46,7 @@ from visualizer.core.errors import GansmaniaError
 log = logging.getLogger(__name__)
 
 SIGNS = "Loss/signs/real"  # mean sign(D(real)): ADA's overfitting measure
+LINEAGE = "lineage.json"  # the transfer chain this run grows from (training/snapshots.py _lineage)
 
 
 # --------------------------------------------------------------------------- distribution
@@ -246,6 +247,8 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_resolved(config, run_dir)
+        if transfer is not None:  # kept beside the run: the source may be gone when it resumes
+            (run_dir / LINEAGE).write_text(json.dumps(transfer.lineage, indent=1), encoding="utf-8")
         log.info("training %s on %s (%d images%s) -> %s", config.preset, config.data.path,
                  len(dataset.names), ", mirrored" if config.data.mirror else "", run_dir)
 
@@ -639,6 +642,9 @@ def _provenance(config, dataset: ImageDataset) -> dict:
                   "dataset_images": len(dataset.names), "machine": machine_info()}
     if dataset.recipe is not None:
         provenance["dataset_recipe"] = dataset.recipe
+    lineage = Path(config.out) / LINEAGE
+    if lineage.is_file():
+        provenance["lineage"] = json.loads(lineage.read_text(encoding="utf-8"))
     return provenance
 
 

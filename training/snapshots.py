@@ -5,7 +5,7 @@ what a run starts from: the newest state (``--resume auto``) or a transfer check
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,7 @@ class Transfer:
     generator_state: dict[str, torch.Tensor]
     discriminator_state: dict[str, torch.Tensor] | None
     resized: bool = False  # networks of another output size: load what both sizes have
+    lineage: list[dict[str, Any]] = field(default_factory=list)  # see _lineage
 
     def apply(self, g: nn.Module, d: nn.Module) -> None:
         """Load the weights; a D of other widths than this run's is left freshly initialised."""
@@ -148,7 +149,25 @@ def load_transfer(path: Path, *, resolution: int | None = None) -> Transfer:
     return Transfer(path=Path(path), config=config,
                     generator_state=dict(checkpoint.group(group).tensors),
                     discriminator_state=dict(d.tensors) if d is not None else None,
-                    resized=resized)
+                    resized=resized, lineage=_lineage(Path(path), checkpoint, resolution=
+                                                      checkpoint.generator_config(group).img_resolution))
+
+
+def _lineage(path: Path, checkpoint, *, resolution: int) -> list[dict[str, Any]]:
+    """The stages a run transferred from ``path`` grows from: the source's own lineage, then the
+    source (its size, kimg, CPU time and commands), so a model card can tell the whole story."""
+    training, provenance = checkpoint.training, checkpoint.provenance
+    return [*provenance.get("lineage", []), {
+        "checkpoint": path.name, "run_dir": str(path.parent.resolve()), "resolution": resolution,
+        "kimg": training.get("kimg"), "cpu_s": training.get("cpu_s"), "wall_s": training.get("wall_s"),
+        "commands": read_commands(path.parent) or list(provenance.get("commands", []))}]
+
+
+def read_commands(run_dir: Path) -> list[str]:
+    """The `gansmania train` command lines a run folder's sessions were started with."""
+    path = Path(run_dir) / "commands.txt"
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] \
+        if path.is_file() else []
 
 
 def sample_seeds(generator: torch.nn.Module, seeds, *, batch: int = 8) -> np.ndarray:

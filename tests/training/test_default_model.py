@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -48,6 +49,28 @@ def test_export_writes_g_ema_only_with_card_and_grid(tmp_path):
     assert out.with_suffix(".png").is_file()
     assert str(tmp_path) not in card  # no path of the machine it was trained on
     assert f"images from `data/{data.name}`" in card
+
+
+def test_a_grown_model_s_card_tells_every_stage_with_its_commands_and_cpu_time(tmp_path, monkeypatch):
+    data = procedural_data(tmp_path / "data")
+    small, grown = tmp_path / "run-16", tmp_path / "run-32"
+    for args in (train_args(data, small, ticks=1),
+                 train_args(data, grown, ticks=1, extra=[
+                     "--transfer", str(small / "training-state-000000-000001.safetensors"),
+                     "--transfer-resolution", "32"])):
+        monkeypatch.setattr(sys, "argv", ["gansmania", *args])  # what commands.txt records
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 0
+    out = export_default(grown / "network-snapshot-000000-000001.safetensors",
+                         tmp_path / "models" / "default.safetensors")
+    card = out.with_suffix(".md").read_text()
+    assert "1. `runs/run-16` at 16 px: 0.016 kimg" in card
+    assert "--transfer runs/run-16/training-state-000000-000001.safetensors" in card
+    assert "--transfer-resolution 32" in card and "CPU-hours" in card
+    assert str(tmp_path) not in card
+    stage, = load_checkpoint(out).provenance["lineage"]
+    assert stage["run"] == "run-16" and stage["resolution"] == 16 and "run_dir" not in stage
 
 
 def _art_part(folder):
