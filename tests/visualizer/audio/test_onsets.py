@@ -11,6 +11,7 @@ from bench.rigs.clicks import click_delays
 from tests.signals import SR, chord, clicks_at, silence
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
+from visualizer.audio.onsets import MultiBandOnsetDetector, OnsetSettings
 
 
 def known_clicks(hop: int, seed: int = 0) -> np.ndarray:
@@ -140,6 +141,36 @@ def test_band_hits_come_from_the_multiband_detector_whichever_detector_flags_ons
 def test_band_settings_that_make_no_sense_are_refused():
     with pytest.raises(ValueError, match="hit_decay_s"):
         FeatureExtractor(ExtractorSettings(hit_decay_s=(0.2, 0.0, 0.1)))
+
+
+def crossings(spikes: dict[int, list[float]], **settings) -> list[int]:
+    """Onsets of the multiband detector fed band flux directly: ``spikes`` maps a band
+    (0 low, 1 mid, 2 high) to the times (s) of one-sub-hop rises far above its threshold."""
+    sub_hop, hop = 64, 256
+    detector = MultiBandOnsetDetector(OnsetSettings(**settings), sr=SR, sub_hop=sub_hop,
+                                      delay_samples=0.0)
+    flux = np.zeros((int(1.0 * SR) // sub_hop, 3))
+    for band, times in spikes.items():
+        for t in times:
+            flux[round(t * SR / sub_hop), band] = 50.0
+    found = []
+    for start in range(0, flux.shape[0] - hop // sub_hop + 1, hop // sub_hop):
+        onset = detector.step(block=np.zeros(hop, np.float32), flux=flux[start:start + 4, 0],
+                              bands=flux[start:start + 4], n_end=(start + 4) * sub_hop,
+                              level_db=-20.0)
+        if onset is not None:
+            found.append(onset)
+    return found
+
+
+def test_a_late_low_band_crossing_is_the_same_attack_and_blocks_nothing_after_it():
+    # A kick: its click in the high band, its thump crossing the low band 45 ms later.
+    assert len(crossings({2: [0.2], 0: [0.245]})) == 1
+    assert len(crossings({2: [0.2], 0: [0.245]}, band_latency_s=(0.0, 0.0, 0.0))) == 2
+    # A low crossing (dated 10 ms early) and a hat 35 ms after it: two hits.
+    assert len(crossings({0: [0.2], 2: [0.235]})) == 2
+    # The onset keeps the crossing's time: it is not moved earlier.
+    assert crossings({0: [0.2]}) == [round(0.2 * SR / 64) * 64 + 64]
 
 
 @pytest.mark.slow
