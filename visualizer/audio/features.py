@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -93,8 +93,10 @@ class FeatureExtractor:
                 settings.onset, sr=sr, sub_hop=self.sub_hop,
                 delay_samples=self.flux_delay_samples)
         # The per-band hits come from the multiband detector whichever detector sets `onset`.
+        # (Only its hits: its slow path, which adds onsets and no hits, stays off.)
         self._hits = (self._onsets if isinstance(self._onsets, MultiBandOnsetDetector) else
-                      MultiBandOnsetDetector(settings.onset, sr=sr, sub_hop=self.sub_hop,
+                      MultiBandOnsetDetector(replace(settings.onset, slow_threshold=0.0), sr=sr,
+                                             sub_hop=self.sub_hop,
                                              delay_samples=self.flux_delay_samples))
         if min(settings.hit_decay_s) <= 0.0:
             raise ValueError(f"hit_decay_s {settings.hit_decay_s} must be > 0 s each")
@@ -125,6 +127,7 @@ class FeatureExtractor:
         self._flux = np.zeros(self._n_sub, dtype=np.float32)
         self._flux_high = np.zeros(self._n_sub, dtype=np.float32)
         self._flux_bands = np.zeros((self._n_sub, 3), dtype=np.float32)
+        self._band_levels = np.zeros((self._n_sub, 3), dtype=np.float32)
         self._taps: deque[float] = deque()
         self.reset()
 
@@ -188,11 +191,12 @@ class FeatureExtractor:
         for i in range(self._n_sub):
             self._flux[i], self._flux_high[i] = self._spectrum.step(block[i * s:(i + 1) * s])
             self._flux_bands[i] = self._spectrum.band_flux
+            self._band_levels[i] = self._spectrum.band_level
         self.onset_n = self._onsets.step(block=block, flux=self._flux, bands=self._flux_bands,
-                                         n_end=n_end, level_db=rms_db)
+                                         levels=self._band_levels, n_end=n_end, level_db=rms_db)
         if self._hits is not self._onsets:
-            self._hits.step(block=block, flux=self._flux, bands=self._flux_bands, n_end=n_end,
-                            level_db=rms_db)
+            self._hits.step(block=block, flux=self._flux, bands=self._flux_bands,
+                            levels=self._band_levels, n_end=n_end, level_db=rms_db)
         hits = self._hits.hits
         self._hit_envelope *= self._hit_decay
         self._hit_envelope[hits] = 1.0

@@ -96,7 +96,8 @@ class OnsetSpectrum:
     function: the mean over bands of the rise of log band energy since ``flux_lag`` steps
     ago (half-wave rectified), for all bands and for the bands above HIGH_BAND_HZ.
     ``power`` (shape (n_fft // 2 + 1,)) holds the newest power spectrum, in amplitude^2 units
-    (a full-scale sine peaks near 1); ``band_flux`` (shape (3,)) the rise per HIT_BANDS_HZ
+    (a full-scale sine peaks near 1); ``band_level`` (shape (3,)) the mean log band energy
+    per HIT_BANDS_HZ band (natural log of power above the floor); ``band_flux`` the rise per
     band (mean over the mel bands whose centre lies in it), measured against the loudest of
     the ``hit_reference_s`` (per band) before ``flux_lag``: in the low band 60 ms holds a bass
     note's energy ripple (its period spans much of the window, so the energy swings with the
@@ -131,6 +132,7 @@ class OnsetSpectrum:
         edges = [int(np.searchsorted(centres, lo)) for _, lo, _ in HIT_BANDS_HZ] + [n_bands]
         self._hit_slices = [slice(a, max(b, a + 1)) for a, b in zip(edges[:-1], edges[1:])]
         self.band_flux = np.zeros(len(HIT_BANDS_HZ), dtype=np.float32)
+        self.band_level = np.zeros(len(HIT_BANDS_HZ), dtype=np.float32)  # mean log energy
         # Per band, a ring of the log energies from before the lag.
         self._older = [np.zeros((max(1, round(seconds * sr / sub_hop)), part.stop - part.start),
                                 dtype=np.float32)
@@ -164,6 +166,7 @@ class OnsetSpectrum:
         np.subtract(newest, self._reference, out=self._hit_rise)
         np.maximum(self._hit_rise, 0.0, out=self._hit_rise)
         np.matmul(self._hit_mean, self._hit_rise, out=self.band_flux)
+        np.matmul(self._hit_mean, newest, out=self.band_level)
         full = float(self._rise.sum()) * self._inv_bands
         high = float(self._rise[self._high_start:].sum()) * self._inv_high
         return full, high
