@@ -6,7 +6,9 @@ Three detectors share one interface (`ONSET_DETECTORS`):
   (`spectral.HIT_BANDS_HZ`), each with its own adaptive threshold and minimum interval, so a
   hat between two kicks is judged against the highs' recent past, not against the kick, and a
   slow swell, whose rise per sub-hop is small against any band's own history, stays quiet.
-  Fires on the first crossing, like ``flux``; also says which bands hit (`hits`).
+  Fires on the first crossing, like ``flux``; also says which bands hit (`hits`). A slow path
+  (`SlowOnsetPath`, aubio's HFC on a longer window) adds the soft hits under a ringing cymbal
+  that the fast bands cannot see, 4-6 hops late with their time dated back; it sets no band.
 - ``flux``: one adaptive threshold on the all-band flux (the detector before ``multiband``).
 - ``aubio``: ``aubio.onset`` (HFC) run at a quarter hop, with threshold, silence gate, minimum
   inter-onset interval and delay set explicitly. Kept for comparison and as a fallback.
