@@ -202,7 +202,7 @@ class SlowOnsetPath:
     ms: within the fast window's noise, but a peak in the high-frequency content of 21 ms
     windows every 5.3 ms (``aubio.onset("hfc", 1024, 256)`` at 48 kHz), where aubio's median
     peak picker finds it 4-6 hops late and dates it back. Its own false alarms are mostly the
-    second shake inside a shaker sample or a woodblock's echo, far below what the band had just
+    second shake inside a shaker sample or a claves' echo, far below what the band had just
     before, so a candidate counts only when the high band's level around it comes within
     ``slow_mask_db`` of its loudest over the ``slow_memory_s`` before: forward masking.
     """
