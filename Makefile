@@ -13,7 +13,8 @@ STAMP := $(VENV)/.installed
 
 # Debian packages: PortAudio headers (pyaudio builds against them), ALSA's pulse plugin and a
 # PulseAudio daemon (live audio, tests), Xvfb and Mesa EGL/GL (windows and headless GL),
-# ffmpeg (ffprobe checks recordings in tests), xdotool (window tests send keys), compilers for
+# ffmpeg (ffprobe checks recordings in tests), xdotool (window tests send keys), x11-xserver-utils
+# (xsetroot: bench.latency_rig paints the root window as its video reference), compilers for
 # aubio/pyaudio, venv, librsvg2-bin (rsvg-convert draws SVG wallpapers for the debian-art
 # source), jackd2 (a JACK server with a dummy driver gives MIDI tests real
 # RtMidi ports where the ALSA sequencer is missing, as in containers), and chromium (the web
@@ -21,7 +22,7 @@ STAMP := $(VENV)/.installed
 # redis-server (the job tests start one: many workers on one Redis queue).
 APT_PACKAGES := portaudio19-dev libasound2-plugins pulseaudio pulseaudio-utils xvfb xdotool \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 ffmpeg build-essential python3-dev python3-venv \
-	librsvg2-bin jackd2 chromium redis-server
+	librsvg2-bin jackd2 chromium redis-server x11-xserver-utils
 # Only `make bench` needs these: fluidsynth renders the benchmark's music from MIDI, espeak-ng
 # the speech over music of the onset evaluation.
 BENCH_APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng
