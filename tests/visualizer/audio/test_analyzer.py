@@ -1,6 +1,8 @@
-"""Analyzer: the live analysis thread publishes frames in capture-time order and falls back to
-silent frames when its source ends; analyze_audio selects channels."""
+"""Analyzer: the live analysis thread publishes frames in capture-time order, catches up when it
+fell behind a live input, and falls back to silent frames when its source ends; analyze_audio
+selects channels."""
 
+import threading
 import time
 
 import numpy as np
@@ -8,10 +10,12 @@ import pytest
 
 from tests.signals import SR, chord, click_train
 from visualizer.audio.analyzer import Analyzer, analyze_audio
+from visualizer.audio.capture import SourceStatus
 from visualizer.audio.features import ExtractorSettings
 from visualizer.audio.filesource import FileSource
 from visualizer.audio.frames import SILENCE_DB
 from visualizer.core.errors import GansmaniaError
+from visualizer.core.ring import RingBuffer
 
 
 def test_frames_arrive_live_then_fall_to_silence_when_the_source_ends():
@@ -42,6 +46,73 @@ def test_frames_arrive_live_then_fall_to_silence_when_the_source_ends():
     assert tail and all(f.rms_db == SILENCE_DB and not f.onset for f in tail)
     median_us, p99_us = analyzer.cost_percentiles_us()
     assert 0 < median_us <= p99_us
+
+
+class BehindSource:
+    """A live input the analysis is already ``behind_s`` behind when it starts (as after a stall
+    of the analysis thread), which then keeps delivering 256-sample blocks in real time."""
+
+    name = "behind"
+    sample_rate = SR
+    channels = 1
+
+    def __init__(self, audio: np.ndarray, *, behind_s: float) -> None:
+        self.audio, self.behind = audio, int(behind_s * SR)
+        self.ring = RingBuffer(capacity=2 * SR, channels=1)
+        self.t0 = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def status(self) -> SourceStatus:
+        return SourceStatus("running")
+
+    def start(self) -> None:
+        self.ring.write(self.audio[:self.behind])
+        self.t0 = time.monotonic() - self.behind / SR
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def time_of(self, n: int) -> float:
+        return self.t0 + n / SR
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.ring.written < self.audio.shape[0]:
+            due = min(int((time.monotonic() - self.t0) * SR), self.audio.shape[0])
+            if due > self.ring.written:
+                self.ring.write(self.audio[self.ring.written:due])
+            self._stop.wait(256 / SR)
+
+
+def test_an_analysis_that_fell_behind_a_live_input_catches_up_hop_by_hop():
+    # A thread that analysed at the input's own pace would stay 1 s behind for good (every
+    # click 1 s late on screen); it must drain the backlog, every hop once and in order.
+    audio, clicks = click_train(bpm=120, duration_s=12.0, first_s=0.25)
+    source = BehindSource(audio, behind_s=1.0)
+    analyzer = Analyzer(source, ExtractorSettings(hop=256), history_s=12.0)
+    analyzer.start()
+    try:
+        behind = []
+        deadline = time.monotonic() + 10.0  # the input runs 1 s longer: caught up, not waited out
+        while time.monotonic() < deadline:
+            behind.append(source.ring.written - source.ring.read_position)
+            if behind[-1] < 2 * 256:
+                break
+            time.sleep(0.01)
+        frames = analyzer.history.snapshot()
+    finally:
+        analyzer.stop()
+    assert behind[0] >= 0.5 * SR and behind[-1] < 2 * 256
+    assert [f.hop_index for f in frames] == list(range(len(frames)))
+    np.testing.assert_allclose([f.t_audio - source.t0 for f in frames],
+                               (np.arange(len(frames)) + 1) * 256 / SR, atol=1e-6)
+    onsets = np.array([f.t_audio for f in frames if f.onset]) - source.t0
+    heard = clicks[clicks < frames[-1].t_audio - source.t0 - 0.05]
+    assert len(heard) >= 2 and len(onsets) == len(heard)
+    np.testing.assert_allclose(onsets, heard, atol=2 * 256 / SR)
 
 
 def test_a_channel_beyond_the_input_is_a_one_line_error():
