@@ -174,6 +174,41 @@ def test_a_late_low_band_crossing_is_the_same_attack_and_blocks_nothing_after_it
     assert crossings({0: [0.2]}) == [round(0.2 * SR / 64) * 64 + 64]
 
 
+def crash_and_hats(*, hat_db: float = -24.0, bpm: float = 124.0) -> tuple[np.ndarray, np.ndarray]:
+    """A crash (200 inharmonic partials, 1.5-14 kHz, ringing 1 s) and twelve quiet closed hats
+    (hiss, 40 ms) on the eighths after it: (audio, onset times: the crash, then the hats)."""
+    rng = np.random.default_rng(3)
+    crash_at = 0.5
+    hats = crash_at + (1 + np.arange(12)) * 30.0 / bpm
+    audio = rng.normal(0.0, 10 ** (-70 / 20), int((hats[-1] + 1.0) * SR))
+    t = np.arange(int(3.0 * SR)) / SR
+    partials = rng.uniform(1500.0, 14000.0, (200, 1))
+    ring = np.sin(2 * np.pi * partials * t + rng.uniform(0.0, 2 * np.pi, (200, 1))).sum(axis=0)
+    ring *= np.exp(-t / 1.0)
+    start = int(crash_at * SR)
+    audio[start:start + t.shape[0]] += 0.5 * ring / np.abs(ring).max()
+    length = int(0.04 * SR)
+    hiss = np.diff(rng.normal(0.0, 1.0, length + 1)) * np.exp(-t[:length] / 0.01)
+    for at in (hats * SR).astype(int):
+        audio[at:at + length] += 10 ** (hat_db / 20) * hiss / np.abs(hiss).max()
+    return audio.astype(np.float32), np.concatenate([[crash_at], hats])
+
+
+def test_the_slow_path_finds_quiet_hats_under_a_ringing_crash_and_nothing_else():
+    import mir_eval
+
+    audio, truth = crash_and_hats()
+    scores = {}
+    for slow in (0.0, 0.3):  # the fast bands alone, then with the slow path
+        settings = ExtractorSettings(onset=OnsetSettings(slow_threshold=slow))
+        found = np.asarray(analyze_audio(audio, sr=SR, settings=settings).onsets_s)
+        scores[slow] = mir_eval.onset.f_measure(truth, found, window=0.05)
+    (_, _, r_fast), (_, p_both, r_both) = scores[0.0], scores[0.3]
+    assert r_fast < 0.5  # the ring hides most hats from the fast flux...
+    assert r_both >= r_fast + 0.4, (r_fast, r_both)  # ...not from the slow path
+    assert p_both == 1.0
+
+
 needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None,
                                       reason="fluidsynth is a benchmark package")
 
