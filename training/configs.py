@@ -22,6 +22,9 @@ STYLEGAN3_ARCHITECTURES = ("stylegan3-t", "stylegan3-r")
 ACTIVATIONS = ("lrelu", "relu", "linear")
 
 
+RESOLUTIONS = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # output sizes a generator can have
+
+
 class _CheckedConfig:
     """A generator config read from a plain mapping: each field in its range, then the
     cross-field ``check`` of the subclass."""
@@ -42,7 +45,7 @@ class GeneratorConfig(_CheckedConfig):
     c_dim: int = setting(0, doc="conditioning label size; 0 = unconditional", min=0, max=100000)
     # Output.
     img_resolution: int = setting(256, doc="output size (pixels, square, power of 2)",
-                                  choices=(4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048))
+                                  choices=RESOLUTIONS)
     img_channels: int = setting(3, doc="output colour channels", min=1, max=4)
     # Mapping network.
     mapping_layers: int = setting(8, doc="fully connected layers in the mapping network",

@@ -137,8 +137,8 @@ def load_transfer(path: Path, *, resolution: int | None = None) -> Transfer:
 
     checkpoint = load_checkpoint(path)
     group = "G" if "G" in checkpoint.groups and checkpoint.groups["G"].kind == "generator" else "G_ema"
-    config = checkpoint.generator_config(group)
-    resized = resolution is not None and resolution != config.img_resolution
+    config = source = checkpoint.generator_config(group)
+    resized = resolution is not None and resolution != source.img_resolution
     if resized:
         if not isinstance(config, GeneratorConfig):
             raise ConfigError(f"transfer_resolution = {resolution}: {path} is "
@@ -149,8 +149,8 @@ def load_transfer(path: Path, *, resolution: int | None = None) -> Transfer:
     return Transfer(path=Path(path), config=config,
                     generator_state=dict(checkpoint.group(group).tensors),
                     discriminator_state=dict(d.tensors) if d is not None else None,
-                    resized=resized, lineage=_lineage(Path(path), checkpoint, resolution=
-                                                      checkpoint.generator_config(group).img_resolution))
+                    resized=resized,
+                    lineage=_lineage(Path(path), checkpoint, resolution=source.img_resolution))
 
 
 def _lineage(path: Path, checkpoint, *, resolution: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.configs import CONFIGS, GeneratorConfig
+from training.configs import CONFIGS, RESOLUTIONS, GeneratorConfig
 from training.discriminator import DiscriminatorConfig
 from visualizer.core.config import section, setting
 from visualizer.core.errors import ConfigError
@@ -101,7 +101,7 @@ class TrainConfig:
     transfer_resolution: int | None = setting(
         None, doc="train the transferred StyleGAN2 networks at this output size instead of "
                   "theirs: blocks both sizes have are loaded, the others start fresh (grow a "
-                  "model trained cheaply at a low resolution)", min=4, max=1024)
+                  "model trained cheaply at a low resolution)", choices=RESOLUTIONS)
     data: DataSettings = section(DataSettings, doc="training images")
     generator: GeneratorConfig = section(GeneratorConfig, doc="generator architecture")
     discriminator: DiscriminatorConfig = section(DiscriminatorConfig, doc="discriminator architecture")
@@ -161,6 +161,9 @@ def check(config: TrainConfig, *, world: int = 1) -> None:
     if per_gpu % group:
         raise ConfigError(f"batch per process {per_gpu} must be divisible by "
                           f"discriminator.mbstd_group_size = {config.discriminator.mbstd_group_size}")
+    if config.transfer_resolution is not None and config.transfer is None:
+        raise ConfigError(f"transfer_resolution = {config.transfer_resolution} needs a transfer "
+                          "checkpoint (--transfer) to grow")
     if config.metrics.weights is not None and config.metrics.art:
         raise ConfigError("metrics.weights and metrics.art are both set; allowed: one extractor")
     if config.metrics.weights is not None and not Path(config.metrics.weights).is_file():

@@ -146,6 +146,15 @@ def test_transfer_grows_a_model_to_a_larger_output_keeping_the_blocks_both_sizes
     assert load_generator(out / "network-snapshot-000000-000001.safetensors").config.img_resolution == 32
 
 
+@pytest.mark.parametrize("extra, message", [
+    (["--transfer-resolution", "64"], "transfer_resolution = 64 needs a transfer checkpoint"),
+    (["--transfer-resolution", "48"], "'transfer_resolution' = 48 is not allowed; allowed one of 4, 8"),
+])
+def test_transfer_resolution_errors_name_the_value_and_what_is_allowed(data, tmp_path, extra, message):
+    result = gansmania(*train_args(data, tmp_path / "run", ticks=1, extra=extra))
+    assert result.returncode == 2 and message in result.stderr
+
+
 def test_transfer_resolution_names_the_alias_free_checkpoints_it_cannot_resize(tmp_path):
     from training.configs import stylegan3_config
     from training.snapshots import load_transfer
