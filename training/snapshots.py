@@ -112,9 +112,22 @@ class Transfer:
                 log.info("%s has no discriminator: D starts from scratch", self.path)
                 continue
             fresh = load_matching(module, state)
+            if name == "G":
+                _start_new_torgb_at_zero(module, fresh)
             log.info("%s from %s at %d px: %d tensors loaded, %d fresh%s", name, self.path,
                      self.config.img_resolution, len(module.state_dict()) - len(fresh), len(fresh),
                      f" ({_blocks(fresh)})" if fresh else "")
+
+
+def _start_new_torgb_at_zero(g: nn.Module, fresh: list[str]) -> None:
+    """A grown block's ToRGB starts at zero, so the grown generator first draws exactly the
+    smaller one's picture, upsampled (the skip architecture adds each block's ToRGB to the
+    upsampled image below), and the new block fades in as it learns instead of laying random
+    colours over the layout."""
+    with torch.no_grad():
+        for name, tensor in g.state_dict().items():
+            if name in fresh and name.endswith("torgb.weight"):
+                tensor.zero_()
 
 
 def load_matching(module: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:

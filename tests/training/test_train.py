@@ -17,6 +17,7 @@ from tests.training.training_runs import gansmania, procedural_data, train_args
 from training.checkpoint import load_checkpoint, load_generator, save_generator
 from training.discriminator import DiscriminatorConfig
 from training.networks import build_generator
+from training.networks.ops import upsample2d
 from visualizer.cli import main
 
 
@@ -140,6 +141,15 @@ def test_transfer_grows_a_model_to_a_larger_output_keeping_the_blocks_both_sizes
         assert all(torch.equal(old[k], new[k]) for k in shared)
         fresh = set(new) - set(shared)
         assert fresh and all("b32" in k.split(".") for k in fresh)  # only the new top block
+    # The new block's ToRGB starts at zero: the grown generator draws the small one's picture,
+    # upsampled with its own filter, until it learns.
+    small = build_generator(load_transfer(state).config)
+    small.load_state_dict(transfer.generator_state)
+    ws = small.mapping(torch.randn(4, small.z_dim), None)
+    with torch.no_grad():
+        before = small.synthesis(ws, noise_mode="const")
+        grown = g.synthesis(ws[:, :1].repeat(1, g.synthesis.num_ws, 1), noise_mode="const")
+    assert torch.allclose(grown, upsample2d(before, g.synthesis.b32.resample_taps), atol=1e-5)
     # The whole command: a tick at the new size, its snapshot a 32 px generator.
     out = tmp_path / "grown"
     run(train_args(data, out, ticks=1, extra=["--transfer", str(state), "--transfer-resolution", "32"]))
