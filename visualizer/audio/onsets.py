@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from visualizer.audio.spectral import fft_size_for
+from visualizer.audio.spectral import FixedHops, fft_size_for
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ class SlowOnsetPath:
         self.settings = settings
         self._sr = sr
         self._hop = fft_size_for(sr, at_48k=256)
-        self._chunk = np.zeros(self._hop, dtype=np.float32)
+        self._hops = FixedHops(self._hop)
         self._sub_hop = sub_hop
         # High-band level per sub-hop, newest last, over the memory and the path's delay.
         span_s = settings.slow_memory_s + 0.1
@@ -228,7 +228,7 @@ class SlowOnsetPath:
         self._onset.set_threshold(self.settings.slow_threshold)
         self._onset.set_silence(self.settings.silence_db)
         self._onset.set_minioi_s(self.settings.min_ioi_s)
-        self._filled = 0
+        self._hops.clear()
         self._origin: int | None = None  # stream index of the first sample aubio saw
         self._levels.fill(-np.inf)
 
@@ -241,16 +241,9 @@ class SlowOnsetPath:
         if self._origin is None:
             self._origin = n_end - block.shape[0]
         found = None
-        start = 0
-        while start < block.shape[0]:
-            take = min(self._hop - self._filled, block.shape[0] - start)
-            self._chunk[self._filled:self._filled + take] = block[start:start + take]
-            self._filled += take
-            start += take
-            if self._filled == self._hop:
-                self._filled = 0
-                if self._onset(self._chunk)[0] and found is None:
-                    found = int(self._onset.get_last()) + self._origin
+        for hop in self._hops.feed(block):
+            if self._onset(hop)[0] and found is None:
+                found = int(self._onset.get_last()) + self._origin
         if found is None:
             return None
         # Sub-hop j (0 = oldest) of the ring ends at this stream index.

@@ -10,6 +10,7 @@ a long Hann window for pitch resolution, recomputed every few hops.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -23,6 +24,31 @@ HIT_BANDS_HZ = (("low", 30.0, 150.0), ("mid", 150.0, 5000.0), ("high", 5000.0, 1
 def fft_size_for(sr: int, *, at_48k: int) -> int:
     """The power of two nearest ``at_48k * sr / 48000``: windows last as long at any rate."""
     return 1 << max(5, round(math.log2(at_48k * sr / 48000)))
+
+
+class FixedHops:
+    """Blocks of any length regrouped into hops of exactly ``size`` samples, for the aubio
+    objects that take one hop per call; what is left over waits for the next block."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._hop = np.zeros(size, dtype=np.float32)
+        self._filled = 0
+
+    def feed(self, block: np.ndarray) -> Iterator[np.ndarray]:
+        """Each hop ``block`` completes, in order: one buffer, reused (use it before the next)."""
+        start = 0
+        while start < block.shape[0]:
+            take = min(self.size - self._filled, block.shape[0] - start)
+            self._hop[self._filled:self._filled + take] = block[start:start + take]
+            self._filled += take
+            start += take
+            if self._filled == self.size:
+                self._filled = 0
+                yield self._hop
+
+    def clear(self) -> None:
+        self._filled = 0
 
 
 class SampleWindow:

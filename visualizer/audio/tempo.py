@@ -47,7 +47,7 @@ from typing import Protocol
 
 import numpy as np
 
-from visualizer.audio.spectral import SampleWindow
+from visualizer.audio.spectral import FixedHops, SampleWindow
 
 _DONE = object()
 TEMPO_SWITCH = 0.04  # estimates that differ by more than this fraction are a different tempo
@@ -732,8 +732,7 @@ class AubioBeatTracker:
         import aubio
 
         self._tempo = aubio.tempo("default", self.BUF, self.HOP, self.sr)
-        self._pending = np.zeros(self.HOP, dtype=np.float32)
-        self._filled = 0
+        self._hops = FixedHops(self.HOP)
         self._seen = 0  # samples given to aubio
         self._next = math.nan
         self._override = math.nan
@@ -748,16 +747,9 @@ class AubioBeatTracker:
             onset: bool) -> TempoState:
         beat_n = math.nan
         offset = n_end - block.shape[0] - self._seen  # stream index of aubio's sample 0
-        done = 0
-        while done < block.shape[0]:
-            take = min(self.HOP - self._filled, block.shape[0] - done)
-            self._pending[self._filled:self._filled + take] = block[done:done + take]
-            self._filled += take
-            done += take
-            if self._filled == self.HOP:
-                self._filled = 0
-                if self._tempo(self._pending)[0]:
-                    beat_n = float(self._tempo.get_last() + offset)
+        for hop in self._hops.feed(block):
+            if self._tempo(hop)[0]:
+                beat_n = float(self._tempo.get_last() + offset)
         self._seen += block.shape[0]
         bpm = self._override if not math.isnan(self._override) else float(self._tempo.get_bpm())
         if bpm <= 0:
