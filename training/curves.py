@@ -9,7 +9,8 @@ where they cost the same: each run's KID is read at a common CPU time, between i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,28 @@ def read_curve(run_dir: Path) -> Curve:
                  kimg=np.array([line["kimg"] for line in lines], float),
                  cpu_hours=np.array([line["cpu_s"] for line in lines], float) / 3600,
                  kid=np.array([line["kid"] for line in lines], float))
+
+
+def grown_curves(run_dir: Path, lineage: Sequence[dict], *, resolution: int) -> list[Curve]:
+    """The KID curve of a model grown through ``lineage`` (`--transfer-resolution` stages,
+    earliest first, as ``lineage.json`` lists them), one Curve per stage on one CPU-hours axis:
+    each earlier stage up to the state the next one started from, shifted by the CPU time of the
+    stages before it. Each stage is scored against the data at its own size, so a curve shows
+    the trend within its stage; the step between stages is a change of scale, not of quality. A
+    stage whose run folder is not on this machine still counts in the shift."""
+    curves, shift_h = [], 0.0
+    for stage in lineage:
+        folder = Path(stage.get("run_dir", ""))
+        if (folder / "metrics.jsonl").is_file():
+            curve = read_curve(folder)
+            upto = curve.kimg <= float(stage.get("kimg") or np.inf) + 1e-6
+            curves.append(Curve(name=f"{folder.name} at {stage.get('resolution')} px",
+                                kimg=curve.kimg[upto], cpu_hours=curve.cpu_hours[upto] + shift_h,
+                                kid=curve.kid[upto]))
+        shift_h += float(stage.get("cpu_s") or 0) / 3600
+    own = read_curve(run_dir)
+    return [*curves, replace(own, name=f"{own.name} at {resolution} px",
+                             cpu_hours=own.cpu_hours + shift_h)]
 
 
 def at_equal_cpu(curves: list[Curve], *, points: int = 4) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -78,7 +78,8 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
     evidence_lines = []
     if data is not None:
         evidence_lines = evidence(out, out, data=Path(data), old_model=old_model,
-                                  runs=[run_dir, *runs], kid_images=kid_images)
+                                  runs=[run_dir, *runs], kid_images=kid_images, lineage=stages,
+                                  resolution=generator.config.img_resolution)
     if old_model is not None and old_model.name.endswith(f"-replaced{out.suffix}"):
         old_model.unlink()
     card = _card(out, generator, training, provenance, size, grid_path, notes, evidence_lines)

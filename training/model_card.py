@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.curves import plot, read_curve
+from training.curves import grown_curves, plot, read_curve
 from training.data_composition import Part, composition, read_parts
 from training.kid_sets import compare_sets, resize_uint8
 from training.metrics import dataset_batches, spread_indices
@@ -35,10 +35,12 @@ CARD_SEEDS = range(64)  # the card's grid, its figure and the diversity test use
 
 
 def evidence(out: Path, generator_path: Path, *, data: Path, old_model: Path | None,
-             runs: Sequence[Path], kid_images: int) -> list[str]:
+             runs: Sequence[Path], kid_images: int, lineage: Sequence[dict] = (),
+             resolution: int = 256) -> list[str]:
     """Write ATTRIBUTION.md, the curve and comparison PNGs beside ``out``; return the card's
     Markdown lines for them. ``runs``: the model's own run folder first, then the recipes it
-    was chosen over (their KID curves)."""
+    was chosen over (their KID curves). ``lineage``: the stages the model was grown through
+    (their curves join the run's own on one CPU-hours axis)."""
     parts = read_parts(data)
     attribution = out.parent / "ATTRIBUTION.md"
     attribution.write_text(attribution_text(parts, data_name=data.name), encoding="utf-8")
@@ -62,11 +64,18 @@ def evidence(out: Path, generator_path: Path, *, data: Path, old_model: Path | N
               "", "| set | KID x 1e3 | FID (art statistics) |", "|---|---|---|"]
     lines += [f"| {names.get(s.name, s.name)} | {s.kid * 1e3:.3f} ± {s.kid_std * 1e3:.3f} | "
               f"{s.fid:.3f} |" for s in scores]
-    curves = [read_curve(run) for run in runs if (Path(run) / "metrics.jsonl").is_file()]
+    own, *recipes = map(Path, runs)
+    curves = grown_curves(own, lineage, resolution=resolution) \
+        if (own / "metrics.jsonl").is_file() else []
+    curves += [read_curve(run) for run in recipes if (run / "metrics.jsonl").is_file()]
     if curves:
         curve_png = out.with_name(f"{out.stem}-kid.png")
         plot(curves, curve_png, title="KID against the training set over CPU time")
         lines += ["", f"![KID against CPU-hours]({curve_png.name})"]
+        if lineage:
+            lines += ["", "One curve per stage of growing, each scored in training (512 images) "
+                      "against the data at that stage's size: the step from one stage to the "
+                      "next is a change of scale. Compare models with the table above."]
     figure = out.with_name(f"{out.stem}-compare.png")
     comparison_figure(data, generator_path, old_model, figure)
     lines += ["", "## Side by side", "", f"![the data, the old model, this model]({figure.name})",

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.training.training_runs import gansmania
-from training.curves import at_equal_cpu, read_curve
+from training.curves import at_equal_cpu, grown_curves, read_curve
 from visualizer.core.errors import GansmaniaError
 
 
@@ -45,3 +45,17 @@ def test_the_command_prints_the_table_and_draws_the_png(tmp_path):
 def test_a_run_without_metrics_is_a_one_line_error(tmp_path):
     with pytest.raises(GansmaniaError, match="no metrics here; train with --set metrics.art"):
         read_curve(tmp_path)
+
+
+def test_a_grown_model_s_stages_join_on_one_cpu_axis(tmp_path):
+    # 64 px stage: 2 CPU-hours, its kimg-2 state started the 128 px stage (1 CPU-hour so far);
+    # the 64 px run went on past the transfer, which the chain must not show.
+    small = _run(tmp_path / "r64", [(1, 3600, 0.02), (2, 7200, 0.01), (3, 10800, 0.005)])
+    big = _run(tmp_path / "r128", [(1, 1800, 0.03), (2, 3600, 0.02)])
+    lineage = [{"run_dir": str(small), "resolution": 64, "kimg": 2.0, "cpu_s": 7200.0},
+               {"run_dir": str(tmp_path / "gone"), "resolution": 32, "kimg": 9.0, "cpu_s": 1800.0}]
+    first, last = grown_curves(big, lineage, resolution=128)
+    assert first.name == "r64 at 64 px" and last.name == "r128 at 128 px"
+    assert np.allclose(first.cpu_hours, [1.0, 2.0]) and np.allclose(first.kid, [0.02, 0.01])
+    # shifted by both earlier stages, the one whose folder is gone included
+    assert np.allclose(last.cpu_hours, [2.5 + 0.5, 2.5 + 1.0])
