@@ -55,7 +55,11 @@ class OnsetSettings:
     band_latency_s: tuple[float, float, float] = (0.01, 0.0, 0.0)  # per band, seconds
     # The slow path (`SlowOnsetPath`): aubio's HFC onsets on a 4x longer window, for soft hits
     # under a ringing cymbal that the fast flux cannot tell from the ring. 0 turns it off.
-    slow_threshold: float = 0.3  # aubio's peak-picking threshold for it
+    # aubio's own default for HFC: closed hats under the crash that opens a section (so after
+    # every tempo step) or under a snare's tail rise only 0.1-0.35 (log energy) in the fast
+    # high band, below its floor, and at 0.3 aubio's peak picker passed only 0-5 of the 12-22
+    # per tuning track that it finds at 0.058; the forward mask keeps the extra echoes out.
+    slow_threshold: float = 0.058  # aubio's peak-picking threshold for it
     slow_mask_db: float = 10.0  # its hit must come within this of the high band's loudest...
     slow_memory_s: float = 0.3  # ...level over this long before it (a sample's echo does not)
 
@@ -195,6 +199,12 @@ class MultiBandOnsetDetector:
             self._slow.reset()
 
 
+# The high band's level (log1p of energy over the spectrum's -80 dB floor) when its energy is
+# at that floor: at or below it the band holds nothing, so HFC's candidate is no high-band hit
+# (a pad swelling from silence with no partial above 5 kHz peaks HFC's picker as it rises).
+_HIGH_BAND_EMPTY = math.log(2.0)
+
+
 class SlowOnsetPath:
     """aubio's HFC onsets on a 4x longer window, for the multiband detector's soft hits.
 
@@ -204,7 +214,8 @@ class SlowOnsetPath:
     peak picker finds it 4-6 hops late and dates it back. Its own false alarms are mostly the
     second shake inside a shaker sample or a claves' echo, far below what the band had just
     before, so a candidate counts only when the high band's level around it comes within
-    ``slow_mask_db`` of its loudest over the ``slow_memory_s`` before: forward masking.
+    ``slow_mask_db`` of its loudest over the ``slow_memory_s`` before: forward masking; and
+    only when the high band holds anything above the spectrum's floor at all.
     """
 
     def __init__(self, settings: OnsetSettings, *, sr: int, sub_hop: int) -> None:
@@ -250,7 +261,8 @@ class SlowOnsetPath:
         ends = n_end - (self._levels.shape[0] - 1 - np.arange(self._levels.shape[0])) * self._sub_hop
         recent = self._levels[ends >= found - self._recent]
         before = self._levels[ends >= found - self._memory]
-        if recent.size == 0 or recent.max() < before.max() - self._mask:
+        if (recent.size == 0 or recent.max() <= _HIGH_BAND_EMPTY
+                or recent.max() < before.max() - self._mask):
             return None
         return found
 
