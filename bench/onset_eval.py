@@ -1,4 +1,4 @@
-"""Onset accuracy on 40 rendered tracks in ten categories, tuning half vs held-out half.
+"""Onset accuracy on 44 rendered tracks in ten categories, tuning half vs held-out half.
 
     python -m bench.onset_eval --json bench/results/onset_eval.json
 

@@ -9,10 +9,20 @@ from bench.onset_eval import CATEGORIES, ONSET_SONGS, score
 from bench.rigs.musicgen import SynthesizedSong, Song
 
 
-def test_every_category_has_two_tracks_in_each_half_and_names_are_unique():
+def test_every_category_has_equal_halves_and_names_are_unique():
     halves = collections.Counter((e.category, e.half) for e in ONSET_SONGS)
-    assert set(halves.values()) == {2} and len(halves) == 2 * len(CATEGORIES) == 20
-    assert len({e.song.name for e in ONSET_SONGS}) == len(ONSET_SONGS) == 40
+    assert len(halves) == 2 * len(CATEGORIES) == 20
+    for category in CATEGORIES:
+        assert halves[category, "tune"] == halves[category, "held_out"] >= 2, category
+    assert halves["tempo_changes", "tune"] == 4  # two ramps and two steps (module docstring)
+    assert len({e.song.name for e in ONSET_SONGS}) == len(ONSET_SONGS) == 44
+
+
+def test_both_halves_of_tempo_changes_hold_tempo_steps():
+    for half in ("tune", "held_out"):
+        steps = [e.song for e in ONSET_SONGS if e.category == "tempo_changes"
+                 and e.half == half and len({s.bpm for s in e.song.sections}) > 1]
+        assert len(steps) >= 2, half
 
 
 def track(targets, dont_care=()) -> SynthesizedSong:
