@@ -28,6 +28,16 @@ function (ODF) and, ten times a second:
    off it) and another period's fold is clearly sharper, for 0.2 s, that period wins. It
    sees a step after two or three new beats, where the autocorrelation of step 5 needs
    its window half full of the new tempo.
+7. The beats' own intervals: each emitted beat's onset is found (the percussion ODF's peak
+   within 12 % of a period of it) and a line through the newest six gives the period they
+   imply. While the tracked period still fits the newest beats (the challenger's collapse
+   test), that period outranks the windows' estimates when it differs from them by more
+   than 1.5 % and two standard errors (and less than 10 %, beyond which it may be another
+   metrical level): the windows trail a ramp by half their length, so the tracked period
+   follows the beats through a ramp and stands at its end tempo within a beat or two. When
+   the newest beat lies on the line and the line's period is the tracked one, the beats
+   confirm it, and the short window of step 5 may not call a tempo change (a few seconds
+   of a humanised groove can favour a period 5 % off).
 
 Beats are emitted when the oscillator's predicted beat time is reached, not after the beat's
 onset has been detected, so the beat flag is not late. Tap tempo and a manual BPM override
@@ -85,6 +95,15 @@ class TempoSettings:
     challenge_rest_s: float = 2.0  # no challenge this soon after a re-lock...
     challenge_continue: float = 0.06  # ...but one further step this small in its direction
     challenge_step: float = 0.01  # spacing of the challenger periods (a fraction)
+    beat_window: float = 0.12  # a beat's onset is looked for within +-this fraction of a period
+    beat_fit_beats: int = 6  # the period the newest this many beat onsets imply...
+    beat_fit_min: int = 4  # ...(at least this many of them found)...
+    beat_fit_switch: float = 0.015  # ...outranks a window's estimate when they differ this
+    beat_fit_errors: float = 2.0  # ...and this many of its standard errors...
+    beat_fit_range: float = 0.1  # ...but no more than this (further is another metrical level)
+    beat_hold: float = 0.04  # the newest beat this near the line (a fraction of a period...
+    beat_hold_scatter: float = 2.5  # ...or this many times the beats' scatter about it) and
+    # the line's period within beat_fit_switch of the tracked one: the beats confirm it
 
 
 @dataclass(frozen=True)
@@ -183,7 +202,14 @@ class PredictiveBeatTracker:
         self._challenger = math.nan  # the period the challenger's fold points to, in frames
         self._challenger_count = 0
         self._usual_fit = math.nan  # the tracked period's usual fit (a share of the ODF)
+        self._on_grid = False  # the tracked period's fit has not collapsed (last update)
+        self._beats = math.nan  # the period the newest beat onsets imply (last update), frames
+        self._beats_margin = math.inf  # ...which outranks a window's estimate this far apart
+        self._beats_hold = False  # ...which confirm the tracked period, newest beat included
+        self._newest_found = False  # the newest measured beat had an onset
         self._rephase = False  # the next phase update takes the measured phase outright
+        self._beats_to_measure: deque[float] = deque()  # emitted beats, sample indices
+        self._beat_onsets: deque[float] = deque(maxlen=self.settings.beat_fit_beats)
         self._acc_full = self._acc_perc = 0.0
         self._acc_hops = 0
         self._update: Iterator[None] | None = None  # the update in progress, a slice per frame
@@ -239,6 +265,8 @@ class PredictiveBeatTracker:
         self._candidate, self._candidate_count = math.nan, 0
         self._change, self._change_count = math.nan, 0
         self._challenger, self._challenger_count = math.nan, 0
+        self._beat_onsets.clear()
+        self._beats, self._beats_hold = math.nan, False
 
     # ------------------------------------------------------------------ per hop
 
@@ -277,6 +305,7 @@ class PredictiveBeatTracker:
             if n_end - self._last_onset <= max(self.settings.idle_s * self.sr, 2.5 * period_n):
                 beat_n = self._next
                 self._last_beat = self._next
+                self._beats_to_measure.append(beat_n)
             while self._next <= n_end:  # never more than one beat per hop
                 self._next += period_n
         phase = 1.0 - (self._next - n_end) / period_n
@@ -326,11 +355,14 @@ class PredictiveBeatTracker:
                 self._look_for_change()
         if math.isnan(self.period):
             return
+        self._measure_beats()
         if math.isnan(self._override_period):
             # In the phase's slice (the cheapest), so a re-lock is phased at once. After
             # one the history is too short for the long window, and `_look_for_change`
             # waits until its window holds only the new tempo.
-            self._challenge()
+            self._fit_beats()
+            if not self._challenge():
+                self._follow_beats()
         folded = self._fold_percussion()
         yield
         self._track_phase(folded, self._n_end)
@@ -393,11 +425,12 @@ class PredictiveBeatTracker:
         refined = _harmonic_lag(acf, lag, s.refine_fraction)
         refined = refined if abs(refined / lag - 1) < 0.5 * TEMPO_SWITCH else lag
         current = salience[min(max(int(round(period)), lo), hi) - lo]
-        if (abs(lag / period - 1) <= TEMPO_SWITCH
+        if (abs(lag / period - 1) <= TEMPO_SWITCH or self._beats_hold
                 or salience[i - lo] < s.relock_margin * max(current, 0.0)):
             self._change, self._change_count = math.nan, 0
             young = self._valid_frames() < self._start_frames
-            if young and abs(lag / period - 1) <= TEMPO_SWITCH:
+            if (young and abs(lag / period - 1) <= TEMPO_SWITCH
+                    and not self._beats_outrank(refined)):
                 # The long window is not back yet: the short one refines the new period.
                 self.period += 0.5 * (refined - period)
                 self._recent_periods.append(refined)
@@ -426,6 +459,7 @@ class PredictiveBeatTracker:
         the newest ``challenge_keep_s`` is then forgotten and the phase measured afresh.
         """
         s = self.settings
+        self._on_grid = False
         m = min(self._valid_frames(), self._challenge_max)
         if m < 2 * self.period:
             return False
@@ -448,7 +482,9 @@ class PredictiveBeatTracker:
         usual = self._usual_fit
         decay = math.exp(-s.update_s / s.challenge_usual_s)
         self._usual_fit = share if math.isnan(usual) else decay * usual + (1 - decay) * share
-        if (abs(self._challenge_ratios[j] - 1) < s.challenge_min_change or math.isnan(usual)
+        self._on_grid = not math.isnan(usual) and share >= s.challenge_collapse * usual
+        if (abs(self._challenge_ratios[j] - 1) < s.challenge_min_change
+                or math.isnan(usual)
                 or share >= s.challenge_collapse * usual
                 or fit[j] < s.challenge_margin * fit[centre]):
             self._challenger, self._challenger_count = math.nan, 0
@@ -559,7 +595,11 @@ class PredictiveBeatTracker:
     def _update_period(self, lag: float) -> None:
         if math.isnan(self.period):
             self.period = lag
-        elif abs(lag / self.period - 1) > TEMPO_SWITCH:
+            return
+        if self._beats_outrank(lag):
+            self._candidate, self._candidate_count = math.nan, 0
+            return
+        if abs(lag / self.period - 1) > TEMPO_SWITCH:
             if self._valid_frames() < self.n_frames and self._frames - self._relocked_at < (
                     self.n_frames):
                 # Restarted after a re-lock on only a few seconds, the long window may pin
@@ -577,6 +617,89 @@ class PredictiveBeatTracker:
         else:
             self.period += 0.25 * (lag - self.period)
             self._candidate, self._candidate_count = math.nan, 0
+
+    def _beats_outrank(self, lag: float) -> bool:
+        """Whether the newest beats' intervals (`_beat_period`) outrank a window's period
+        estimate ``lag``: the beats land where the tracked period puts them, yet imply a
+        period clearly apart from ``lag`` (a window trails a ramp by half its length), and
+        not so far apart that ``lag`` may be another metrical level."""
+        if not self._on_grid or math.isnan(self._beats):
+            return False
+        apart = abs(self._beats / lag - 1)
+        return self.settings.beat_fit_range >= apart > self._beats_margin
+
+    def _fit_beats(self) -> None:
+        """The period the newest beat onsets imply (`_beat_period`), how far from another
+        estimate it outranks it, and whether they confirm the tracked period."""
+        s = self.settings
+        self._beats, error, newest, scatter = self._beat_period()
+        if math.isnan(self._beats):
+            self._beats_hold = False
+            return
+        self._beats_margin = max(s.beat_fit_switch, s.beat_fit_errors * error / self._beats)
+        self._beats_hold = (self._newest_found
+                            and abs(newest) <= max(s.beat_hold * self.period,
+                                                    s.beat_hold_scatter * scatter)
+                            and abs(self._beats / self.period - 1) <= s.beat_fit_switch)
+
+    def _follow_beats(self) -> None:
+        """Moves the period towards the one the newest beats imply when they clearly differ
+        (a ramp, which the windows' estimates trail)."""
+        if math.isnan(self._beats):
+            return
+        if self._beats_outrank(self.period) and abs(self._beats / self.period - 1) <= (
+                TEMPO_SWITCH):
+            self.period = self._beats
+
+    def _measure_beats(self) -> None:
+        """Finds the onset of each emitted beat (the percussion ODF's peak within
+        ``beat_window`` of a period of it) once the ODF holds its whole window."""
+        period_n = self.period * self.frame
+        half = self.settings.beat_window * period_n
+        newest = self.n_frames - 1  # index of the newest frame, which ends at sample _n_end
+        oldest = self.n_frames - self._valid_frames()
+        view = self._perc.view
+        floor = math.nan
+        while self._beats_to_measure:
+            beat = self._beats_to_measure[0]
+            # An attack at sample n shows in the frame ending about odf_delay after it.
+            hi = newest - (self._n_end - (beat + half) - self.odf_delay) / self.frame
+            if hi > newest:
+                break
+            self._beats_to_measure.popleft()
+            lo = int(math.ceil(hi - 2 * half / self.frame))
+            hi = int(math.floor(hi))
+            self._newest_found = False
+            if lo < oldest or hi - lo < 2:
+                continue
+            segment = view[lo:hi + 1]
+            j = int(np.argmax(segment))
+            if math.isnan(floor):
+                floor = float(np.median(view[max(oldest, newest - self._challenge_max):]))
+            if j == 0 or j == segment.shape[0] - 1 or segment[j] <= floor:
+                continue  # no onset inside the window: a rest, or the beat is off
+            frame = lo + j + _parabolic_offset(segment, j) - newest  # <= 0
+            self._beat_onsets.append(self._n_end + frame * self.frame - self.odf_delay)
+            self._newest_found = True
+
+    def _beat_period(self) -> tuple[float, float, float, float]:
+        """The period the newest beat onsets imply, its standard error, the newest onset's
+        distance from the line and the onsets' scatter about it (all in frames); nan when
+        fewer than ``beat_fit_min`` were found. A least-squares line through their times."""
+        n = len(self._beat_onsets)
+        if n < self.settings.beat_fit_min:
+            return math.nan, math.nan, math.nan, math.nan
+        onsets = np.asarray(self._beat_onsets)
+        beats = np.round((onsets - onsets[-1]) / (self.period * self.frame))
+        if np.unique(beats).shape[0] < n:
+            return math.nan, math.nan, math.nan, math.nan
+        beats -= beats.mean()
+        spread = float(np.dot(beats, beats))
+        slope = float(np.dot(beats, onsets - onsets.mean())) / spread
+        residual = onsets - onsets.mean() - slope * beats
+        scatter = math.sqrt(float(np.dot(residual, residual)) / (n - 2))
+        return (slope / self.frame, scatter / math.sqrt(spread) / self.frame,
+                float(residual[-1]) / self.frame, scatter / self.frame)
 
     def _fold_percussion(self) -> np.ndarray:
         """The percussion-weighted ODF folded at the beat period, recent frames weighted most.

@@ -168,9 +168,10 @@ def test_a_tempo_step_in_a_humanised_groove_is_relocked_within_two_seconds(befor
 @pytest.mark.parametrize("before, after", [
     (128, 112),
     (100, 112),  # 4.8 s before the challenger
-    pytest.param(116, 128, marks=pytest.mark.xfail(strict=True, reason=(
-        "issue 18: mid-ramp the challenger overshoots, and at the ramp's end it jumps "
-        "to 140 BPM on the ghost notes for 2 s (3.3 s to re-lock; 0.9 s before it)"))),
+    # 3.3 s before the beats' own intervals led the period through the ramp: the long
+    # window trailed it, the challenger overshot mid-ramp and, at the ramp's end, jumped to
+    # 140 BPM on the ghost notes for 2 s.
+    (116, 128),
 ])
 def test_the_end_of_a_ramp_in_a_humanised_groove_is_relocked_within_two_seconds(before, after):
     steady = np.arange(0.5, 12.0, 60.0 / before)
@@ -187,9 +188,18 @@ def test_the_end_of_a_ramp_in_a_humanised_groove_is_relocked_within_two_seconds(
     assert relock <= 2.0
 
 
-def test_steady_humanised_music_is_not_taken_for_a_tempo_change():
+@pytest.mark.parametrize("seed", [
+    7,
+    3,  # before the beats confirmed the period, the short window took these two for a
+    2,  # 4-6 % step (5.5 % and 4.7 % off, beat F 0.78 and 0.96)
+    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason=(
+        "the challenger takes a run of early beats for a step to 123 BPM for 2 s; it "
+        "moves on the newest two or three beats, which the beats' line cannot outvote "
+        "without slowing every real step"))),
+])
+def test_steady_humanised_music_is_not_taken_for_a_tempo_change(seed):
     beats = np.arange(0.5, 30.0, 60.0 / 116)
-    result = analyze_audio(_humanised_groove(beats, 31.0), sr=SR)
+    result = analyze_audio(_humanised_groove(beats, 31.0, seed=seed), sr=SR)
     late = np.asarray([bpm for t, bpm in result.bpm_track if t >= 6.0])
     assert np.all(np.abs(late / 116 - 1) < 0.01)
     estimated = np.asarray(result.beats_s)
