@@ -29,7 +29,8 @@ function (ODF) and, ten times a second:
    sees a step after two or three new beats, where the autocorrelation of step 5 needs
    its window half full of the new tempo.
 7. The beats' own intervals: each emitted beat's onset is found (the percussion ODF's peak
-   within 12 % of a period of it) and a line through the newest six gives the period they
+   within 12 % of a period of it, at least half as strong as the recent beats' onsets, so a
+   drum-less part's chords do not count) and a line through the newest six gives the period they
    imply. While the tracked period still fits the newest beats (the challenger's collapse
    test), that period outranks the windows' estimates when it differs from them by more
    than 1.5 % and two standard errors (and less than 10 %, beyond which it may be another
@@ -96,6 +97,7 @@ class TempoSettings:
     challenge_continue: float = 0.06  # ...but one further step this small in its direction
     challenge_step: float = 0.01  # spacing of the challenger periods (a fraction)
     beat_window: float = 0.12  # a beat's onset is looked for within +-this fraction of a period
+    beat_strength: float = 0.5  # ...as strong as this fraction of the recent ones' median
     beat_fit_beats: int = 6  # the period the newest this many beat onsets imply...
     beat_fit_min: int = 4  # ...(at least this many of them found)...
     beat_fit_switch: float = 0.015  # ...outranks a window's estimate when they differ this
@@ -210,6 +212,7 @@ class PredictiveBeatTracker:
         self._rephase = False  # the next phase update takes the measured phase outright
         self._beats_to_measure: deque[float] = deque()  # emitted beats, sample indices
         self._beat_onsets: deque[float] = deque(maxlen=self.settings.beat_fit_beats)
+        self._beat_heights: deque[float] = deque(maxlen=self.settings.beat_fit_beats)
         self._acc_full = self._acc_perc = 0.0
         self._acc_hops = 0
         self._update: Iterator[None] | None = None  # the update in progress, a slice per frame
@@ -676,8 +679,14 @@ class PredictiveBeatTracker:
             j = int(np.argmax(segment))
             if math.isnan(floor):
                 floor = float(np.median(view[max(oldest, newest - self._challenge_max):]))
-            if j == 0 or j == segment.shape[0] - 1 or segment[j] <= floor:
+            height = float(segment[j]) - floor
+            if j == 0 or j == segment.shape[0] - 1 or height <= 0:
                 continue  # no onset inside the window: a rest, or the beat is off
+            strong = (len(self._beat_heights) < self.settings.beat_fit_min or height >= (
+                self.settings.beat_strength * float(np.median(self._beat_heights))))
+            self._beat_heights.append(height)
+            if not strong:
+                continue  # a weaker attack than the beats': a drum-less part's chord, say
             frame = lo + j + _parabolic_offset(segment, j) - newest  # <= 0
             self._beat_onsets.append(self._n_end + frame * self.frame - self.odf_delay)
             self._newest_found = True
