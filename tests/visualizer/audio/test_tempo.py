@@ -193,9 +193,10 @@ def test_the_end_of_a_ramp_in_a_humanised_groove_is_relocked_within_two_seconds(
     3,  # before the beats confirmed the period, the short window took these two for a
     2,  # 4-6 % step (5.5 % and 4.7 % off, beat F 0.78 and 0.96)
     pytest.param(1, marks=pytest.mark.xfail(strict=True, reason=(
-        "the challenger takes a run of early beats for a step to 123 BPM for 2 s; it "
-        "moves on the newest two or three beats, which the beats' line cannot outvote "
-        "without slowing every real step"))),
+        "the challenger's fold of the newest beats favours 123 BPM for 0.2 s at 25.4 s "
+        "although the newest beat lies on the tracked line (6 % off for 2 s); barring the "
+        "challenger while the beats confirm the period fixes it but delays real steps "
+        "(bench.relock tuning half 15 -> 14 within 2 s)"))),
 ])
 def test_steady_humanised_music_is_not_taken_for_a_tempo_change(seed):
     beats = np.arange(0.5, 30.0, 60.0 / 116)
