@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +49,15 @@ def read_curve(run_dir: Path) -> Curve:
                  kid=np.array([line["kid"] for line in lines], float))
 
 
-def grown_curves(run_dir: Path, lineage: Sequence[dict], *, resolution: int) -> list[Curve]:
+def grown_curves(run_dir: Path, lineage: Sequence[dict], *, resolution: int,
+                 until_kimg: float = np.inf) -> list[Curve]:
     """The KID curve of a model grown through ``lineage`` (`--transfer-resolution` stages,
     earliest first, as ``lineage.json`` lists them), one Curve per stage on one CPU-hours axis:
     each earlier stage up to the state the next one started from, shifted by the CPU time of the
-    stages before it. Each stage is scored against the data at its own size, so a curve shows
-    the trend within its stage; the step between stages is a change of scale, not of quality. A
-    stage whose run folder is not on this machine still counts in the shift."""
+    stages before it; the run's own curve up to ``until_kimg`` (the exported snapshot). Each
+    stage is scored against the data at its own size, so a curve shows the trend within its
+    stage; the step between stages is a change of scale, not of quality. A stage whose run
+    folder is not on this machine still counts in the shift."""
     curves, shift_h = [], 0.0
     for stage in lineage:
         folder = Path(stage.get("run_dir", ""))
@@ -67,8 +69,9 @@ def grown_curves(run_dir: Path, lineage: Sequence[dict], *, resolution: int) -> 
                                 kid=curve.kid[upto]))
         shift_h += float(stage.get("cpu_s") or 0) / 3600
     own = read_curve(run_dir)
-    return [*curves, replace(own, name=f"{own.name} at {resolution} px",
-                             cpu_hours=own.cpu_hours + shift_h)]
+    upto = own.kimg <= until_kimg + 1e-6
+    return [*curves, Curve(name=f"{own.name} at {resolution} px", kimg=own.kimg[upto],
+                           cpu_hours=own.cpu_hours[upto] + shift_h, kid=own.kid[upto])]
 
 
 def at_equal_cpu(curves: list[Curve], *, points: int = 4) -> tuple[np.ndarray, dict[str, np.ndarray]]:

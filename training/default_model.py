@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 
 from training.checkpoint import load_checkpoint, load_generator, save_generator
 from training.model_card import CARD_SEEDS, WEIGHTS_LICENCE, evidence
@@ -25,6 +26,8 @@ from training.snapshots import grid_image, read_commands, sample_seeds
 from visualizer.core.errors import GansmaniaError
 
 MAX_BYTES = 20 * 1024 * 1024
+
+
 def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
                    data: Path | None = None, old_model: Path | None = None,
                    runs: Sequence[Path] = (), kid_images: int = 2000) -> Path:
@@ -79,7 +82,8 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
     if data is not None:
         evidence_lines = evidence(out, out, data=Path(data), old_model=old_model,
                                   runs=[run_dir, *runs], kid_images=kid_images, lineage=stages,
-                                  resolution=generator.config.img_resolution)
+                                  resolution=generator.config.img_resolution,
+                                  kimg=float(training.get("kimg") or np.inf))
     if old_model is not None and old_model.name.endswith(f"-replaced{out.suffix}"):
         old_model.unlink()
     card = _card(out, generator, training, provenance, size, grid_path, notes, evidence_lines)

@@ -36,11 +36,12 @@ CARD_SEEDS = range(64)  # the card's grid, its figure and the diversity test use
 
 def evidence(out: Path, generator_path: Path, *, data: Path, old_model: Path | None,
              runs: Sequence[Path], kid_images: int, lineage: Sequence[dict] = (),
-             resolution: int = 256) -> list[str]:
+             resolution: int = 256, kimg: float = np.inf) -> list[str]:
     """Write ATTRIBUTION.md, the curve and comparison PNGs beside ``out``; return the card's
     Markdown lines for them. ``runs``: the model's own run folder first, then the recipes it
     was chosen over (their KID curves). ``lineage``: the stages the model was grown through
-    (their curves join the run's own on one CPU-hours axis)."""
+    (their curves join the run's own, up to the exported snapshot's ``kimg``, on one CPU-hours
+    axis)."""
     parts = read_parts(data)
     attribution = out.parent / "ATTRIBUTION.md"
     attribution.write_text(attribution_text(parts, data_name=data.name), encoding="utf-8")
@@ -65,7 +66,7 @@ def evidence(out: Path, generator_path: Path, *, data: Path, old_model: Path | N
     lines += [f"| {names.get(s.name, s.name)} | {s.kid * 1e3:.3f} ± {s.kid_std * 1e3:.3f} | "
               f"{s.fid:.3f} |" for s in scores]
     own, *recipes = map(Path, runs)
-    curves = grown_curves(own, lineage, resolution=resolution) \
+    curves = grown_curves(own, lineage, resolution=resolution, until_kimg=kimg) \
         if (own / "metrics.jsonl").is_file() else []
     curves += [read_curve(run) for run in recipes if (run / "metrics.jsonl").is_file()]
     if curves:
