@@ -57,6 +57,6 @@ def test_a_grown_model_s_stages_join_on_one_cpu_axis(tmp_path):
     first, last = grown_curves(big, lineage, resolution=128, until_kimg=1.5)
     assert first.name == "r64 at 64 px" and last.name == "r128 at 128 px"
     assert np.allclose(first.cpu_hours, [1.0, 2.0]) and np.allclose(first.kid, [0.02, 0.01])
-    # shifted by both earlier stages, the one whose folder is gone included
-    # up to the exported snapshot (1.5 kimg)
+    # shifted by both earlier stages (the one whose folder is gone included), and only up to
+    # the exported snapshot (1.5 kimg)
     assert np.allclose(last.cpu_hours, [2.5 + 0.5])
