@@ -61,7 +61,8 @@ def _s(name: str, *sections: Section, **kw) -> Song:
 
 
 # Ten categories, four tracks each (eight in tempo_changes) at different tempi and seeds: the
-# odd-numbered tracks of each (1, 3, ...) tune, the even-numbered ones are held out. Pads are GM 89 (warm), 95 (sweep), 49 (slow strings), 52 (choir).
+# odd-numbered tracks of each (1, 3, ...) tune, the even-numbered ones are held out. Pads are
+# GM 89 (warm), 95 (sweep), 49 (slow strings), 52 (choir).
 _SONGS: dict[str, tuple[Song, ...]] = {
     "dense_hats": (
         _s("hats_124", Section(8, 124, "sixteenths", "offbeat", "stabs"), humanize_ms=2, seed=11),

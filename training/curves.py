@@ -62,16 +62,18 @@ def grown_curves(run_dir: Path, lineage: Sequence[dict], *, resolution: int,
     for stage in lineage:
         folder = Path(stage.get("run_dir", ""))
         if (folder / "metrics.jsonl").is_file():
-            curve = read_curve(folder)
-            upto = curve.kimg <= float(stage.get("kimg") or np.inf) + 1e-6
-            curves.append(Curve(name=f"{folder.name} at {stage.get('resolution')} px",
-                                kimg=curve.kimg[upto], cpu_hours=curve.cpu_hours[upto] + shift_h,
-                                kid=curve.kid[upto]))
+            curves.append(_stage(folder, resolution=stage.get("resolution"), shift_h=shift_h,
+                                 until_kimg=float(stage.get("kimg") or np.inf)))
         shift_h += float(stage.get("cpu_s") or 0) / 3600
-    own = read_curve(run_dir)
-    upto = own.kimg <= until_kimg + 1e-6
-    return [*curves, Curve(name=f"{own.name} at {resolution} px", kimg=own.kimg[upto],
-                           cpu_hours=own.cpu_hours[upto] + shift_h, kid=own.kid[upto])]
+    return [*curves, _stage(run_dir, resolution=resolution, shift_h=shift_h, until_kimg=until_kimg)]
+
+
+def _stage(run_dir: Path, *, resolution, shift_h: float, until_kimg: float) -> Curve:
+    """One stage's curve up to ``until_kimg``, ``shift_h`` CPU-hours later, named with its size."""
+    curve = read_curve(run_dir)
+    upto = curve.kimg <= until_kimg + 1e-6
+    return Curve(name=f"{curve.name} at {resolution} px", kimg=curve.kimg[upto],
+                 cpu_hours=curve.cpu_hours[upto] + shift_h, kid=curve.kid[upto])
 
 
 def at_equal_cpu(curves: list[Curve], *, points: int = 4) -> tuple[np.ndarray, dict[str, np.ndarray]]:
