@@ -30,7 +30,11 @@ def running(pid: int) -> bool:
 
 
 def environment(pid: int) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    """``pid``'s environment; empty when it ended while we looked."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
     return dict(item.decode().partition("=")[::2] for item in raw.split(b"\0") if item)
 
 
