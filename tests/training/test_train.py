@@ -238,3 +238,26 @@ def test_two_metric_extractors_at_once_are_a_one_line_error(data, tmp_path):
         main(train_args(data, tmp_path / "run", ticks=1, extra=["--metrics-weights", __file__],
                         sets=("metrics.art=true",)))
     assert exit_info.value.code == 2
+
+
+def test_a_transferred_run_averages_g_over_the_whole_half_life_from_its_first_step(data, tmp_path):
+    # A half-life of 1000 kimg: without the ramp-up G_ema stays at the source's weights after a
+    # tick; with it (0.05 of the 16 images shown) G_ema would follow G's steps.
+    source = tmp_path / "source"
+    run(train_args(data, source, ticks=1))
+    checkpoint = source / "training-state-000000-000001.safetensors"
+    out = tmp_path / "transfer"
+    ema = ("ema.kimg=1000", "ema.rampup=0.05", "optim.g_lr=0.01")
+    run(train_args(data, out, ticks=1, extra=["--transfer", str(checkpoint)], sets=ema))
+    start = load_checkpoint(checkpoint).groups["G"].tensors
+    state = load_checkpoint(out / "training-state-000000-000001.safetensors").groups
+    key = "synthesis.b16.torgb.weight"
+    moved = (state["G"].tensors[key] - start[key]).abs().max()
+    assert moved > 1e-3  # G itself trained
+    assert (state["G_ema"].tensors[key] - start[key]).abs().max() < moved * 0.01
+    assert "rampup" not in (out / "config.toml").read_text().split("[ema]")[1].split("[")[0]
+    # resumed without --transfer, the run is still one that started from a trained G
+    run(train_args(data, out, ticks=2, extra=["--resume", "auto"], sets=ema))
+    state = load_checkpoint(out / "training-state-000000-000002.safetensors").groups
+    moved = (state["G"].tensors[key] - start[key]).abs().max()
+    assert (state["G_ema"].tensors[key] - start[key]).abs().max() < moved * 0.02
