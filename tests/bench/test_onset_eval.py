@@ -15,7 +15,8 @@ def test_every_category_has_equal_halves_and_names_are_unique():
     for category in CATEGORIES:
         assert halves[category, "tune"] == halves[category, "held_out"] >= 2, category
     assert halves["tempo_changes", "tune"] == 4  # two ramps and two steps (module docstring)
-    assert len({e.song.name for e in ONSET_SONGS}) == len(ONSET_SONGS) == 44
+    assert halves["slow_pads", "tune"] == 4  # two over a bass, two without (module docstring)
+    assert len({e.song.name for e in ONSET_SONGS}) == len(ONSET_SONGS) == 48
 
 
 def test_both_halves_of_tempo_changes_hold_tempo_steps():
@@ -23,6 +24,15 @@ def test_both_halves_of_tempo_changes_hold_tempo_steps():
         steps = [e.song for e in ONSET_SONGS if e.category == "tempo_changes"
                  and e.half == half and len({s.bpm for s in e.song.sections}) > 1]
         assert len(steps) >= 2, half
+
+
+def test_both_halves_of_slow_pads_hold_pads_with_no_bass_under_their_chord_changes():
+    # Over a bass playing the root at each change, a pad's swell lands on a bass target and
+    # counts as a hit: only pads without one test that swells do not fire.
+    for half in ("tune", "held_out"):
+        bare = [e.song for e in ONSET_SONGS if e.category == "slow_pads" and e.half == half
+                and all(s.bass == "none" for s in e.song.sections)]
+        assert len(bare) >= 2, half
 
 
 def track(targets, dont_care=()) -> SynthesizedSong:
