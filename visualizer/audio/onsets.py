@@ -9,6 +9,8 @@ Three detectors share one interface (`ONSET_DETECTORS`):
   Fires on the first crossing, like ``flux``; also says which bands hit (`hits`). A slow path
   (`SlowOnsetPath`, aubio's HFC on a longer window) adds the soft hits under a ringing cymbal
   that the fast bands cannot see, 4-6 hops late with their time dated back; it sets no band.
+  A lone impulse in the high band (a click, a crackle, a synth's loop glitch: `ImpulseTest`)
+  is no attack: neither the high band nor the slow path counts it.
 - ``flux``: one adaptive threshold on the all-band flux (the detector before ``multiband``).
 - ``aubio``: ``aubio.onset`` (HFC) run at a quarter hop, with threshold, silence gate, minimum
   inter-onset interval and delay set explicitly. Kept for comparison and as a fallback.
@@ -25,7 +27,7 @@ import math
 
 import numpy as np
 
-from visualizer.audio.spectral import FixedHops, fft_size_for
+from visualizer.audio.spectral import HIT_BANDS_HZ, FixedHops, SampleWindow, fft_size_for
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,13 @@ class OnsetSettings:
     slow_threshold: float = 0.058  # aubio's peak-picking threshold for it
     slow_mask_db: float = 10.0  # its hit must come within this of the high band's loudest...
     slow_memory_s: float = 0.3  # ...level over this long before it (a sample's echo does not)
+    # A high-band crossing is one lone impulse (a click, a crackle, a synth's loop glitch), not
+    # a hit, when its samples above 5 kHz (over the fast window's newest taper, 128 samples at
+    # 44.1/48 kHz) fall, right after their peak, more than this under the peak: a hat, shaker
+    # or snare is a burst of noise there that goes on (a synthetic hiss burst at most 10 dB in
+    # 200 tries; every tuning-half hit under 7 dB), a click is gone within 0.4 ms (the tuning
+    # half's sweep pad clicks, one-sample glitches in its looped sample: median 18 dB). 0: off.
+    impulse_drop_db: float = 15.0
 
 
 class OnsetDetector(Protocol):
@@ -146,6 +155,8 @@ class MultiBandOnsetDetector:
         self.hit_n = np.zeros(3, dtype=np.int64)
         self._slow = (SlowOnsetPath(settings, sr=sr, sub_hop=sub_hop)
                       if settings.slow_threshold > 0 else None)
+        self._impulse = (ImpulseTest(drop_db=settings.impulse_drop_db, sr=sr)
+                         if settings.impulse_drop_db > 0 else None)
         self.reset()
 
     def step(self, *, block: np.ndarray, flux: np.ndarray, bands: np.ndarray,
@@ -154,21 +165,34 @@ class MultiBandOnsetDetector:
         self.hits.fill(False)
         gate = level_db > self.settings.silence_db
         n_sub = bands.shape[0]
+        if self._impulse is not None:
+            self._impulse.push(block)
         keep, factor, delta, mean = self._keep, self._factor, self._delta, self._mean
         for i in range(n_sub):
             n = n_end - (n_sub - 1 - i) * self.granularity
+            if self._pending is not None:  # a high-band crossing waiting for its impulse test
+                verdict = self._impulse.verdict(before_end=n_end - n)
+                if verdict is not None or n - self._pending >= self._impulse.span:
+                    if not verdict:
+                        found = self._fire(2, self._pending, found)
+                    else:
+                        self._last_impulse = self._pending
+                    self._pending = None
             for k in range(3):
                 value = float(bands[i, k])
                 above = value > factor[k] * mean[k] + delta[k]
                 if (above and self._armed[k] and gate and not self.hits[k]
                         and n - self._last[k] >= self._min_ioi[k]):
-                    self._last[k] = n
-                    self.hits[k] = True
-                    self.hit_n[k] = int(round(n - self.delay_samples))
-                    attack = n - self._latency[k]
-                    if found is None and attack - self._last_any >= self._merge:
-                        self._last_any = attack
-                        found = self.hit_n[k]
+                    # The high band's crossing counts only if it is no lone impulse; when its
+                    # peak is too new to tell, it waits (a sub-hop, keeping its time).
+                    verdict = (False if k != 2 or self._impulse is None
+                               else self._impulse.verdict(before_end=n_end - n))
+                    if verdict is None:
+                        self._pending = n
+                    elif not verdict:
+                        found = self._fire(k, n, found)
+                    else:
+                        self._last_impulse = n
                 # Re-arm only once the band has fallen back under its threshold: one attack,
                 # however long its rise, fires once.
                 self._armed[k] = not above
@@ -178,7 +202,8 @@ class MultiBandOnsetDetector:
             # The slow path fires 4-6 hops after an attack: one the fast path found by then
             # (or a later one it found since) is not a second onset.
             if (found is None and late is not None and gate
-                    and late - self._last_found >= self._merge):
+                    and late - self._last_found >= self._merge
+                    and abs(late - self._last_impulse) >= self._merge):
                 found = late
                 self._last_any = max(self._last_any, float(late))
             if found is not None:
@@ -187,7 +212,20 @@ class MultiBandOnsetDetector:
             self._last_found = found
         return found
 
+    def _fire(self, k: int, n: float, found: int | None) -> int | None:
+        """Band ``k`` hits at stream index ``n``; returns the step's onset (``found`` or this)."""
+        self._last[k] = n
+        self.hits[k] = True
+        self.hit_n[k] = int(round(n - self.delay_samples))
+        attack = n - self._latency[k]
+        if found is None and attack - self._last_any >= self._merge:
+            self._last_any = attack
+            found = int(self.hit_n[k])
+        return found
+
     def reset(self) -> None:
+        self._pending: float | None = None
+        self._last_impulse = -np.inf  # stream index of the last crossing judged an impulse
         self._mean.fill(0.0)
         self._armed.fill(True)
         self._last.fill(-np.inf)
@@ -197,6 +235,51 @@ class MultiBandOnsetDetector:
         self.hit_n.fill(-1)
         if self._slow is not None:
             self._slow.reset()
+        if self._impulse is not None:
+            self._impulse.reset()
+
+
+class ImpulseTest:
+    """Whether the newest samples above the high band's edge (5 kHz) hold one lone impulse.
+
+    Keeps the newest samples; `verdict` high-passes the ``span`` (the fast window's newest
+    taper) ending ``before_end`` samples before the newest one, after ``lead`` samples for the
+    filter to settle, finds their peak and compares the power around it (2 samples before to
+    ``ring`` after: the filter's own ringing) with the power of what follows; undecided when
+    less than ``ring`` samples follow. Run only when the high band crosses its threshold, so
+    it costs nothing per hop but one copy.
+    """
+
+    def __init__(self, *, drop_db: float, sr: int) -> None:
+        from scipy.signal import butter
+
+        self._ratio = 10.0 ** (drop_db / 10.0)
+        self._sos = butter(4, HIT_BANDS_HZ[2][1], btype="highpass", fs=sr, output="sos")
+        self.span = fft_size_for(sr, at_48k=128)  # samples judged
+        self._lead = fft_size_for(sr, at_48k=512)
+        self._ring = max(4, round(0.00036 * sr))  # 16 samples at 44.1 kHz
+        # Room for the span and its lead ending anywhere in a hop of up to 1024 samples.
+        self._samples = SampleWindow(self._lead + self.span + 1024)
+
+    def push(self, block: np.ndarray) -> None:
+        self._samples.push(block)
+
+    def verdict(self, *, before_end: int) -> bool | None:
+        """True: a lone impulse; False: a hit; None: its peak is too new to tell."""
+        from scipy.signal import sosfilt
+
+        end = self._samples.size - before_end
+        start = max(end - self._lead - self.span, 0)
+        high = sosfilt(self._sos, self._samples.view[start:end])[-self.span:]
+        peak = int(np.argmax(np.abs(high)))
+        after = high[peak + self._ring:]
+        if after.shape[0] < self._ring:
+            return None
+        around = high[max(peak - 2, 0):peak + self._ring]
+        return float(np.mean(around * around)) > self._ratio * float(np.mean(after * after))
+
+    def reset(self) -> None:
+        self._samples.clear()
 
 
 # The high band's level (log1p of energy over the spectrum's -80 dB floor) when its energy is

@@ -287,3 +287,57 @@ def test_rendered_sixteenth_hats_are_found_as_well_as_plain_aubio_finds_them():
     ours = mir_eval.onset.f_measure(track.targets_s, found, window=0.05)[0]
     aubio = mir_eval.onset.f_measure(track.targets_s, plain_aubio(track), window=0.05)[0]
     assert ours >= 0.9 and ours >= aubio - 0.02, (ours, aubio)
+
+
+# ------------------------------------------------------------- lone impulses in the high band
+
+
+def test_the_impulse_test_tells_a_click_from_a_burst_of_hiss():
+    from visualizer.audio.onsets import ImpulseTest
+
+    rng = np.random.default_rng(5)
+    floor = rng.normal(0.0, 1e-4, 2048)
+    click, hiss = floor.copy(), floor.copy()
+    click[1960] += 0.1  # one sample, 88 before the end
+    t = np.arange(148) / SR
+    hiss[1900:] += 0.1 * np.diff(rng.normal(0.0, 1.0, 149)) * np.exp(-t / 0.01)
+    verdicts = {}
+    for name, audio in (("click", click), ("hiss", hiss)):
+        test = ImpulseTest(drop_db=12.0, sr=SR)
+        test.push(audio.astype(np.float32))
+        # Judged over the 128 samples ending this many samples before the newest one.
+        verdicts[name] = {test.verdict(before_end=end) for end in (0, 10, 20, 40)}
+        if name == "click":
+            assert test.verdict(before_end=80) is None  # 8 samples after it: too new to tell
+    assert verdicts["click"] == {True}
+    assert True not in verdicts["hiss"] and False in verdicts["hiss"]
+
+
+def pad_with_clicks(*, click_amplitude: float) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                        np.ndarray]:
+    """kick_and_hats (hats 12 dB down) under a loud pad with nothing above 5 kHz, and a lone
+    one-sample click halfway between every two hits, as a sweep pad's looped sample clicks:
+    (audio, kick times, hat times, click times)."""
+    audio, kicks, hats = kick_and_hats(hat_db=-12.0)
+    pad = chord((48, 55, 60, 64, 67), duration_s=audio.shape[0] / SR + 0.1, amplitude=0.3,
+                harmonics=8)[:audio.shape[0]]
+    clicks = (kicks[:, None] + np.array([0.125, 0.375, 0.625, 0.875]) * 60.0 / 128.0).ravel()
+    audio = audio + pad
+    for i, t in enumerate(clicks):
+        audio[int(t * SR)] += click_amplitude * (1 if i % 2 else -1)
+    return audio.astype(np.float32), kicks, hats, clicks
+
+
+def test_lone_clicks_in_the_high_band_are_no_onsets_and_the_hits_between_all_are():
+    audio, kicks, hats, clicks = pad_with_clicks(click_amplitude=0.1)
+    truth = np.sort(np.concatenate([[0.0], kicks, hats]))  # the pad starts at 0
+    found = np.asarray(analyze_audio(audio, sr=SR).onsets_s)
+    assert found.shape == truth.shape, f"{found.size} onsets for {truth.size} hits"
+    assert np.max(np.abs(found - truth)) < 0.012
+    (_, _, high), _ = band_hits(audio)
+    two_hops = 2 * 256 / SR
+    assert not near(high, clicks, within_s=two_hops).any()
+    assert near(high, hats, within_s=two_hops).all()
+    # Without the test, every click is a high-band hit (and the hats after them are lost).
+    off = ExtractorSettings(onset=OnsetSettings(impulse_drop_db=0.0))
+    assert len(analyze_audio(audio, sr=SR, settings=off).onsets_s) > truth.size + 10
