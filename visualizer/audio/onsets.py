@@ -9,7 +9,7 @@ Three detectors share one interface (`ONSET_DETECTORS`):
   Fires on the first crossing, like ``flux``; also says which bands hit (`hits`). A slow path
   (`SlowOnsetPath`, aubio's HFC on a longer window) adds the soft hits under a ringing cymbal
   that the fast bands cannot see, 4-6 hops late with their time dated back; it sets no band.
-  A lone impulse in the high band (a click, a crackle, a synth's loop glitch: `ImpulseTest`)
+  A lone impulse in the high band (a click, a crackle, a glitch in a synth: `ImpulseTest`)
   is no attack: neither the high band nor the slow path counts it.
 - ``flux``: one adaptive threshold on the all-band flux (the detector before ``multiband``).
 - ``aubio``: ``aubio.onset`` (HFC) run at a quarter hop, with threshold, silence gate, minimum
@@ -64,12 +64,13 @@ class OnsetSettings:
     slow_threshold: float = 0.058  # aubio's peak-picking threshold for it
     slow_mask_db: float = 10.0  # its hit must come within this of the high band's loudest...
     slow_memory_s: float = 0.3  # ...level over this long before it (a sample's echo does not)
-    # A high-band crossing is one lone impulse (a click, a crackle, a synth's loop glitch), not
+    # A high-band crossing is one lone impulse (a click, a crackle, a glitch in a synth), not
     # a hit, when its samples above 5 kHz (over the fast window's newest taper, 128 samples at
     # 44.1/48 kHz) fall, right after their peak, more than this under the peak: a hat, shaker
-    # or snare is a burst of noise there that goes on (a synthetic hiss burst at most 10 dB in
-    # 200 tries; every tuning-half hit under 7 dB), a click is gone within 0.4 ms (the tuning
-    # half's sweep pad clicks, one-sample glitches in its looped sample: median 18 dB). 0: off.
+    # or snare is a burst of noise there that goes on (a synthetic hiss burst: at most 10 dB in
+    # 200 tries), a click is gone within 0.4 ms (the tuning half's sweep pad clicks, one-sample
+    # jumps in FluidR3's rendering of it: median 18 dB). At 12 dB a low tom under speech,
+    # whose stick is all it has above 5 kHz, went too. 0 turns the test off.
     impulse_drop_db: float = 15.0
 
 
