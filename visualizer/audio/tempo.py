@@ -25,9 +25,12 @@ function (ODF) and, ten times a second:
 6. A faster challenger looks for the same change in every update: the last 2 s of the
    percussion ODF, its newest second weighted most, folded at periods within 1.27x of the
    tracked one. When the tracked period's own fold has collapsed (the newest beats land
-   off it) and another period's fold is clearly sharper, for 0.2 s, that period wins. It
-   sees a step after two or three new beats, where the autocorrelation of step 5 needs
-   its window half full of the new tempo.
+   off it), the period whose fold is sharpest leads; one that has led for 0.2 s and is
+   clearly sharper than the tracked one wins. It sees a step after two or three new
+   beats, where the autocorrelation of step 5 needs its window half full of the new
+   tempo. The lead counts from the collapse, so one onset just heard (a swung hat) that
+   favours another period for an update does not restart the count, and a beat measured
+   since the collapse that lies on the tracked line (step 7) outvotes the challenger.
 7. The beats' own intervals: each emitted beat's onset is found (the percussion ODF's peak
    within 12 % of a period of it, at least half as strong as the recent beats' onsets, so a
    drum-less part's chords do not count) and a line through the newest six gives the period they
@@ -38,7 +41,8 @@ function (ODF) and, ten times a second:
    follows the beats through a ramp and stands at its end tempo within a beat or two. When
    the newest beat lies on the line and the line's period is the tracked one, the beats
    confirm it, and the short window of step 5 may not call a tempo change (a few seconds
-   of a humanised groove can favour a period 5 % off).
+   of a humanised groove can favour a period 5 % off), nor the challenger once that beat
+   was measured after the tracked fit collapsed (one displaced onset, not a new tempo).
 
 Beats are emitted when the oscillator's predicted beat time is reached, not after the beat's
 onset has been detected, so the beat flag is not late. Tap tempo and a manual BPM override
@@ -90,7 +94,7 @@ class TempoSettings:
     challenge_collapse: float = 0.7  # ...while the tracked fit is below this of its usual
     challenge_usual_s: float = 8.0  # time constant of "its usual" (an average)
     challenge_min_change: float = 0.03  # ...and its period differ by at least this fraction
-    challenge_confirm_s: float = 0.2  # ...for this long, before the tracker re-locks on it
+    challenge_confirm_s: float = 0.2  # ...leading this long, before the tracker re-locks on it
     challenge_agree: float = 0.03  # ...its period staying within this fraction meanwhile
     challenge_keep_s: float = 1.0  # ODF history kept when it re-locks (the newest beats)
     challenge_rest_s: float = 2.0  # no challenge this soon after a re-lock...
@@ -209,6 +213,8 @@ class PredictiveBeatTracker:
         self._beats_margin = math.inf  # ...which outranks a window's estimate this far apart
         self._beats_hold = False  # ...which confirm the tracked period, newest beat included
         self._newest_found = False  # the newest measured beat had an onset
+        self._measured_at = -1  # frame number of the newest beat measurement
+        self._collapsed_since = math.inf  # frame number the tracked fit collapsed at (inf: not)
         self._rephase = False  # the next phase update takes the measured phase outright
         self._beats_to_measure: deque[float] = deque()  # emitted beats, sample indices
         self._beat_onsets: deque[float] = deque(maxlen=self.settings.beat_fit_beats)
@@ -454,27 +460,38 @@ class PredictiveBeatTracker:
     def _challenge(self) -> bool:
         """A faster look for a tempo change than `_look_for_change`; True when it re-locked.
 
-        A challenger (see `_challenger_fits`) replaces the tracked period when the tracked
-        period's own fit has collapsed (below ``challenge_collapse`` of its usual share of
-        the ODF: the newest beats no longer land where it puts them), the challenger fits
-        ``challenge_margin`` times better and differs by ``challenge_min_change`` at least,
-        and it points to the same period for ``challenge_confirm_s``. The history before
-        the newest ``challenge_keep_s`` is then forgotten and the phase measured afresh.
+        While the tracked period's own fit has collapsed (below ``challenge_collapse`` of its
+        usual share of the ODF: the newest beats no longer land where it puts them), the
+        period that fits best (see `_challenger_fits`) is the challenger. It replaces the
+        tracked period once it has led for ``challenge_confirm_s`` (its period staying within
+        ``challenge_agree``), differs by ``challenge_min_change`` at least and fits
+        ``challenge_margin`` times better. The lead counts from the collapse, not from the
+        margin: a few beats after a step the fits are close, and one onset just heard (a
+        swung hat, weighted most) can favour another period for an update or two (boom-bap
+        92 -> 80 BPM: 98.9, where the hat 1.62 beats after the downbeat lies two periods of
+        0.81 beats on), which a confirmation counted from the margin took for the new tempo.
+        The history before the newest ``challenge_keep_s`` is then forgotten and the phase
+        measured afresh. A beat measured since the collapse that lies on the tracked line
+        outvotes it (`_fit_beats`: the collapse was one displaced onset, not a new tempo);
+        a hold from before the collapse does not, as a step's first beat is on the old line.
         """
         s = self.settings
         self._on_grid = False
         m = min(self._valid_frames(), self._challenge_max)
         if m < 2 * self.period:
             return False
+        resting = self._frames - self._relocked_at < s.challenge_rest_s * self.fr
+        if resting and not self._relock_direction:
+            # Just re-locked: the window still holds the old tempo, which must not pull the
+            # tracker back, nor count in the new period's usual fit.
+            self._challenger, self._challenger_count = math.nan, 0
+            self._collapsed_since = math.inf
+            return False
         fit, total = self._challenger_fits(m)
         centre = fit.shape[0] // 2
-        resting = self._frames - self._relocked_at < s.challenge_rest_s * self.fr
         if resting:
-            # Just re-locked: the window still holds the old tempo, which must not pull the
-            # tracker back, but an estimate made on a beat or two (a blend of the two
-            # tempi) may go on, once and a little, in its direction.
-            if not self._relock_direction:
-                return False
+            # ...but a re-lock made on a beat or two (a blend of the two tempi) may go on,
+            # once and a little, in its direction.
             near = int(round(math.log(1 + s.challenge_continue) / s.challenge_step))
             j = (centre + 1 + int(np.argmax(fit[centre + 1:centre + near + 1]))
                  if self._relock_direction > 0
@@ -486,10 +503,13 @@ class PredictiveBeatTracker:
         decay = math.exp(-s.update_s / s.challenge_usual_s)
         self._usual_fit = share if math.isnan(usual) else decay * usual + (1 - decay) * share
         self._on_grid = not math.isnan(usual) and share >= s.challenge_collapse * usual
-        if (abs(self._challenge_ratios[j] - 1) < s.challenge_min_change
-                or math.isnan(usual)
-                or share >= s.challenge_collapse * usual
-                or fit[j] < s.challenge_margin * fit[centre]):
+        self._collapsed_since = (math.inf if math.isnan(usual) or self._on_grid
+                                 else min(self._collapsed_since, self._frames))
+        margin = fit[j] >= s.challenge_margin * fit[centre]
+        if (self._collapsed_since == math.inf
+                or abs(self._challenge_ratios[j] - 1) < s.challenge_min_change
+                or (self._beats_hold and self._measured_at > self._collapsed_since)
+                or (resting and not margin)):
             self._challenger, self._challenger_count = math.nan, 0
             return False
         lag = float(self.period * math.exp((j - centre + _parabolic_offset(fit, j))
@@ -498,9 +518,14 @@ class PredictiveBeatTracker:
                 and abs(lag / self._challenger - 1) < s.challenge_agree)
         self._challenger_count = self._challenger_count + 1 if same else 1
         self._challenger = lag
-        if self._challenger_count < max(1, round(s.challenge_confirm_s / s.update_s)):
+        confirm = max(1, round(s.challenge_confirm_s / s.update_s))
+        if self._challenger_count < confirm or not margin:
             return False
-        self._relock_direction = 0 if resting else (1 if lag > self.period else -1)
+        # Only a challenger that won as soon as it could saw so little of the new tempo that
+        # it may be a blend; one that led for longer stands (boom-bap 92 -> 80: 80.5, which
+        # a further step took to 77).
+        self._relock_direction = (0 if resting or self._challenger_count > confirm
+                                  else 1 if lag > self.period else -1)
         self._set_period(lag)
         self._recent_periods.append(lag)
         # Only the newest beats are kept: the rest of the window is the old tempo, which
@@ -688,6 +713,7 @@ class PredictiveBeatTracker:
             if not strong:
                 continue  # a weaker attack than the beats': a drum-less part's chord, say
             frame = lo + j + _parabolic_offset(segment, j) - newest  # <= 0
+            self._measured_at = self._frames
             self._beat_onsets.append(self._n_end + frame * self.frame - self.odf_delay)
             self._newest_found = True
 
