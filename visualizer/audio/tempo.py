@@ -212,6 +212,7 @@ class PredictiveBeatTracker:
         self._beats = math.nan  # the period the newest beat onsets imply (last update), frames
         self._beats_margin = math.inf  # ...which outranks a window's estimate this far apart
         self._beats_hold = False  # ...which confirm the tracked period, newest beat included
+        self._beat_predicted = False  # ...the newest where the others put it (stricter)
         self._newest_found = False  # the newest measured beat had an onset
         self._measured_at = -1  # frame number of the newest beat measurement
         self._collapsed_since = math.inf  # frame number the tracked fit collapsed at (inf: not)
@@ -275,7 +276,7 @@ class PredictiveBeatTracker:
         self._change, self._change_count = math.nan, 0
         self._challenger, self._challenger_count = math.nan, 0
         self._beat_onsets.clear()
-        self._beats, self._beats_hold = math.nan, False
+        self._beats, self._beats_hold, self._beat_predicted = math.nan, False, False
 
     # ------------------------------------------------------------------ per hop
 
@@ -471,9 +472,12 @@ class PredictiveBeatTracker:
         92 -> 80 BPM: 98.9, where the hat 1.62 beats after the downbeat lies two periods of
         0.81 beats on), which a confirmation counted from the margin took for the new tempo.
         The history before the newest ``challenge_keep_s`` is then forgotten and the phase
-        measured afresh. A beat measured since the collapse that lies on the tracked line
-        outvotes it (`_fit_beats`: the collapse was one displaced onset, not a new tempo);
-        a hold from before the collapse does not, as a step's first beat is on the old line.
+        measured afresh. A beat measured since the collapse that lies where the beats before
+        it put it, at the tracked period, outvotes it (`_fit_beats`: the collapse was one
+        displaced onset, not a new tempo); one measured before the collapse does not, as a
+        step's first beat is on the old line. "Where the beats before put it" is the line
+        through the others, not through all: the newest beat pulls the line towards itself,
+        and a step's second beat 12 % early (88 -> 100 BPM) passed for one on the line.
         """
         s = self.settings
         self._on_grid = False
@@ -508,7 +512,7 @@ class PredictiveBeatTracker:
         margin = fit[j] >= s.challenge_margin * fit[centre]
         if (self._collapsed_since == math.inf
                 or abs(self._challenge_ratios[j] - 1) < s.challenge_min_change
-                or (self._beats_hold and self._measured_at > self._collapsed_since)
+                or (self._beat_predicted and self._measured_at > self._collapsed_since)
                 or (resting and not margin)):
             self._challenger, self._challenger_count = math.nan, 0
             return False
@@ -660,15 +664,16 @@ class PredictiveBeatTracker:
         """The period the newest beat onsets imply (`_beat_period`), how far from another
         estimate it outranks it, and whether they confirm the tracked period."""
         s = self.settings
-        self._beats, error, newest, scatter = self._beat_period()
+        self._beats, error, newest, predicted, scatter = self._beat_period()
         if math.isnan(self._beats):
-            self._beats_hold = False
+            self._beats_hold = self._beat_predicted = False
             return
         self._beats_margin = max(s.beat_fit_switch, s.beat_fit_errors * error / self._beats)
-        self._beats_hold = (self._newest_found
-                            and abs(newest) <= max(s.beat_hold * self.period,
-                                                    s.beat_hold_scatter * scatter)
-                            and abs(self._beats / self.period - 1) <= s.beat_fit_switch)
+        near = max(s.beat_hold * self.period, s.beat_hold_scatter * scatter)
+        confirm = (self._newest_found
+                   and abs(self._beats / self.period - 1) <= s.beat_fit_switch)
+        self._beats_hold = confirm and abs(newest) <= near
+        self._beat_predicted = confirm and abs(predicted) <= near
 
     def _follow_beats(self) -> None:
         """Moves the period towards the one the newest beats imply when they clearly differ
@@ -717,19 +722,21 @@ class PredictiveBeatTracker:
             self._beat_onsets.append(self._n_end + frame * self.frame - self.odf_delay)
             self._newest_found = True
 
-    def _beat_period(self) -> tuple[float, float, float, float]:
+    def _beat_period(self) -> tuple[float, float, float, float, float]:
         """The period the newest beat onsets imply, its standard error, the newest onset's
-        distance from the line and the onsets' scatter about it (all in frames); nan when
-        fewer than ``beat_fit_min`` were found. A least-squares line through their times."""
+        distance from the line, its distance from the line through the others (the newest
+        pulls the line towards itself: for six beats the first is about half the second)
+        and the onsets' scatter about the line (all in frames); nan when fewer than
+        ``beat_fit_min`` were found. A least-squares line through their times."""
         n = len(self._beat_onsets)
         if n < self.settings.beat_fit_min:
-            return math.nan, math.nan, math.nan, math.nan
+            return math.nan, math.nan, math.nan, math.nan, math.nan
         # Six points: plain floats cost a tenth of numpy's per-call overhead here.
         onsets = list(self._beat_onsets)
         period_n = self.period * self.frame
         beats = [round((t - onsets[-1]) / period_n) for t in onsets]
         if len(set(beats)) < n:
-            return math.nan, math.nan, math.nan, math.nan
+            return math.nan, math.nan, math.nan, math.nan, math.nan
         mean_beat, mean_t = sum(beats) / n, sum(onsets) / n
         beats = [b - mean_beat for b in beats]
         times = [t - mean_t for t in onsets]
@@ -737,8 +744,10 @@ class PredictiveBeatTracker:
         slope = sum(b * t for b, t in zip(beats, times, strict=True)) / spread
         residual = [t - slope * b for b, t in zip(beats, times, strict=True)]
         scatter = math.sqrt(sum(r * r for r in residual) / (n - 2))
+        leverage = 1 / n + beats[-1] ** 2 / spread  # the newest onset's pull on the line
         return (slope / self.frame, scatter / math.sqrt(spread) / self.frame,
-                residual[-1] / self.frame, scatter / self.frame)
+                residual[-1] / self.frame, residual[-1] / (1 - leverage) / self.frame,
+                scatter / self.frame)
 
     def _fold_percussion(self) -> np.ndarray:
         """The percussion-weighted ODF folded at the beat period, recent frames weighted most.
