@@ -12,6 +12,7 @@ recipe, read from the run folder beside the snapshot.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 from collections.abc import Sequence
@@ -136,7 +137,7 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
         f"- snapshot: `{provenance.get('parent')}`",
         "- command(s), one per session (resumed with `--resume auto`):",
         "",
-        *[f"      {c}" for c in commands],
+        *[f"      {c}" for c in sessions(commands)],
         "",
         *_lineage_lines(lineage, total_cpu),
         *(evidence_lines or _procedural_dataset(provenance, recipe)),
@@ -152,6 +153,16 @@ def _card(out: Path, generator, training: dict[str, Any], provenance: dict[str, 
     return "\n".join(lines)
 
 
+def sessions(commands: Sequence[str]) -> list[str]:
+    """The card's command lines: a command repeated by the sessions that resumed a run is
+    written once, with how many sessions ran it (a shell comment, so the line still runs)."""
+    lines: list[str] = []
+    for command, runs in itertools.groupby(commands):
+        count = len(list(runs))
+        lines.append(command if count == 1 else f"{command}   # {count} sessions")
+    return lines
+
+
 def _lineage_lines(lineage: Sequence[dict[str, Any]], total_cpu_s: float) -> list[str]:
     """The stages the final run was transferred from (earliest first), with their commands."""
     if not lineage:
@@ -163,7 +174,7 @@ def _lineage_lines(lineage: Sequence[dict[str, Any]], total_cpu_s: float) -> lis
         lines += [f"{number}. `runs/{stage.get('run')}` at {stage.get('resolution')} px: "
                   f"{stage.get('kimg')} kimg, {cpu:.1f} CPU-hours; its `{stage.get('checkpoint')}` "
                   "started the next stage", "",
-                  *[f"       {c}" for c in stage.get("commands", [])], ""]
+                  *[f"       {c}" for c in sessions(stage.get("commands", []))], ""]
     return lines
 
 

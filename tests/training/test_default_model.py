@@ -145,3 +145,12 @@ def test_default_model_samples_are_as_diverse_as_half_the_dataset():
                         for i in range(64)])
     generated, real = mean_pairwise_distance(samples), mean_pairwise_distance(dataset)
     assert generated >= 0.5 * real, f"generated {generated:.1f} vs dataset {real:.1f}"
+
+
+def test_the_card_writes_a_command_that_several_sessions_ran_once_with_their_count():
+    from training.default_model import sessions
+
+    first, resumed = "gansmania train d --out runs/r", "gansmania train d --out runs/r --resume auto"
+    assert sessions([first, resumed, resumed, resumed, first]) == [
+        first, f"{resumed}   # 3 sessions", first]
+    assert sessions([]) == []
