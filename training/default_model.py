@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from training.checkpoint import load_checkpoint, load_generator, save_generator
 from training.model_card import CARD_SEEDS, WEIGHTS_LICENCE, evidence
@@ -84,7 +83,7 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
         evidence_lines = evidence(out, out, data=Path(data), old_model=old_model,
                                   runs=[run_dir, *runs], kid_images=kid_images, lineage=stages,
                                   resolution=generator.config.img_resolution,
-                                  kimg=float(training.get("kimg") or np.inf))
+                                  kimg=float(training.get("kimg") or math.inf))
     if old_model is not None and old_model.name.endswith(f"-replaced{out.suffix}"):
         old_model.unlink()
     card = _card(out, generator, training, provenance, size, grid_path, notes, evidence_lines)

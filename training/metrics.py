@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.linalg
 import torch
 
 from visualizer.core.errors import GansmaniaError
@@ -74,8 +73,19 @@ def feature_stats(features: np.ndarray) -> FeatureStats:
 def fid(real: FeatureStats, fake: FeatureStats) -> float:
     """Fréchet distance between the two Gaussians fitted to the features."""
     diff = np.square(real.mean - fake.mean).sum()
-    root = scipy.linalg.sqrtm(real.cov @ fake.cov)
-    return float(np.real(diff + np.trace(real.cov + fake.cov - 2 * np.real(root))))
+    return float(diff + np.trace(real.cov) + np.trace(fake.cov) - 2 * _trace_sqrt_product(real.cov, fake.cov))
+
+
+def _trace_sqrt_product(a: np.ndarray, b: np.ndarray) -> float:
+    """tr sqrt(A B) for covariances A, B, as tr sqrt(A^1/2 B A^1/2).
+
+    The symmetric form has the same eigenvalues as A B but needs only `eigh`, so a covariance of
+    fewer images than features (rank-deficient: every small test set, early metrics) gives the
+    exact value where `scipy.linalg.sqrtm(A @ B)` warns that the matrix is singular.
+    """
+    w, v = np.linalg.eigh(a)
+    half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh(half @ b @ half), 0, None)).sum())
 
 
 def kid(real: np.ndarray, fake: np.ndarray, *, subsets: int = 100, subset_size: int = 1000,

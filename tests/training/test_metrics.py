@@ -3,8 +3,11 @@ feature network saved as TorchScript (as a local Inception file would be)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 
 from tests.training.training_runs import procedural_data
@@ -35,6 +38,31 @@ def test_fid_of_scaled_gaussians_matches_the_closed_form():
     a = gaussian(20000, 0, 0)
     b = gaussian(20000, 0, 1) * 2
     assert fid(feature_stats(a), feature_stats(b)) == pytest.approx(4, rel=0.05)
+
+
+def test_fid_trace_term_equals_the_matrix_square_root_of_the_product():
+    # correlated, full-rank covariances: the eigen route must equal tr sqrtm(A B) itself
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
+    b = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6)) + 1
+    sa, sb = feature_stats(a), feature_stats(b)
+    root = np.real(scipy.linalg.sqrtm(sa.cov @ sb.cov))
+    expected = np.square(sa.mean - sb.mean).sum() + np.trace(sa.cov + sb.cov - 2 * root)
+    assert fid(sa, sb) == pytest.approx(expected, rel=1e-9)
+
+
+def test_fid_of_fewer_images_than_features_is_finite_and_silent():
+    # 24 images of 102 features, half of them constant (a small test run's metrics on tiny flat
+    # pictures): exactly singular covariances, where scipy's sqrtm warned
+    rng = np.random.default_rng(4)
+    features, other = rng.uniform(size=(2, 24, 102))
+    features[:, 51:], other[:, 51:] = 0.25, 0.3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = fid(feature_stats(features), feature_stats(features))
+        apart = fid(feature_stats(features), feature_stats(other + 0.5))
+    assert same == pytest.approx(0, abs=1e-6)
+    assert np.isfinite(apart) and apart > 1
 
 
 def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
