@@ -15,12 +15,16 @@ so no data can be tuned into it):
 
 The result is a 102-dimensional vector per image, each entry of order 0..1, so the polynomial
 kernel of KID weighs the groups alike. It is cheap: about a millisecond per image on a CPU.
+`picture_readings` turns a set's features back into a few numbers a person can check against
+the grid (how sharp, how colourful, how much composition, how many flat pictures).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -29,8 +33,13 @@ GRID = 4                 # cells per side of the layout grids
 HUE_BINS = 12
 ORIENTATION_BINS = 8
 BANDS = 8
-EDGE_THRESHOLD = 0.08    # Sobel magnitude of L/100 that counts as an edge (about a 10 L step)
+EDGE_THRESHOLD = 0.08    # Sobel magnitude of L/100 that counts as an edge (a one-pixel step of 16 L)
 FEATURES = GRID * GRID * 3 + 3 + 1 + HUE_BINS + 6 + ORIENTATION_BINS + GRID * GRID + BANDS
+# Where art_features puts what picture_readings reads.
+_COLOURFULNESS = GRID * GRID * 3 + 3
+_EDGE_SHARES = slice(_COLOURFULNESS + 1 + HUE_BINS, _COLOURFULNESS + 4 + HUE_BINS)  # 128/64/32 px
+_COARSE_BANDS = slice(FEATURES - BANDS, FEATURES - BANDS // 2)  # 1-8 cycles per picture
+FLAT_EDGE_SHARE = 0.01   # a picture with fewer edge pixels than this at every scale is flat
 
 # sRGB (D65) -> XYZ, and the D65 white point.
 _RGB_TO_XYZ = torch.tensor([[0.4124564, 0.3575761, 0.1804375],
@@ -132,3 +141,28 @@ def _spectrum(lightness: torch.Tensor) -> torch.Tensor:
     bands = torch.stack([(power * ((radius >= lo) & (radius < hi))).sum(dim=(1, 2))
                          for lo, hi in zip(edges[:-1], edges[1:], strict=True)], dim=1)
     return bands / bands.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+@dataclass(frozen=True)
+class PictureReadings:
+    """What a set of pictures looks like, read from their art features (medians over the set)."""
+
+    sharp_edges: float    # share of pixels on an edge at 128 px: only a crisp edge counts
+    soft_edges: float     # the same at 32 px, where a blurred edge counts too
+    colourfulness: float  # Hasler-Suesstrunk on the 0-255 scale (33 moderately, 59 quite)
+    composition: float    # share of the lightness power below 8 cycles per picture
+    flat: float           # share of the pictures with no edge at any scale (FLAT_EDGE_SHARE)
+
+
+def picture_readings(features: np.ndarray) -> PictureReadings:
+    """Readings of a set of art features [N, FEATURES] (from `art_features`)."""
+    features = np.asarray(features, np.float64)
+    if features.ndim != 2 or features.shape[1] != FEATURES or not len(features):
+        raise ValueError(f"picture_readings takes art features [N, {FEATURES}]; got "
+                         f"{list(features.shape)}")
+    edges = features[:, _EDGE_SHARES]
+    return PictureReadings(
+        sharp_edges=float(np.median(edges[:, 0])), soft_edges=float(np.median(edges[:, 2])),
+        colourfulness=float(np.median(features[:, _COLOURFULNESS]) * 255),
+        composition=float(np.median(features[:, _COARSE_BANDS].sum(axis=1))),
+        flat=float(np.mean(edges.max(axis=1) < FLAT_EDGE_SHARE)))

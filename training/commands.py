@@ -101,7 +101,8 @@ def kid_command(data: Path, candidates: tuple[Path, ...], images: int, resolutio
     """KID and FID of models and image folders against a dataset, in built-in art statistics.
 
     The features (training.art_features) need no download: colour layout, colour spread,
-    edges at three scales, and how the energy splits over spatial scales. A model (.safetensors
+    edges at three scales, and how the energy splits over spatial scales. A second table reads
+    each set back as sharpness, colourfulness, composition and its share of flat pictures. A model (.safetensors
     or .pkl) is sampled from seeds 0..N-1 at truncation 1; a folder is read as a dataset. The
     first row scores the other half of DATA itself: the floor that sampling noise leaves.
 
@@ -117,6 +118,15 @@ def kid_command(data: Path, candidates: tuple[Path, ...], images: int, resolutio
     for row in rows:
         click.echo(f"{row.name:<48} {row.images:>6} {row.kid * 1e3:>8.3f} ±{row.kid_std * 1e3:<5.3f}"
                    f" {row.fid:>8.3f}")
+    click.echo(f"\n{'set':<48} {'sharp edges':>11} {'soft edges':>10} {'colourful':>9} "
+               f"{'composition':>11} {'flat':>6}")
+    for row in rows:
+        r = row.readings
+        click.echo(f"{row.name:<48} {r.sharp_edges:>11.2%} {r.soft_edges:>10.2%} "
+                   f"{r.colourfulness:>9.1f} {r.composition:>11.0%} {r.flat:>6.0%}")
+    click.echo("(medians; edges: share of pixels on an edge at 128 and 32 px; colourful: "
+               "Hasler-Suesstrunk, 33 moderately, 59 quite; composition: lightness power below "
+               "8 cycles a picture; flat: pictures with no edge at any scale)")
     if json_out is not None:
         import dataclasses
         import json

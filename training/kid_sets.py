@@ -1,15 +1,17 @@
 """Image sets for `gansmania kid`: a dataset split into a reference and a held-out half, model
-samples and image folders, all turned into built-in art features."""
+samples and image folders, all turned into built-in art features, scored against the reference
+and read back as picture readings."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from training.art_features import art_features
+from training.art_features import art_features, picture_readings
 from training.dataset import ImageDataset
 from training.metrics import SetScore, dataset_batches, extract, score_sets, spread_indices
 from visualizer.core.errors import GansmaniaError
@@ -35,7 +37,8 @@ def compare_sets(data: Path, candidates: tuple[Path, ...], *, images: int,
         else:
             sets[path.name] = _features(_model_images(path, images, resolution))
     # Subsets of half the set, so the spread over subsets says how much the number can move.
-    return score_sets(reference, sets, subset_size=min(1000, count // 2))
+    scores = score_sets(reference, sets, subset_size=min(1000, count // 2))
+    return [replace(score, readings=picture_readings(sets[score.name])) for score in scores]
 
 
 def _features(batches: Iterator[torch.Tensor]) -> np.ndarray:

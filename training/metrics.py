@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from training.art_features import PictureReadings
 from visualizer.core.errors import GansmaniaError
 
 FeatureNet = Callable[[torch.Tensor], torch.Tensor]
@@ -201,6 +202,7 @@ class SetScore:
     kid: float
     kid_std: float
     fid: float
+    readings: PictureReadings | None = None  # what the set looks like (art features only)
 
 
 def kid_spread(real: np.ndarray, fake: np.ndarray, *, subsets: int = 50,

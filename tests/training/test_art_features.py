@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from training import procedural
-from training.art_features import FEATURES, art_features, srgb_to_lab
+from training.art_features import FEATURES, art_features, picture_readings, srgb_to_lab
 from training.metrics import kid
 
 
@@ -75,6 +75,30 @@ def test_kid_ranks_the_same_art_then_blurred_art_then_one_soft_colour():
              for name, other in (("same", same), ("blurred", blurred), ("soft", soft))}
     assert score["same"] < score["blurred"] < score["soft"]
     assert score["soft"] > 10 * max(score["same"], 1e-4)
+
+
+def test_readings_tell_crisp_from_blurred_edges_colour_from_grey_and_flat_from_shaped():
+    crisp = _halves((240, 200, 40), (20, 40, 160), 128)  # yellow | navy: a 60 L step
+    blurred = torch.nn.functional.avg_pool2d(
+        _batch(crisp).double(), 15, stride=1, padding=7, count_include_pad=False)
+    blurred = blurred.round().to(torch.uint8).permute(0, 2, 3, 1).numpy()[0]
+    grey_split = _halves(40, 200, 128)
+    flat = np.full((128, 128, 3), (90, 140, 200), np.uint8)
+    rng = np.random.default_rng(0)
+    grain = (128 + rng.normal(0, 40, (128, 128, 1))).clip(0, 255).astype(np.uint8).repeat(3, 2)
+
+    def read(image):
+        return picture_readings(art_features(_batch(image)).numpy())
+
+    assert read(crisp).sharp_edges > 0.005 and read(blurred).sharp_edges == 0
+    assert read(blurred).soft_edges > 0.005  # a blurred edge is still an edge at 32 px
+    assert read(crisp).colourfulness > 59 > read(grey_split).colourfulness == pytest.approx(0, abs=1)
+    assert read(flat).flat == 1 and read(crisp).flat == read(blurred).flat == 0
+    assert read(crisp).composition > 0.8 > 0.2 > read(grain).composition
+    both = picture_readings(art_features(_batch(flat, crisp, crisp)).numpy())
+    assert both.flat == pytest.approx(1 / 3) and both.sharp_edges == read(crisp).sharp_edges
+    with pytest.raises(ValueError, match=r"art features \[N, 102\]"):
+        picture_readings(np.zeros((3, 5)))
 
 
 def test_every_tensor_follows_the_images_device():

@@ -116,6 +116,7 @@ def test_export_with_its_data_writes_the_evidence(tmp_path):
     assert "## Licence of the weights: GPL-3.0-or-later" in card
     assert "| mix (held-out half) |" in card and "| this model (default.safetensors) |" in card
     assert "| the model it replaces (default-replaced.safetensors) |" in card
+    assert "| sharp edges | soft edges | colourful | composition | flat |" in card
     assert "![KID against CPU-hours](default-kid.png)" in card
     assert str(tmp_path) not in card
     attribution = (models / "ATTRIBUTION.md").read_text()

@@ -46,3 +46,6 @@ def test_kid_table_ranks_the_held_out_half_before_a_soft_colour_and_samples_a_mo
     assert rows["data (held-out half)"]["kid"] < rows["soft"]["kid"]
     assert rows[model.name]["images"] == 24 and rows["soft"]["kid_std"] > 0
     assert "held-out half" in result.stdout and "KID x1e3" in result.stdout
+    # the readings: soft grain is all flat, the painted data is not
+    assert rows["soft"]["readings"]["flat"] == 1 > rows["data (held-out half)"]["readings"]["flat"]
+    assert "sharp edges" in result.stdout
