@@ -680,11 +680,22 @@ def _metrics(config, run_dir: Path, device, *, counters, g_ema, dataset, writer)
             "wall_s": round(counters.wall_s, 1), "cpu_s": round(counters.cpu_s, 1),
             "extractor": extractor, "images": result.fake_images, "fid": result.fid,
             "kid": result.kid}
+    readings = {}
+    if config.metrics.art:  # what the samples look like: whether edges sharpen over training
+        from training.art_features import picture_readings
+
+        readings = dataclasses.asdict(picture_readings(result.fake_features))
+        line["readings"] = readings
+        log.info("samples at %.3f kimg: sharp edges %.2f%%  soft edges %.2f%%  colourful %.1f  "
+                 "flat %.0f%%", counters.cur_nimg / 1000, 100 * readings["sharp_edges"],
+                 100 * readings["soft_edges"], readings["colourfulness"], 100 * readings["flat"])
     with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as file:
         file.write(json.dumps(line) + "\n")
     if writer is not None:
         writer.add_scalar("Metrics/fid", result.fid, counters.cur_nimg)
         writer.add_scalar("Metrics/kid", result.kid, counters.cur_nimg)
+        for name, value in readings.items():
+            writer.add_scalar(f"Samples/{name}", value, counters.cur_nimg)
 
 
 def _real_grid(dataset: ImageDataset, count: int) -> np.ndarray:

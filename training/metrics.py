@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +164,7 @@ class MetricResult:
     kid: float
     real_images: int
     fake_images: int
+    fake_features: np.ndarray = field(repr=False)  # [N, D], for readings of the samples
 
 
 def compute_fid_kid(net: FeatureNet, g: torch.nn.Module, dataset, *, images: int,
@@ -190,7 +191,8 @@ def compute_fid_kid(net: FeatureNet, g: torch.nn.Module, dataset, *, images: int
                                           device=device), device=device)
     g.train(was_training)
     return MetricResult(fid=fid(feature_stats(real), feature_stats(fake)),
-                        kid=kid(real, fake), real_images=len(real), fake_images=len(fake))
+                        kid=kid(real, fake), real_images=len(real), fake_images=len(fake),
+                        fake_features=fake)
 
 
 @dataclass(frozen=True)

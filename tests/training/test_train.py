@@ -229,6 +229,10 @@ def test_built_in_art_metrics_write_the_kid_curve_with_cpu_time(data, tmp_path):
     assert [line["tick"] for line in lines] == [1, 2]
     assert all(line["extractor"] == "art" and line["kid"] == line["kid"] for line in lines)
     assert 0 < lines[0]["cpu_s"] < lines[1]["cpu_s"] and lines[0]["wall_s"] < lines[1]["wall_s"]
+    # the samples' readings ride along (whether edges sharpen as training goes on)
+    assert all(set(line["readings"]) == {"sharp_edges", "soft_edges", "colourfulness",
+                                         "composition", "flat"} for line in lines)
+    assert all(0 <= line["readings"]["flat"] <= 1 for line in lines)
     summary = load_checkpoint(sorted(out.glob("network-snapshot-*.safetensors"))[-1]).training
     assert summary["cpu_s"] == lines[1]["cpu_s"]
 
