@@ -31,6 +31,11 @@ function (ODF) and, ten times a second:
    tempo. The lead counts from the collapse, so one onset just heard (a swung hat) that
    favours another period for an update does not restart the count, and a beat measured
    since the collapse that lies on the tracked line (step 7) outvotes the challenger.
+   Until the long window confirms a re-lock (agrees with it once it may overrule it), the
+   re-locks of steps 5 and 6 look no further than their 1.3x reach from the tempo before
+   the first of them: each looks near the tracked tempo, so a wrong pick was the start of
+   further ones (a swung boom-bap's step down to 86 BPM read as 131, then 166 and 175,
+   while the long window, muted after each re-lock, said 86 all along).
 7. The beats' own intervals: each emitted beat's onset is found (the percussion ODF's peak
    within 12 % of a period of it, at least half as strong as the recent beats' onsets, so a
    drum-less part's chords do not count) and a line through the newest six gives the period they
@@ -203,6 +208,8 @@ class PredictiveBeatTracker:
         self._valid_from = 0  # frame number the ODF history is kept from (re-locks forget)
         self._relocked_at = -self.n_frames  # frame number of the last re-lock
         self._relock_direction = 0  # the challenger's last re-lock: +1 to a longer period
+        self._anchor = math.nan  # the period before re-locks the long window has not confirmed
+        # (nan: none); they stay within relock_range of it (see the module doc, step 6)
         self._change = math.nan  # the period a tempo change points to, in frames
         self._change_count = 0
         self._challenger = math.nan  # the period the challenger's fold points to, in frames
@@ -269,7 +276,11 @@ class PredictiveBeatTracker:
                     self._next = value + period_samples  # the tap is a beat
                     self._disagree_s = 0.0
 
-    def _set_period(self, period: float) -> None:
+    def _set_period(self, period: float, *, relock: bool = False) -> None:
+        if not relock:  # a tap or a manual tempo
+            self._anchor = math.nan
+        elif math.isnan(self._anchor):  # the first of a chain of re-locks
+            self._anchor = self.period
         self.period = period
         self._recent_periods.clear()
         self._candidate, self._candidate_count = math.nan, 0
@@ -393,8 +404,12 @@ class PredictiveBeatTracker:
         """
         s = self.settings
         period = self.period
-        lo = max(int(period / s.relock_range), int(self._lag_min), 1)
-        hi = max(int(math.ceil(min(period * s.relock_range, self._lag_max))), lo + 2)
+        lo, hi = period / s.relock_range, period * s.relock_range
+        if not math.isnan(self._anchor):  # nor further from the tempo before the re-locks
+            lo = max(lo, self._anchor / s.relock_range)
+            hi = min(hi, self._anchor * s.relock_range)
+        lo = max(int(lo), int(self._lag_min), 1)
+        hi = max(int(math.ceil(min(hi, self._lag_max))), lo + 2)
         needed = _short_frames(hi)
         m = min(self._valid_frames(), self._short_max, max(int(s.relock_window_s * self.fr),
                                                            needed))
@@ -450,7 +465,7 @@ class PredictiveBeatTracker:
         self._change = lag
         if self._change_count < max(1, round(s.relock_confirm_s / s.update_s)):
             return False
-        self._set_period(refined)
+        self._set_period(refined, relock=True)
         self._recent_periods.append(refined)
         self._relock_direction = 0  # its window holds enough of the new tempo to be right
         self._valid_from = self._frames - m
@@ -493,15 +508,23 @@ class PredictiveBeatTracker:
             return False
         fit, total = self._challenger_fits(m)
         centre = fit.shape[0] // 2
+        search = fit
+        if not math.isnan(self._anchor):
+            # After re-locks the long window has not confirmed, no further than the re-lock
+            # searches' reach from the period before them (the module doc, step 6).
+            ratio = self.period * self._challenge_ratios / self._anchor
+            search = np.where((ratio >= 1 / s.relock_range) & (ratio <= s.relock_range),
+                              fit, -1.0)
         if resting:
             # ...but a re-lock made on a beat or two (a blend of the two tempi) may go on,
             # once and a little, in its direction.
             near = int(round(math.log(1 + s.challenge_continue) / s.challenge_step))
-            j = (centre + 1 + int(np.argmax(fit[centre + 1:centre + near + 1]))
+            j = (centre + 1 + int(np.argmax(search[centre + 1:centre + near + 1]))
                  if self._relock_direction > 0
-                 else centre - near + int(np.argmax(fit[centre - near:centre])))
+                 else centre - near + int(np.argmax(search[centre - near:centre])))
         else:
-            j = int(np.argmax(fit))
+            j = int(np.argmax(search))
+        j = j if search[j] >= 0 else centre  # none within reach: no challenger
         share = fit[centre] / max(total, 1e-12)
         usual = self._usual_fit
         decay = math.exp(-s.update_s / s.challenge_usual_s)
@@ -530,7 +553,7 @@ class PredictiveBeatTracker:
         # a further step took to 77).
         self._relock_direction = (0 if resting or self._challenger_count > confirm
                                   else 1 if lag > self.period else -1)
-        self._set_period(lag)
+        self._set_period(lag, relock=True)
         self._recent_periods.append(lag)
         # Only the newest beats are kept: the rest of the window is the old tempo, which
         # would pull the short window's search and the restarted long window back to it.
@@ -631,11 +654,12 @@ class PredictiveBeatTracker:
         if self._beats_outrank(lag):
             self._candidate, self._candidate_count = math.nan, 0
             return
+        # Restarted after a re-lock on only a few seconds, the long window may pin the new
+        # period but neither overrule it nor confirm it (its metrical level is a guess yet).
+        heard = (self._valid_frames() >= self.n_frames
+                 or self._frames - self._relocked_at >= self.n_frames)
         if abs(lag / self.period - 1) > TEMPO_SWITCH:
-            if self._valid_frames() < self.n_frames and self._frames - self._relocked_at < (
-                    self.n_frames):
-                # Restarted after a re-lock on only a few seconds, the long window may pin
-                # the new period but not overrule it (its metrical level is a guess yet).
+            if not heard:
                 return
             if not math.isnan(self._candidate) and abs(lag / self._candidate - 1) < TEMPO_SWITCH:
                 self._candidate_count += 1
@@ -646,9 +670,12 @@ class PredictiveBeatTracker:
                 self.period = lag
                 self._candidate, self._candidate_count = math.nan, 0
                 self._disagree_s = self.settings.phase_jump_s  # re-phase at once
+                self._anchor = math.nan
         else:
             self.period += 0.25 * (lag - self.period)
             self._candidate, self._candidate_count = math.nan, 0
+            if heard:
+                self._anchor = math.nan  # the long window confirms the re-locks
 
     def _beats_outrank(self, lag: float) -> bool:
         """Whether the newest beats' intervals (`_beat_period`) outrank a window's period

@@ -206,6 +206,41 @@ def test_steady_humanised_music_is_not_taken_for_a_tempo_change(seed):
                                    f_measure_threshold=0.07) >= 0.95
 
 
+def _boombap(beats: np.ndarray, duration_s: float, seed: int) -> np.ndarray:
+    """Clicks in a boom-bap bar from ``beats[0]`` (every fourth beat a downbeat): kicks on 1,
+    a sixteenth before 3 and on 3's off-beat, snares on 2 and 4, swung eighth hats (0.62 of
+    a beat), every hit +-10 ms."""
+    rng = np.random.default_rng(seed)
+    period = np.diff(np.append(beats, 2 * beats[-1] - beats[-2]))
+    place = np.arange(beats.shape[0]) % 4
+    hits = {0.5: beats[place == 0], 0.35: (beats + 0.75 * period)[place == 1],
+            0.45: np.concatenate([(beats + 0.5 * period)[place == 2], beats[place % 2 == 1]]),
+            0.15: np.concatenate([beats, beats + 0.62 * period])}
+    audio = np.zeros(int(duration_s * SR), dtype=np.float32)
+    for amplitude, times in hits.items():
+        audio += clicks_at(times + rng.normal(0.0, 0.01, times.shape[0]), duration_s=duration_s,
+                           amplitude=amplitude, noise_db=None)
+    return audio
+
+
+@pytest.mark.parametrize("before, after", [(100, 86), (96, 84)])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_wrong_relock_after_a_step_down_does_not_run_away(before, after, seed):
+    # A swung boom-bap's step down may be re-locked on a wrong period (the kick 0.75 beats
+    # after the snare: 100 -> 131 BPM). Each re-lock search looks within 1.3x of the tracked
+    # tempo, so the next one started from the wrong tempo and went on (131 -> 166 -> 175,
+    # twice the truth) while the long window, muted after each re-lock, said 86 all along:
+    # seed 1 at 100 -> 86 and seeds 2 and 3 at 96 -> 84 did, the others stayed within 1.5x.
+    bars = np.arange(0.5, 14.0, 4 * 60.0 / before)
+    first = (bars[:, None] + np.arange(4) * 60.0 / before).ravel()
+    change = first[-1] + 60.0 / before
+    beats = np.concatenate([first, np.arange(change, change + 9.0, 60.0 / after)])
+    result = analyze_audio(_boombap(beats, float(np.ceil(beats[-1])) + 1.0, seed), sr=SR)
+    track = np.asarray(result.bpm_track)
+    later = track[track[:, 0] >= change, 1]
+    assert np.all(np.abs(np.log(later / after)) <= np.log(1.75))
+
+
 def _house_breakdown(bpm: float, seed: int) -> tuple[np.ndarray, np.ndarray, float, float]:
     """A kick on every beat and a chord stab on every off-beat; the kick drops out for two
     bars (a drum-less breakdown: the stabs go on). Returns the audio, the beats and the
