@@ -101,10 +101,11 @@ def kid_command(data: Path, candidates: tuple[Path, ...], images: int, resolutio
     """KID and FID of models and image folders against a dataset, in built-in art statistics.
 
     The features (training.art_features) need no download: colour layout, colour spread,
-    edges at three scales, and how the energy splits over spatial scales. A second table reads
-    each set back as sharpness, colourfulness, composition and its share of flat pictures. A model (.safetensors
+    edges at three scales, and how the energy splits over spatial scales. A model (.safetensors
     or .pkl) is sampled from seeds 0..N-1 at truncation 1; a folder is read as a dataset. The
-    first row scores the other half of DATA itself: the floor that sampling noise leaves.
+    first row scores the other half of DATA itself: the floor that sampling noise leaves. A
+    second table reads each set back as sharpness, colourfulness, composition and its share of
+    flat pictures.
 
     \b
     Example:

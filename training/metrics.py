@@ -74,7 +74,8 @@ def feature_stats(features: np.ndarray) -> FeatureStats:
 def fid(real: FeatureStats, fake: FeatureStats) -> float:
     """Fréchet distance between the two Gaussians fitted to the features."""
     diff = np.square(real.mean - fake.mean).sum()
-    return float(diff + np.trace(real.cov) + np.trace(fake.cov) - 2 * _trace_sqrt_product(real.cov, fake.cov))
+    cross = _trace_sqrt_product(real.cov, fake.cov)
+    return float(diff + np.trace(real.cov) + np.trace(fake.cov) - 2 * cross)
 
 
 def _trace_sqrt_product(a: np.ndarray, b: np.ndarray) -> float:
