@@ -341,3 +341,45 @@ def test_lone_clicks_in_the_high_band_are_no_onsets_and_the_hits_between_all_are
     # Without the test, every click is a high-band hit (and the hats after them are lost).
     off = ExtractorSettings(onset=OnsetSettings(impulse_drop_db=0.0))
     assert len(analyze_audio(audio, sr=SR, settings=off).onsets_s) > truth.size + 10
+
+
+@pytest.mark.parametrize("gap", [40, 56, 90])
+def test_two_waveform_edges_in_the_span_are_impulses_and_hiss_never_is(gap):
+    # A bright (saw-like) pad's partials above 5 kHz line up at each waveform edge: one impulse
+    # per pitch period and voice, so two edges from two voices often fall in one span, and
+    # what follows the louder one is the other, not quiet. Hiss bursts, however short, are hits.
+    from visualizer.audio.onsets import ImpulseTest
+
+    rng = np.random.default_rng(5)
+    for first_back in (100, 120):
+        edges = rng.normal(0.0, 1e-4, 2048)
+        edges[2048 - first_back] += 0.1
+        edges[2048 - first_back + gap] -= 0.08
+        test = ImpulseTest(drop_db=15.0, sr=SR)
+        test.push(edges.astype(np.float32))
+        assert {test.verdict(before_end=end) for end in (0, 5, 10)} == {True}
+    t = np.arange(300) / SR
+    for decay_s in (0.001, 0.003, 0.01, 0.03):
+        for _ in range(20):
+            hiss = rng.normal(0.0, 1e-4, 2048)
+            start = 2048 - int(rng.integers(40, 130))
+            burst = 0.1 * np.diff(rng.normal(0.0, 1.0, 301)) * np.exp(-t / decay_s)
+            hiss[start:] += burst[:2048 - start]
+            test = ImpulseTest(drop_db=15.0, sr=SR)
+            test.push(hiss.astype(np.float32))
+            assert test.verdict(before_end=0) is not True
+
+
+def test_pairs_of_edges_in_the_high_band_are_no_onsets_and_the_hats_stay_found():
+    # pad_with_clicks with each click followed, 48 samples (1.1 ms) later, by another: two
+    # voices' waveform edges. Without the few-impulses test, most pairs are high-band hits
+    # and the hats right after them are lost to the band's minimum interval.
+    audio, kicks, hats, clicks = pad_with_clicks(click_amplitude=0.0)
+    for i, t in enumerate(clicks):
+        sign = 1 if i % 2 else -1
+        audio[int(t * SR)] += 0.1 * sign
+        audio[int(t * SR) + 48] += 0.1 * sign
+    (_, _, high), _ = band_hits(audio)
+    two_hops = 2 * 256 / SR
+    assert near(high, clicks, within_s=two_hops).sum() <= 4  # of 64 (19 before)
+    assert near(high, hats, within_s=two_hops).sum() >= 46  # of 48 (32 before)
