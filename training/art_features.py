@@ -143,6 +143,14 @@ def _spectrum(lightness: torch.Tensor) -> torch.Tensor:
     return bands / bands.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
 
+# How `gansmania kid` and the model card head and explain the readings.
+READING_COLUMNS = ("sharp edges", "soft edges", "colourful", "composition", "flat")
+READINGS_LEGEND = ("medians over the set; sharp and soft edges: the shares of pixels on an edge "
+                   "at 128 and 32 px; colourful: Hasler-Suesstrunk colourfulness (33 moderately, "
+                   "59 quite colourful); composition: the share of lightness power below 8 "
+                   "cycles a picture; flat: the share of pictures with no edge at any scale")
+
+
 @dataclass(frozen=True)
 class PictureReadings:
     """What a set of pictures looks like, read from their art features (medians over the set)."""
@@ -152,6 +160,11 @@ class PictureReadings:
     colourfulness: float  # Hasler-Suesstrunk on the 0-255 scale (33 moderately, 59 quite)
     composition: float    # share of the lightness power below 8 cycles per picture
     flat: float           # share of the pictures with no edge at any scale (FLAT_EDGE_SHARE)
+
+    def cells(self) -> tuple[str, ...]:
+        """The readings as tables print them, in the order of READING_COLUMNS."""
+        return (f"{self.sharp_edges:.2%}", f"{self.soft_edges:.2%}", f"{self.colourfulness:.1f}",
+                f"{self.composition:.0%}", f"{self.flat:.0%}")
 
 
 def picture_readings(features: np.ndarray) -> PictureReadings:

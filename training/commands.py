@@ -112,6 +112,7 @@ def kid_command(data: Path, candidates: tuple[Path, ...], images: int, resolutio
       gansmania kid data/art models/default.safetensors runs/art/network-snapshot-000040.safetensors
       gansmania kid data/art data/procedural --images 1000 --json kid.json
     """
+    from training.art_features import READING_COLUMNS, READINGS_LEGEND
     from training.kid_sets import compare_sets
 
     rows = compare_sets(data, candidates, images=images, resolution=resolution)
@@ -119,15 +120,11 @@ def kid_command(data: Path, candidates: tuple[Path, ...], images: int, resolutio
     for row in rows:
         click.echo(f"{row.name:<48} {row.images:>6} {row.kid * 1e3:>8.3f} ±{row.kid_std * 1e3:<5.3f}"
                    f" {row.fid:>8.3f}")
-    click.echo(f"\n{'set':<48} {'sharp edges':>11} {'soft edges':>10} {'colourful':>9} "
-               f"{'composition':>11} {'flat':>6}")
+    click.echo(f"\n{'set':<48} {' '.join(READING_COLUMNS)}")
     for row in rows:
-        r = row.readings
-        click.echo(f"{row.name:<48} {r.sharp_edges:>11.2%} {r.soft_edges:>10.2%} "
-                   f"{r.colourfulness:>9.1f} {r.composition:>11.0%} {r.flat:>6.0%}")
-    click.echo("(medians; edges: share of pixels on an edge at 128 and 32 px; colourful: "
-               "Hasler-Suesstrunk, 33 moderately, 59 quite; composition: lightness power below "
-               "8 cycles a picture; flat: pictures with no edge at any scale)")
+        cells = zip(row.readings.cells(), READING_COLUMNS, strict=True)
+        click.echo(f"{row.name:<48} {' '.join(f'{cell:>{len(title)}}' for cell, title in cells)}")
+    click.echo(f"({READINGS_LEGEND})")
     if json_out is not None:
         import dataclasses
         import json

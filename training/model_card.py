@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from training.art_features import READING_COLUMNS, READINGS_LEGEND
 from training.curves import grown_curves, plot, read_curve
 from training.data_composition import Part, composition, read_parts
 from training.kid_sets import compare_sets, resize_uint8
@@ -62,17 +63,11 @@ def evidence(out: Path, generator_path: Path, *, data: Path, old_model: Path | N
     lines += ["Built-in art statistics (`gansmania kid`, `training/art_features.py`; no "
               f"download), {scores[0].images} images a set, against the other half of the "
               "training set. Lower is closer; the first row is the floor sampling noise leaves.",
-              "The readings (medians over the set) say what the pictures look like: sharp and "
-              "soft edges are the shares of pixels on an edge at 128 and 32 px, colourful is "
-              "Hasler-Suesstrunk colourfulness (33 moderately, 59 quite colourful), composition "
-              "the share of lightness power below 8 cycles a picture, flat the share of pictures "
-              "with no edge at any scale.", "",
-              "| set | KID x 1e3 | FID (art statistics) | sharp edges | soft edges | colourful "
-              "| composition | flat |", "|---|---|---|---|---|---|---|---|"]
+              f"The readings say what the pictures look like ({READINGS_LEGEND}).", "",
+              f"| set | KID x 1e3 | FID (art statistics) | {' | '.join(READING_COLUMNS)} |",
+              "|---|---|---|" + "---|" * len(READING_COLUMNS)]
     lines += [f"| {names.get(s.name, s.name)} | {s.kid * 1e3:.3f} ± {s.kid_std * 1e3:.3f} | "
-              f"{s.fid:.3f} | {s.readings.sharp_edges:.2%} | {s.readings.soft_edges:.2%} | "
-              f"{s.readings.colourfulness:.1f} | {s.readings.composition:.0%} | "
-              f"{s.readings.flat:.0%} |" for s in scores]
+              f"{s.fid:.3f} | {' | '.join(s.readings.cells())} |" for s in scores]
     own, *recipes = map(Path, runs)
     curves = grown_curves(own, lineage, resolution=resolution, until_kimg=kimg) \
         if (own / "metrics.jsonl").is_file() else []
