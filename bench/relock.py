@@ -354,6 +354,17 @@ TUNING_SONGS: tuple[TempoSong, ...] = (
               humanize_ms=6, seed=20),
     TempoSong("boombap_ramp_100_86", _ramp(100, 86, 6, **HIPHOP, swing=0.6),
               ("Am", "Dm", "E", "Am"), humanize_ms=8, seed=40),
+    # Added with issue 18's third attempt: breakbeat, swung funk and a large drum & bass step
+    # down, the kinds every slow held-out change is of and the tuning set had none of (new
+    # seeds, tempi and change sizes, none a held-out one's).
+    TempoSong("breaks_step_172_146", _steps((172, 146), **BREAKS), ("Gm", "Eb", "Bb", "F"),
+              humanize_ms=5, seed=41),
+    TempoSong("breaks_step_136_158", _steps((136, 158), **BREAKS), ("Dm", "Bb", "F", "C"),
+              humanize_ms=5, seed=42),
+    TempoSong("funk_step_92_114", _steps((92, 114), **FUNK, swing=0.6),
+              ("Am", "D", "Am", "E"), humanize_ms=8, seed=43),
+    TempoSong("dnb_step_168_142", _steps((168, 142), **DNB), ("Em", "C", "G", "D"),
+              humanize_ms=4, seed=44),
 )
 
 # Held out: never used to choose a setting, rendered fresh for issue 18's second attempt
