@@ -25,7 +25,9 @@ function (ODF) and, ten times a second:
 6. A faster challenger looks for the same change in every update: the last 2 s of the
    percussion ODF, its newest second weighted most, folded at periods within 1.27x of the
    tracked one. When the tracked period's own fold has collapsed (the newest beats land
-   off it), the period whose fold is sharpest leads; one that has led for 0.2 s and is
+   off it), or two emitted beats in a row found no onset near them (a dense groove's hats
+   and ghost notes keep the old fold busy; then the leader must peak within reach, not at
+   its end), the period whose fold is sharpest leads; one that has led for 0.2 s and is
    clearly sharper than the tracked one wins. It sees a step after two or three new
    beats, where the autocorrelation of step 5 needs its window half full of the new
    tempo. The lead counts from the collapse, so one onset just heard (a swung hat) that
@@ -105,6 +107,7 @@ class TempoSettings:
     challenge_rest_s: float = 2.0  # no challenge this soon after a re-lock...
     challenge_continue: float = 0.06  # ...but one further step this small in its direction
     challenge_step: float = 0.01  # spacing of the challenger periods (a fraction)
+    challenge_missed: int = 2  # this many emitted beats in a row without an onset collapse it too
     beat_window: float = 0.12  # a beat's onset is looked for within +-this fraction of a period
     beat_strength: float = 0.5  # ...as strong as this fraction of the recent ones' median
     beat_fit_beats: int = 6  # the period the newest this many beat onsets imply...
@@ -221,6 +224,7 @@ class PredictiveBeatTracker:
         self._beats_hold = False  # ...which confirm the tracked period, newest beat included
         self._beat_predicted = False  # ...the newest where the others put it (stricter)
         self._newest_found = False  # the newest measured beat had an onset
+        self._missed = 0  # emitted beats in a row measured without an onset (see _challenge)
         self._measured_at = -1  # frame number of the newest beat measurement
         self._collapsed_since = math.inf  # frame number the tracked fit collapsed at (inf: not)
         self._rephase = False  # the next phase update takes the measured phase outright
@@ -288,6 +292,7 @@ class PredictiveBeatTracker:
         self._challenger, self._challenger_count = math.nan, 0
         self._beat_onsets.clear()
         self._beats, self._beats_hold, self._beat_predicted = math.nan, False, False
+        self._missed = 0
 
     # ------------------------------------------------------------------ per hop
 
@@ -529,14 +534,23 @@ class PredictiveBeatTracker:
         usual = self._usual_fit
         decay = math.exp(-s.update_s / s.challenge_usual_s)
         self._usual_fit = share if math.isnan(usual) else decay * usual + (1 - decay) * share
-        self._on_grid = not math.isnan(usual) and share >= s.challenge_collapse * usual
+        fit_kept = not math.isnan(usual) and share >= s.challenge_collapse * usual
+        # A dense groove (sixteenth hats, ghost snares) keeps some phase of the tracked fold
+        # busy after a step, while the beats already land off their onsets (breakbeat 136 ->
+        # 158: the fit at 0.8 of its usual for 1.5 s, two beats missed after 0.8 s).
+        missed = self._missed >= s.challenge_missed
+        self._on_grid = fit_kept and not missed
         self._collapsed_since = (math.inf if math.isnan(usual) or self._on_grid
                                  else min(self._collapsed_since, self._frames))
         margin = fit[j] >= s.challenge_margin * fit[centre]
         if (self._collapsed_since == math.inf
                 or abs(self._challenge_ratios[j] - 1) < s.challenge_min_change
                 or (self._beat_predicted and self._measured_at > self._collapsed_since)
-                or (resting and not margin)):
+                or (resting and not margin)
+                # Missed beats alone are weaker evidence: the challenger must then peak
+                # within reach, not at its end (swung hip-hop at a ramp's end, 116 BPM: its
+                # fit rising to the range's end, 92.5, after two beats missed).
+                or (fit_kept and j in (0, fit.shape[0] - 1))):
             self._challenger, self._challenger_count = math.nan, 0
             return False
         lag = float(self.period * math.exp((j - centre + _parabolic_offset(fit, j))
@@ -732,6 +746,7 @@ class PredictiveBeatTracker:
             self._newest_found = False
             if lo < oldest or hi - lo < 2:
                 continue
+            self._missed += 1
             segment = view[lo:hi + 1]
             j = int(np.argmax(segment))
             if math.isnan(floor):
@@ -748,6 +763,7 @@ class PredictiveBeatTracker:
             self._measured_at = self._frames
             self._beat_onsets.append(self._n_end + frame * self.frame - self.odf_delay)
             self._newest_found = True
+            self._missed = 0
 
     def _beat_period(self) -> tuple[float, float, float, float, float]:
         """The period the newest beat onsets imply, its standard error, the newest onset's

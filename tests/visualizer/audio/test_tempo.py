@@ -1,12 +1,13 @@
 """Beat and tempo on click trains (known BPM and beat times), taps, overrides and silence."""
 
 import math
+import shutil
 
 import mir_eval
 import numpy as np
 import pytest
 
-from bench.relock import bpm_right_time, relock_time
+from bench.relock import TUNING_SONGS, bpm_right_time, relock_time, render
 from tests.signals import SR, chord, click_train, clicks_at, silence
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
@@ -302,3 +303,21 @@ def test_bpm_right_time_is_when_the_reported_tempo_is_right_for_good():
                           true_bpm=truth) == pytest.approx(1.01)
     track[track[:, 0] >= 9.0, 1] = 60.0  # wrong again until the end: never right for good
     assert math.isnan(bpm_right_time(t0_s=4.0, until_s=10.0, bpm_track=track, true_bpm=truth))
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None,
+                    reason="fluidsynth is a benchmark package (`make bench-packages`)")
+def test_a_breakbeat_step_is_relocked_once_the_beats_miss_their_onsets():
+    # Sixteenth hats and ghost snares keep some phase of the old period's fold busy after
+    # the step (0.8 of its usual fit for 1.5 s), so the challenger waited for the short
+    # window's re-lock, 1.68 s in, and the first right beat was at 1.90 s. Two beats in a
+    # row without an onset now count as the collapse: right from the beat at 1.52 s.
+    song = next(s for s in TUNING_SONGS if s.name == "breaks_step_136_158")
+    rendered = render(song)
+    result = analyze_audio(rendered.audio, sr=rendered.sr)
+    track = np.asarray(result.bpm_track)
+    (change,) = rendered.changes
+    relock = relock_time(t0_s=change.t_s, until_s=change.until_s,
+                         true_beats_s=rendered.beats_s, beats_s=np.asarray(result.beats_s),
+                         bpm_track=track, true_bpm=rendered.bpm_at(track[:, 0]))
+    assert relock < 1.7
