@@ -1,6 +1,6 @@
 """Test signals whose answer is known: click trains, clicks at given times, chords, chirps,
-silence, a loud club loop and a quiet pad; and a WAV writer. Everything is generated, nothing is
-downloaded."""
+silence, a loud club loop, drum grooves and a quiet pad; and a WAV writer. Everything is
+generated, nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -80,45 +80,100 @@ def chirp(*, f0_hz: float, f1_hz: float, duration_s: float, sr: int = SR,
     return (amplitude * np.sin(phase)).astype(np.float32)
 
 
+def _decay(length_s: float, tau_s: float, sr: int) -> np.ndarray:
+    return np.exp(-np.arange(int(length_s * sr)) / sr / tau_s)
+
+
+def _add(mix: np.ndarray, sound: np.ndarray, start_s: float, sr: int) -> None:
+    """Mixes ``sound`` into ``mix`` from ``start_s`` on (cut at its end)."""
+    start = int(round(start_s * sr))
+    end = min(start + sound.shape[0], mix.shape[0])
+    if 0 <= start < mix.shape[0]:
+        mix[start:end] += sound[:end - start]
+
+
+def drum_kit(rng: np.random.Generator, *, sr: int = SR) -> dict[str, np.ndarray]:
+    """A synthetic kit, each sound starting at its attack: ``kick`` a sine swept down from 160
+    to 50 Hz, ``snare`` noise over a 190 Hz body, ``hat`` a burst of hiss. Shapes (n,)."""
+    sweep = 50.0 + 110.0 * _decay(0.25, 0.03, sr)
+    kick = np.sin(2 * np.pi * np.cumsum(sweep) / sr) * _decay(0.25, 0.18, sr)
+    body = _decay(0.2, 0.06, sr)
+    snare = (0.7 * rng.normal(0.0, 1.0, body.shape[0])
+             + np.sin(2 * np.pi * 190.0 * np.arange(body.shape[0]) / sr)) * body
+    hat = 0.5 * np.diff(rng.normal(0.0, 1.0, int(0.05 * sr) + 1)) * _decay(0.05, 0.012, sr)
+    return {"kick": kick, "snare": snare, "hat": hat}
+
+
+def _limit(mix: np.ndarray, drive: float) -> np.ndarray:
+    """Soft-clipped like a limiter and normalised to 0 dBFS peaks; float32."""
+    limited = np.tanh(drive * mix)
+    return (limited / np.abs(limited).max()).astype(np.float32)
+
+
 def club_loop(*, bpm: float, duration_s: float, sr: int = SR, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Mastered-loud dance music: a kick on every beat, a snare on 2 and 4, off-beat hats and an
     eighth-note bass line (A minor roots), soft-clipped like a limiter and normalised to 0 dBFS
     peaks. Returns (audio shape (n,) float32, kick times in s)."""
-    rng = np.random.default_rng(seed)
-    n = int(round(duration_s * sr))
-    mix = np.zeros(n)
+    kit = drum_kit(np.random.default_rng(seed), sr=sr)
+    mix = np.zeros(int(round(duration_s * sr)))
     beat_s = 60.0 / bpm
-
-    def add(sound: np.ndarray, start_s: float) -> None:
-        start = int(round(start_s * sr))
-        end = min(start + sound.shape[0], n)
-        if start < n:
-            mix[start:end] += sound[:end - start]
-
-    def decay(length_s: float, tau_s: float) -> np.ndarray:
-        return np.exp(-np.arange(int(length_s * sr)) / sr / tau_s)
-
-    # Kick: a sine swept down from 160 to 50 Hz; snare: noise over a 190 Hz body; hat: hiss.
-    sweep = 50.0 + 110.0 * decay(0.25, 0.03)
-    kick = np.sin(2 * np.pi * np.cumsum(sweep) / sr) * decay(0.25, 0.18)
-    body = decay(0.2, 0.06)
-    snare = (0.7 * rng.normal(0.0, 1.0, body.shape[0])
-             + np.sin(2 * np.pi * 190.0 * np.arange(body.shape[0]) / sr)) * body
-    hat = 0.5 * np.diff(rng.normal(0.0, 1.0, int(0.05 * sr) + 1)) * decay(0.05, 0.012)
     kicks = np.arange(0.0, duration_s, beat_s)
     for index, t in enumerate(kicks):
-        add(kick, t)
-        add(hat, t + beat_s / 2)
+        _add(mix, kit["kick"], t, sr)
+        _add(mix, kit["hat"], t + beat_s / 2, sr)
         if index % 2 == 1:
-            add(snare, t)
+            _add(mix, kit["snare"], t, sr)
     roots = (45, 45, 48, 43)  # A A C G, a bar each
-    note = decay(beat_s / 2, 0.2)
+    note = _decay(beat_s / 2, 0.2, sr)
     t_note = np.arange(note.shape[0]) / sr
     for eighth, t in enumerate(np.arange(0.0, duration_s, beat_s / 2)):
         f0 = midi_to_hz(roots[int(eighth // 8) % len(roots)])
-        add(0.8 * np.tanh(3.0 * np.sin(2 * np.pi * f0 * t_note)) * note, t)
-    limited = np.tanh(2.5 * mix)
-    return (limited / np.abs(limited).max()).astype(np.float32), kicks
+        _add(mix, 0.8 * np.tanh(3.0 * np.sin(2 * np.pi * f0 * t_note)) * note, t, sr)
+    return _limit(mix, 2.5), kicks
+
+
+# Drum grooves: a bar of sixteenths per instrument. "X" a hit, "x" a soft one (0.6), "g" a
+# ghost note (0.25, played with probability ghost_p), "?" a hit half the time, "." a rest.
+DRUM_HIT_GAINS = {"X": 1.0, "x": 0.6, "g": 0.25, "?": 1.0}
+GROOVES = {
+    # jungle break: kick on 1 (and sometimes 3 and its "and"), snare on 2 and 4, a ghost
+    # snare on every beat's last sixteenth, sixteenth hats accented on the eighths
+    "breakbeat": {"kick": "X.......?.?.....", "snare": "...gX..g...gX..g",
+                  "hat": "XxXxXxXxXxXxXxXx"},
+    # funk: syncopated kick, ghost snares around the backbeat, sixteenth hats (swing them)
+    "funk": {"kick": "X.....X...X..?..", "snare": ".g..X..g.gg.X..g",
+             "hat": "XxXxXxXxXxXxXxXx"},
+    # boom-bap: ghost kicks leading into the beats, snare on 2 and 4, eighth hats
+    "hiphop": {"kick": "X..g..gX..X...g.", "snare": "....X.......X...",
+               "hat": "X.x.X.x.X.x.X.x."},
+}
+
+
+def drum_groove(pattern: dict[str, str], *, beats_s: np.ndarray, duration_s: float,
+                swing: float = 0.5, ghost_p: float = 1.0, jitter_ms: float = 4.0,
+                sr: int = SR, seed: int = 0) -> np.ndarray:
+    """A drum groove (``drum_kit``) playing ``pattern`` (see GROOVES) on the beats at
+    ``beats_s`` (s; bar lines every fourth beat), soft-clipped and normalised like club_loop.
+
+    ``swing`` places each beat's second and fourth sixteenth at that fraction of their eighth
+    (0.5 straight); hits are humanised by ``jitter_ms`` (normal, standard deviation).
+    Returns shape (duration_s * sr,), float32.
+    """
+    rng = np.random.default_rng(seed)
+    kit = drum_kit(rng, sr=sr)
+    mix = np.zeros(int(round(duration_s * sr)))
+    periods = np.diff(beats_s, append=2 * beats_s[-1] - beats_s[-2])
+    for beat, (t, period) in enumerate(zip(beats_s, periods, strict=True)):
+        for sixteenth in range(4):
+            offset = sixteenth // 2 * 0.5 + (swing if sixteenth % 2 else 0.0) * 0.5
+            for name, steps in pattern.items():
+                hit = steps[beat % 4 * 4 + sixteenth]
+                if hit == "." or (hit == "g" and rng.random() >= ghost_p) or (
+                        hit == "?" and rng.random() < 0.5):
+                    continue
+                start = t + offset * period + rng.normal(0.0, jitter_ms / 1000)
+                _add(mix, DRUM_HIT_GAINS[hit] * kit[name], start, sr)
+    return _limit(mix, 2.0)
 
 
 def pad(notes, *, duration_s: float, peak_db: float, sr: int = SR) -> np.ndarray:
