@@ -126,6 +126,7 @@ class FeatureExtractor:
         self._onset_decay = math.exp(-dt / settings.onset_decay_s)
         self._flux = np.zeros(self._n_sub, dtype=np.float32)
         self._flux_high = np.zeros(self._n_sub, dtype=np.float32)
+        self._accent = np.zeros(self._n_sub, dtype=np.float32)
         self._flux_bands = np.zeros((self._n_sub, 3), dtype=np.float32)
         self._band_levels = np.zeros((self._n_sub, 3), dtype=np.float32)
         self._taps: deque[float] = deque()
@@ -191,6 +192,7 @@ class FeatureExtractor:
         for i in range(self._n_sub):
             self._flux[i], self._flux_high[i] = self._spectrum.step(block[i * s:(i + 1) * s])
             self._flux_bands[i] = self._spectrum.band_flux
+            self._accent[i] = self._spectrum.accent
             self._band_levels[i] = self._spectrum.band_level
         self.onset_n = self._onsets.step(block=block, flux=self._flux, bands=self._flux_bands,
                                          levels=self._band_levels, n_end=n_end, level_db=rms_db)
@@ -203,7 +205,8 @@ class FeatureExtractor:
         onset = self.onset_n is not None
         flux = float(self._flux.sum())
         tempo = self.tracker.step(block=block, n_end=n_end, flux=flux,
-                                 flux_high=float(self._flux_high.sum()), onset=onset)
+                                 flux_high=float(self._flux_high.sum()),
+                                 accent=float(self._accent.sum()), onset=onset)
         self.beat_n = tempo.beat_n
 
         np.matmul(self._band_weights, self._spectrum.power, out=self._band_energy)

@@ -129,11 +129,19 @@ class OnsetSpectrum:
     note's energy ripple (its period spans much of the window, so the energy swings with the
     waveform's phase) and the chance peaks of the few FFT bins below 150 Hz, which otherwise
     read as a train of small attacks; above, 6 ms keeps a hat right after a hat visible.
+    ``accent`` is the ODF again (all bands plus the high ones, as the beat tracker weights
+    them) with each band's log energy floored ``accent_range_db`` under its recent loudest:
+    an attack counts by how loud it gets, not by how far it climbs from silence. Plain log
+    flux scores a ghost note after a rest like a full hit, and the ghost's tail takes most of
+    the next beat's rise (on a breakbeat with ghost snares the last sixteenth scored about
+    twice the beat). The recent loudest falls by the range over ``accent_memory_s``, so a
+    quieter passage is heard again after a breakdown.
     """
 
     def __init__(self, *, sr: int, n_fft: int, taper: int, n_bands: int = 40,
                  floor_db: float = -80.0, flux_lag: int = 2, sub_hop: int = 64,
-                 hit_reference_s: tuple[float, float, float] = (0.06, 0.006, 0.006)) -> None:
+                 hit_reference_s: tuple[float, float, float] = (0.06, 0.006, 0.006),
+                 accent_range_db: float = 15.0, accent_memory_s: float = 2.0) -> None:
         self.sr, self.n_fft, self.taper, self.flux_lag = sr, n_fft, taper, flux_lag
         self._samples = SampleWindow(n_fft)
         self._window = fast_attack_window(n_fft, taper=taper)
@@ -164,6 +172,15 @@ class OnsetSpectrum:
                                 dtype=np.float32)
                        for seconds, part in zip(hit_reference_s, self._hit_slices)]
         self._reference = np.zeros(n_bands, dtype=np.float32)
+        # The accent floor, in the natural-log energy units of the history; the recent loudest
+        # falls by the range over accent_memory_s.
+        self._accent_range = np.float32(accent_range_db / 10.0 * math.log(10.0))
+        self._accent_fall = np.float32(self._accent_range * sub_hop / sr / accent_memory_s)
+        self._loudest = np.zeros(n_bands, dtype=np.float32)
+        self._floor = np.zeros(n_bands, dtype=np.float32)
+        self._floored_old = np.zeros(n_bands, dtype=np.float32)
+        self._accent_rise = np.zeros(n_bands, dtype=np.float32)
+        self.accent = 0.0
         self._hit_rise = np.zeros(n_bands, dtype=np.float32)
         # Rows average a band's mel bands: one matmul instead of a mean per band.
         self._hit_mean = np.zeros((len(HIT_BANDS_HZ), n_bands), dtype=np.float32)
@@ -195,11 +212,26 @@ class OnsetSpectrum:
         np.matmul(self._hit_mean, newest, out=self.band_level)
         full = float(self._rise.sum()) * self._inv_bands
         high = float(self._rise[self._high_start:].sum()) * self._inv_high
+        self.accent = self._accent(newest, oldest)
         return full, high
+
+    def _accent(self, newest: np.ndarray, oldest: np.ndarray) -> float:
+        """The rise since ``oldest`` of log band energies floored under the recent loudest."""
+        np.subtract(self._loudest, self._accent_fall, out=self._loudest)
+        np.maximum(self._loudest, newest, out=self._loudest)
+        np.subtract(self._loudest, self._accent_range, out=self._floor)
+        np.maximum(newest, self._floor, out=self._accent_rise)
+        np.maximum(oldest, self._floor, out=self._floored_old)
+        np.subtract(self._accent_rise, self._floored_old, out=self._accent_rise)
+        np.maximum(self._accent_rise, 0.0, out=self._accent_rise)
+        return (float(self._accent_rise.sum()) * self._inv_bands
+                + float(self._accent_rise[self._high_start:].sum()) * self._inv_high)
 
     def reset(self) -> None:
         self._samples.clear()
         self._history.fill(0.0)
+        self._loudest.fill(0.0)
+        self.accent = 0.0
         for older in self._older:
             older.fill(0.0)
 

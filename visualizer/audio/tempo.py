@@ -11,8 +11,10 @@ function (ODF) and, ten times a second:
    halves it while its two halves look alike (kick and snare alternating are both beats);
 3. refines the period from the autocorrelation peaks at 1, 2, 3... periods (the first peak
    alone quantises the period to one ODF frame, 1-2 % of the tempo);
-4. finds the beat phase by folding a percussion-weighted ODF at that period, recent beats
-   weighted most, and steers a beat oscillator towards it (a phase-locked loop). A large
+4. finds the beat phase by folding two ODFs at that period, recent beats weighted most: the
+   accent ODF (`OnsetSpectrum.accent`, each attack scored by how loud it gets, so ghost notes
+   and their tails do not outweigh the beats) picks the attack, the percussion-weighted ODF
+   times it; a beat oscillator is steered towards it (a phase-locked loop). A large
    phase error (half a beat, say) is only followed after it has persisted *and* the
    evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats.
 5. re-locks after a tempo step or at the end of a ramp: the 6 s window only lets a new tempo
@@ -138,9 +140,10 @@ UNKNOWN = TempoState(beat=False, bpm=0.0, confidence=0.0, phase=0.0, next_beat_n
 
 class BeatTracker(Protocol):
     def step(self, *, block: np.ndarray, n_end: int, flux: float, flux_high: float,
-            onset: bool) -> TempoState:
+            accent: float, onset: bool) -> TempoState:
         """One hop: its samples, the stream index after its last sample, the sums of its
-        sub-hop ODF values (all bands, high bands) and whether an onset was detected."""
+        sub-hop ODF values (all bands, high bands, accents: see `OnsetSpectrum`) and whether
+        an onset was detected."""
 
     def tap(self, n: float) -> None:
         """A tap (sample index): two or more taps set the tempo and the phase."""
@@ -194,6 +197,7 @@ class PredictiveBeatTracker:
         self._short_best = np.zeros(self._short_max, dtype=np.float64)
         self._short_salience = np.zeros(self._short_max, dtype=np.float64)
         self._perc = SampleWindow(self.n_frames)
+        self._accents = SampleWindow(self.n_frames)  # the accent ODF, for the phase alone
         half = int(math.floor(math.log(settings.challenge_range) / settings.challenge_step))
         self._challenge_ratios = np.exp(np.arange(-half, half + 1) * settings.challenge_step)
         self._challenge_bins = 32
@@ -207,6 +211,7 @@ class PredictiveBeatTracker:
     def reset(self) -> None:
         self._full.clear()
         self._perc.clear()
+        self._accents.clear()
         self._frames = 0  # tempo frames pushed
         self._valid_from = 0  # frame number the ODF history is kept from (re-locks forget)
         self._relocked_at = -self.n_frames  # frame number of the last re-lock
@@ -231,7 +236,7 @@ class PredictiveBeatTracker:
         self._beats_to_measure: deque[float] = deque()  # emitted beats, sample indices
         self._beat_onsets: deque[float] = deque(maxlen=self.settings.beat_fit_beats)
         self._beat_heights: deque[float] = deque(maxlen=self.settings.beat_fit_beats)
-        self._acc_full = self._acc_perc = 0.0
+        self._acc_full = self._acc_perc = self._acc_accent = 0.0
         self._acc_hops = 0
         self._update: Iterator[None] | None = None  # the update in progress, a slice per frame
         self._n_end = 0
@@ -297,13 +302,14 @@ class PredictiveBeatTracker:
     # ------------------------------------------------------------------ per hop
 
     def step(self, *, block: np.ndarray, n_end: int, flux: float, flux_high: float,
-            onset: bool) -> TempoState:
+            accent: float, onset: bool) -> TempoState:
         if self._pending_commands:
             self._apply_commands()
         if onset:
             self._last_onset = n_end
         self._acc_full += flux
         self._acc_perc += flux + flux_high
+        self._acc_accent += accent
         self._acc_hops += 1
         if self._acc_hops * self.hop >= self.frame:
             self._push_frame(n_end)
@@ -312,7 +318,8 @@ class PredictiveBeatTracker:
     def _push_frame(self, n_end: int) -> None:
         self._full.push(np.float32(self._acc_full).reshape(1))
         self._perc.push(np.float32(self._acc_perc).reshape(1))
-        self._acc_full = self._acc_perc = 0.0
+        self._accents.push(np.float32(self._acc_accent).reshape(1))
+        self._acc_full = self._acc_perc = self._acc_accent = 0.0
         self._acc_hops = 0
         self._frames += 1
         self._n_end = n_end
@@ -389,9 +396,9 @@ class PredictiveBeatTracker:
             self._fit_beats()
             if not self._challenge():
                 self._follow_beats()
-        folded = self._fold_percussion()
+        folded = self._fold_recent(self._perc), self._fold_recent(self._accents)
         yield
-        self._track_phase(folded, self._n_end)
+        self._track_phase(*folded, self._n_end)
 
     def _valid_frames(self) -> int:
         return min(self._frames - self._valid_from, self.n_frames)
@@ -792,14 +799,14 @@ class PredictiveBeatTracker:
                 residual[-1] / self.frame, residual[-1] / (1 - leverage) / self.frame,
                 scatter / self.frame)
 
-    def _fold_percussion(self) -> np.ndarray:
-        """The percussion-weighted ODF folded at the beat period, recent frames weighted most.
+    def _fold_recent(self, window: SampleWindow) -> np.ndarray:
+        """An ODF history folded at the beat period, recent frames weighted most.
 
         Bin k holds frames whose absolute number is k/bins of a period past a multiple of it.
         """
-        history = self._history(self._perc)
+        history = self._history(window)
         if self._rephase:  # a re-lock measures the phase on its whole window, old tempo too
-            history = self._perc.view[self.n_frames - max(
+            history = window.view[self.n_frames - max(
                 history.shape[0], min(self._challenge_max, self._frames)):]
         odf = self._positive_part(history, self._positive)
         m = odf.shape[0]
@@ -813,7 +820,14 @@ class PredictiveBeatTracker:
         np.copyto(index, phase, casting="unsafe")
         return np.bincount(index, weights=weighted, minlength=bins)[:bins]
 
-    def _track_phase(self, folded: np.ndarray, n_end: int) -> None:
+    def _track_phase(self, folded: np.ndarray, accents: np.ndarray, n_end: int) -> None:
+        """Steers the beat oscillator towards the phase the folds point to.
+
+        ``accents`` (the accent ODF's fold) says which attack is the beat: the loudest, where
+        the percussion ODF ``folded`` can score a ghost note after a rest higher. ``folded`` says when it falls: its peak within 15 ms of the accents' (the accent
+        ODF counts an attack's last decibels, which come a few ms late), and its height is the
+        evidence, as before.
+        """
         bins = folded.shape[0]
         if self._kernel_bins != bins:  # the smoothing kernel only changes with the tempo
             width = max(0.015 * self.fr * bins / self.period, 0.3)  # 15 ms of timing spread
@@ -821,7 +835,11 @@ class PredictiveBeatTracker:
             kernel = np.exp(-0.5 * (np.minimum(k, bins - k) / width) ** 2)
             self._kernel_spectrum, self._kernel_bins = np.fft.rfft(kernel), bins
         smooth = np.fft.irfft(np.fft.rfft(folded) * self._kernel_spectrum, n=bins)
-        j = int(np.argmax(smooth))
+        loudest = int(np.argmax(np.fft.irfft(np.fft.rfft(accents) * self._kernel_spectrum,
+                                             n=bins)))
+        reach = max(1, round(0.015 * self.fr * bins / self.period))  # 15 ms
+        near = np.arange(loudest - reach, loudest + reach + 1) % bins
+        j = int(near[np.argmax(smooth[near])])
         phi = ((j + _parabolic_offset(smooth, j, circular=True)) / bins) % 1.0
         evidence = float(smooth[j])
         self._evidence = evidence
@@ -958,7 +976,7 @@ class AubioBeatTracker:
         self._override = math.nan if bpm is None else float(bpm)
 
     def step(self, *, block: np.ndarray, n_end: int, flux: float, flux_high: float,
-            onset: bool) -> TempoState:
+            accent: float, onset: bool) -> TempoState:
         beat_n = math.nan
         offset = n_end - block.shape[0] - self._seen  # stream index of aubio's sample 0
         for hop in self._hops.feed(block):

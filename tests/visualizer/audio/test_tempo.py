@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.relock import TUNING_SONGS, bpm_right_time, relock_time, render
-from tests.signals import SR, chord, click_train, clicks_at, silence
+from tests.signals import GROOVES, SR, chord, click_train, clicks_at, drum_groove, silence
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
 
@@ -205,6 +205,23 @@ def test_steady_humanised_music_is_not_taken_for_a_tempo_change(seed):
     estimated = np.asarray(result.beats_s)
     assert mir_eval.beat.f_measure(beats[beats >= 6.0], estimated[estimated >= 6.0],
                                    f_measure_threshold=0.07) >= 0.95
+
+
+@pytest.mark.parametrize("groove, bpm, swing", [("breakbeat", 126, 0.5), ("funk", 96, 0.58)])
+def test_ghost_notes_do_not_pull_the_beats_off_the_beat(groove, bpm, swing):
+    # Plain log flux scores a ghost snare after a rest like a full hit, and the ghost's tail
+    # takes most of the next beat's rise: the phase sat on the ghosts' sixteenth (breakbeat,
+    # beat F 0.00) or wandered off the beat (funk, 0.23) at the right tempo.
+    period = 60.0 / bpm
+    beats = np.arange(0.5, 20.0, period)
+    audio = drum_groove(GROOVES[groove], beats_s=beats, duration_s=21.0, swing=swing,
+                        ghost_p=0.8, seed=2)
+    estimated = np.asarray(analyze_audio(audio, sr=SR).beats_s)
+    estimated = estimated[estimated >= 6.0]
+    phase = ((estimated - beats[0]) / period + 0.5) % 1.0 - 0.5  # 0: on the beat
+    assert abs(np.median(phase)) < 0.05
+    assert mir_eval.beat.f_measure(beats[beats >= 6.0], estimated,
+                                   f_measure_threshold=0.07) >= 0.9
 
 
 def _boombap(beats: np.ndarray, duration_s: float, seed: int) -> np.ndarray:
