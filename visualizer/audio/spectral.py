@@ -178,8 +178,10 @@ class OnsetSpectrum:
         self._accent_fall = np.float32(self._accent_range * sub_hop / sr / accent_memory_s)
         self._loudest = np.zeros(n_bands, dtype=np.float32)
         self._floor = np.zeros(n_bands, dtype=np.float32)
-        self._floored_old = np.zeros(n_bands, dtype=np.float32)
         self._accent_rise = np.zeros(n_bands, dtype=np.float32)
+        # The accent sums the mean over all bands and the mean over the high ones: one dot.
+        self._accent_weights = np.full(n_bands, self._inv_bands, dtype=np.float32)
+        self._accent_weights[self._high_start:] += self._inv_high
         self.accent = 0.0
         self._hit_rise = np.zeros(n_bands, dtype=np.float32)
         # Rows average a band's mel bands: one matmul instead of a mean per band.
@@ -220,12 +222,12 @@ class OnsetSpectrum:
         np.subtract(self._loudest, self._accent_fall, out=self._loudest)
         np.maximum(self._loudest, newest, out=self._loudest)
         np.subtract(self._loudest, self._accent_range, out=self._floor)
-        np.maximum(newest, self._floor, out=self._accent_rise)
-        np.maximum(oldest, self._floor, out=self._floored_old)
-        np.subtract(self._accent_rise, self._floored_old, out=self._accent_rise)
+        # max(newest, floor) - max(oldest, floor), clipped at 0: newest under the floor
+        # leaves no rise either way.
+        np.maximum(oldest, self._floor, out=self._floor)
+        np.subtract(newest, self._floor, out=self._accent_rise)
         np.maximum(self._accent_rise, 0.0, out=self._accent_rise)
-        return (float(self._accent_rise.sum()) * self._inv_bands
-                + float(self._accent_rise[self._high_start:].sum()) * self._inv_high)
+        return float(np.dot(self._accent_weights, self._accent_rise))
 
     def reset(self) -> None:
         self._samples.clear()
