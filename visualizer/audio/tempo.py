@@ -824,9 +824,10 @@ class PredictiveBeatTracker:
         """Steers the beat oscillator towards the phase the folds point to.
 
         ``accents`` (the accent ODF's fold) says which attack is the beat: the loudest, where
-        the percussion ODF ``folded`` can score a ghost note after a rest higher. ``folded`` says when it falls: its peak within 15 ms of the accents' (the accent
-        ODF counts an attack's last decibels, which come a few ms late), and its height is the
-        evidence, as before.
+        the percussion ODF ``folded`` can score a ghost note after a rest higher. ``folded``
+        says when it falls: its peak within 15 ms of the accents' (the accent ODF counts an
+        attack's last decibels, which come a few ms late), and its height is the evidence, as
+        before.
         """
         bins = folded.shape[0]
         if self._kernel_bins != bins:  # the smoothing kernel only changes with the tempo
