@@ -171,7 +171,12 @@ def check(config: TrainConfig, *, world: int = 1) -> None:
 
 
 def with_generator(config: TrainConfig, generator: GeneratorConfig) -> TrainConfig:
-    """``config`` training a different generator (a transfer source's); D follows its widths."""
-    d = dataclasses.replace(config.discriminator, channel_base=generator.channel_base,
-                            channel_max=generator.channel_max)
+    """``config`` training a different generator (a transfer source's). D follows its widths,
+    unless the run set D's own (``--set discriminator.channel_base=...``): a wider D for a
+    transferred G is an experiment in its own right, and its widths must not be dropped."""
+    d = config.discriminator
+    preset = RECIPES[config.preset].discriminator
+    if (d.channel_base, d.channel_max) == (preset.channel_base, preset.channel_max):
+        d = dataclasses.replace(d, channel_base=generator.channel_base,
+                                channel_max=generator.channel_max)
     return dataclasses.replace(config, generator=generator, discriminator=d)

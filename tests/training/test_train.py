@@ -122,6 +122,19 @@ def test_transfer_starts_from_a_checkpoint_s_generator(data, tmp_path):
     assert config.channel_max == 32
 
 
+def test_transfer_keeps_the_discriminator_widths_the_run_sets(data, tmp_path):
+    # D used to follow the transferred G's widths even when the run set its own, so a wider
+    # D for a trained G (does a D that sees detail teach G edges?) silently trained as before.
+    source = tmp_path / "source"
+    run(train_args(data, source, ticks=1))
+    out = tmp_path / "wider-d"
+    run(train_args(data, out, ticks=1, sets=("discriminator.channel_base=512",),
+                   extra=["--transfer", str(source / "training-state-000000-000001.safetensors")]))
+    state = load_checkpoint(sorted(out.glob("training-state-*.safetensors"))[-1])
+    assert state.groups["D"].config["channel_base"] == 512
+    assert load_generator(out / "network-snapshot-000000-000001.safetensors").config.channel_base == 256
+
+
 def test_transfer_grows_a_model_to_a_larger_output_keeping_the_blocks_both_sizes_have(data, tmp_path):
     from training.discriminator import Discriminator
     from training.snapshots import load_transfer
