@@ -99,9 +99,14 @@ class Transfer:
             return
         try:
             d.load_state_dict(self.discriminator_state)
-        except RuntimeError as exc:
+        except RuntimeError:
+            theirs = self.discriminator_state
+            first = next((f"{name} {tuple(theirs[name].shape)} there, {tuple(mine.shape)} here"
+                          for name, mine in d.state_dict().items()
+                          if name in theirs and theirs[name].shape != mine.shape),
+                         "other tensor names")
             log.warning("%s: its discriminator does not fit this run (%s); D starts from scratch",
-                        self.path, str(exc).splitlines()[0])
+                        self.path, first)
 
     def _apply_resized(self, g: nn.Module, d: nn.Module) -> None:
         # Blocks are named by their resolution and their widths depend on it alone, so a block
