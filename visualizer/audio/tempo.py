@@ -396,7 +396,7 @@ class PredictiveBeatTracker:
             self._fit_beats()
             if not self._challenge():
                 self._follow_beats()
-        folded = self._fold_recent(self._perc), self._fold_recent(self._accents)
+        folded = self._fold_recent(self._perc, self._accents)
         yield
         self._track_phase(*folded, self._n_end)
 
@@ -799,26 +799,30 @@ class PredictiveBeatTracker:
                 residual[-1] / self.frame, residual[-1] / (1 - leverage) / self.frame,
                 scatter / self.frame)
 
-    def _fold_recent(self, window: SampleWindow) -> np.ndarray:
-        """An ODF history folded at the beat period, recent frames weighted most.
+    def _fold_recent(self, *windows: SampleWindow) -> tuple[np.ndarray, ...]:
+        """ODF histories folded at the beat period, recent frames weighted most: one fold per
+        window, all of the same frames, so their phase bins are computed once.
 
         Bin k holds frames whose absolute number is k/bins of a period past a multiple of it.
         """
-        history = self._history(window)
+        histories = [self._history(window) for window in windows]
         if self._rephase:  # a re-lock measures the phase on its whole window, old tempo too
-            history = window.view[self.n_frames - max(
-                history.shape[0], min(self._challenge_max, self._frames)):]
-        odf = self._positive_part(history, self._positive)
-        m = odf.shape[0]
-        weighted = self._weighted[:m]
-        np.multiply(odf, self._recency[self.n_frames - m:], out=weighted)
+            start = self.n_frames - max(histories[0].shape[0],
+                                        min(self._challenge_max, self._frames))
+            histories = [window.view[start:] for window in windows]
+        m = histories[0].shape[0]
         bins = max(8, int(round(self.period)))
         phase, index = self._fold_phase[:m], self._fold_index[:m]
         np.add(self._frame_numbers[:m], self._frames - m, out=phase)  # absolute frame numbers
         np.multiply(phase, bins / self.period, out=phase)
         np.mod(phase, bins, out=phase)
         np.copyto(index, phase, casting="unsafe")
-        return np.bincount(index, weights=weighted, minlength=bins)[:bins]
+        recency, weighted = self._recency[self.n_frames - m:], self._weighted[:m]
+        folds = []
+        for history in histories:
+            np.multiply(self._positive_part(history, self._positive), recency, out=weighted)
+            folds.append(np.bincount(index, weights=weighted, minlength=bins)[:bins])
+        return tuple(folds)
 
     def _track_phase(self, folded: np.ndarray, accents: np.ndarray, n_end: int) -> None:
         """Steers the beat oscillator towards the phase the folds point to.
@@ -830,15 +834,16 @@ class PredictiveBeatTracker:
         before.
         """
         bins = folded.shape[0]
+        spread = 0.015 * self.fr * bins / self.period  # 15 ms of timing spread, in bins
         if self._kernel_bins != bins:  # the smoothing kernel only changes with the tempo
-            width = max(0.015 * self.fr * bins / self.period, 0.3)  # 15 ms of timing spread
+            width = max(spread, 0.3)
             k = np.arange(bins)
             kernel = np.exp(-0.5 * (np.minimum(k, bins - k) / width) ** 2)
             self._kernel_spectrum, self._kernel_bins = np.fft.rfft(kernel), bins
-        smooth = np.fft.irfft(np.fft.rfft(folded) * self._kernel_spectrum, n=bins)
-        loudest = int(np.argmax(np.fft.irfft(np.fft.rfft(accents) * self._kernel_spectrum,
-                                             n=bins)))
-        reach = max(1, round(0.015 * self.fr * bins / self.period))  # 15 ms
+        smooth, accent = np.fft.irfft(np.fft.rfft(np.stack((folded, accents)))
+                                      * self._kernel_spectrum, n=bins)
+        loudest = int(np.argmax(accent))
+        reach = max(1, round(spread))
         near = np.arange(loudest - reach, loudest + reach + 1) % bins
         j = int(near[np.argmax(smooth[near])])
         phi = ((j + _parabolic_offset(smooth, j, circular=True)) / bins) % 1.0
