@@ -33,7 +33,7 @@ from training import run_state
 from training.augment import PIPELINES, AdaController, AugmentPipe
 from training.dataset import ImageDataset, InfiniteSampler
 from training.discriminator import Discriminator
-from training.loss import GeneratorStep, LossSettings, LossStats, StyleGAN2Loss
+from training.loss import BLURRED_SCORES, GeneratorStep, LossSettings, LossStats, StyleGAN2Loss
 from training.networks import Generator
 from training.preemption import Interrupted, StopOnSignal, ignore_stop_signals
 from training.snapshots import (grid_latents, latest_state, save_grid, save_network, sample_grid,
@@ -264,7 +264,8 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
                      counters.cur_nimg / 1000, counters.cur_tick)
     _wrap(nets, config, dist, device, fresh=loaded is None)
     loss = StyleGAN2Loss(settings=LossSettings(r1_gamma=config.loss.r1_gamma,
-                                               pl_weight=config.loss.pl_weight),
+                                               pl_weight=config.loss.pl_weight,
+                                               blurred_reals=config.loss.blurred_reals),
                          augment=nets.augment, pl_mean=nets.pl_mean)
     batches = iter(_loader(config, dataset, dist, device, counters))
 
@@ -577,12 +578,15 @@ def _report_tick(writer, stats: LossStats, counters, augment, *, tick_time: floa
              counters.cur_tick, kimg, _hms(counters.wall_s), sec_per_kimg, _hms(remaining),
              stats.mean("Loss/G/loss"), stats.mean("Loss/D/loss"),
              stats.mean(SIGNS), p)
+    if stats.counts.get(BLURRED_SCORES):
+        log.info("D logits: real %.3f  blurred real %.3f  fake %.3f", stats.mean("Loss/scores/real"),
+                 stats.mean(BLURRED_SCORES), stats.mean("Loss/scores/fake"))
     report = TickReport(tick=counters.cur_tick, kimg=kimg, sec_per_kimg=sec_per_kimg, augment_p=p,
                         losses={name: stats.mean(name) for name in stats.sums})
     if writer is None:
         return report
     step = counters.cur_nimg
-    for name in ("Loss/G/loss", "Loss/D/loss", "Loss/scores/real", "Loss/scores/fake",
+    for name in ("Loss/G/loss", "Loss/D/loss", "Loss/scores/real", "Loss/scores/fake", BLURRED_SCORES,
                  "Loss/r1_penalty", "Loss/pl_penalty", SIGNS):
         if stats.counts.get(name):
             writer.add_scalar(name, stats.mean(name), step)

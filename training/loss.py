@@ -1,5 +1,6 @@
 """The StyleGAN2-ADA objective: non-saturating logistic loss, lazy R1 on reals, optional path-length
 regularisation of G, style mixing; every image D sees goes through the augmentation pipe.
+Optionally, D also sees blurred real images as fakes (``blurred_reals``, below).
 
 Each phase (``Gmain``, ``Greg``, ``Dmain``, ``Dreg``) accumulates gradients into the parameters of
 the network it trains; the loop steps that network's optimiser afterwards. ``gain`` multiplies
@@ -18,7 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.networks.layers import DEFAULT_FILTER
+from training.networks.ops import downsample2d, normalize_taps, upsample2d
+
 PHASES = ("Gmain", "Greg", "Dmain", "Dreg")
+BLURRED_SCORES = "Loss/scores/blurred_real"  # D's logits on blurred reals (when they are shown)
 
 
 class GeneratorStep(nn.Module):
@@ -76,6 +81,23 @@ class LossSettings:
     pl_weight: float = 0.0
     pl_batch_shrink: int = 2
     pl_decay: float = 0.01
+    blurred_reals: float = 0.0
+
+
+# The generator's own resampling filter: a real image through it is the picture a G would draw
+# whose last block adds nothing to the block below it, upsampled along its skip path.
+BLUR_TAPS = normalize_taps(DEFAULT_FILTER)
+
+
+def blur_reals(real: torch.Tensor) -> torch.Tensor:
+    """[N, C, R, R] -> the same images at half the resolution, FIR-upsampled back to R.
+
+    Mirrored padding first: the filters' zero padding would darken a blurred image's border,
+    and D would learn to spot that border instead of the missing edges.
+    """
+    pad = len(BLUR_TAPS)
+    soft = upsample2d(downsample2d(F.pad(real, [pad] * 4, mode="reflect"), BLUR_TAPS), BLUR_TAPS)
+    return soft[..., pad:-pad, pad:-pad]
 
 
 class StyleGAN2Loss:
@@ -135,6 +157,15 @@ class StyleGAN2Loss:
             loss_real = F.softplus(-real_logits)
             stats.add("Loss/D/loss", F.softplus(fake_logits.detach()) + loss_real.detach())
             loss_real.mean().mul(gain).backward()
+            if s.blurred_reals > 0:
+                # Edge-promoting adversarial loss (Chen et al. 2018, "CartoonGAN"): blurred reals
+                # count as fakes, so D has to look at edges and G gets a gradient towards crisp
+                # ones; a probe found D all but blind to blur without it. The price is a bias:
+                # the optimum moves away from reals that are soft already (blurring changes them
+                # little), by an amount that grows with the weight.
+                blurred_logits = self._d(d, blur_reals(real), real_c)
+                stats.add(BLURRED_SCORES, blurred_logits)
+                F.softplus(blurred_logits).mean().mul(gain * s.blurred_reals).backward()
         elif phase == "Dreg":
             real = real.detach().requires_grad_(True)
             logits = self._d(d, real, real_c)

@@ -54,6 +54,10 @@ class LossConfig:
     r1_gamma: float = setting(10.0, doc="R1 regularisation weight (gamma); 0 = off", min=0.0, max=1e4)
     pl_weight: float = setting(2.0, doc="path-length regularisation weight; 0 = off", min=0.0, max=1e3)
     style_mixing: float = setting(0.9, doc="probability of mixing two latents in one image", min=0.0, max=1.0)
+    blurred_reals: float = setting(
+        0.0, doc="weight of real images shown to D as fakes after a 2x FIR down-and-up blur "
+        "(edge-promoting loss): D learns that softness is fake, so G is pushed to crisp edges; 0 = off",
+        min=0.0, max=1.0)
 
 
 @dataclass(frozen=True)
