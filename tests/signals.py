@@ -92,10 +92,13 @@ def _add(mix: np.ndarray, sound: np.ndarray, start_s: float, sr: int) -> None:
         mix[start:end] += sound[:end - start]
 
 
-def drum_kit(rng: np.random.Generator, *, sr: int = SR) -> dict[str, np.ndarray]:
-    """A synthetic kit, each sound starting at its attack: ``kick`` a sine swept down from 160
-    to 50 Hz, ``snare`` noise over a 190 Hz body, ``hat`` a burst of hiss. Shapes (n,)."""
-    sweep = 50.0 + 110.0 * _decay(0.25, 0.03, sr)
+def drum_kit(rng: np.random.Generator, *, sr: int = SR,
+             kick_hz: tuple[float, float] = (160.0, 50.0)) -> dict[str, np.ndarray]:
+    """A synthetic kit, each sound starting at its attack: ``kick`` a sine swept down from
+    ``kick_hz[0]`` to ``kick_hz[1]`` (160 to 50 Hz), ``snare`` noise over a 190 Hz body,
+    ``hat`` a burst of hiss. Shapes (n,)."""
+    high, low = kick_hz
+    sweep = low + (high - low) * _decay(0.25, 0.03, sr)
     kick = np.sin(2 * np.pi * np.cumsum(sweep) / sr) * _decay(0.25, 0.18, sr)
     body = _decay(0.2, 0.06, sr)
     snare = (0.7 * rng.normal(0.0, 1.0, body.shape[0])
@@ -110,26 +113,42 @@ def _limit(mix: np.ndarray, drive: float) -> np.ndarray:
     return (limited / np.abs(limited).max()).astype(np.float32)
 
 
-def club_loop(*, bpm: float, duration_s: float, sr: int = SR, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def club_loop(*, bpm: float, duration_s: float, sr: int = SR, seed: int = 0,
+              kick_hz: tuple[float, float] = (160.0, 50.0), snare: bool = True,
+              hats: str = "offbeat", bass: str = "eighths", roots=(45, 45, 48, 43),
+              drive: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
     """Mastered-loud dance music: a kick on every beat, a snare on 2 and 4, off-beat hats and an
-    eighth-note bass line (A minor roots), soft-clipped like a limiter and normalised to 0 dBFS
-    peaks. Returns (audio shape (n,) float32, kick times in s)."""
-    kit = drum_kit(np.random.default_rng(seed), sr=sr)
+    eighth-note bass line (A minor roots, a bar each), soft-clipped like a limiter and
+    normalised to 0 dBFS peaks. Returns (audio shape (n,) float32, kick times in s).
+
+    Variations: ``kick_hz`` the kick's sweep (see `drum_kit`), ``snare`` False drops it,
+    ``hats`` "sixteenths" adds quieter hats on the other sixteenths, ``bass`` "offbeat"
+    plays only the off-beat eighths (a house/trance bass), "none" none; ``roots`` MIDI notes,
+    a bar each; ``drive`` the limiter's.
+    """
+    if hats not in ("offbeat", "sixteenths") or bass not in ("eighths", "offbeat", "none"):
+        raise ValueError(f"club_loop: hats={hats!r} (offbeat, sixteenths), "
+                         f"bass={bass!r} (eighths, offbeat, none)")
+    kit = drum_kit(np.random.default_rng(seed), sr=sr, kick_hz=kick_hz)
     mix = np.zeros(int(round(duration_s * sr)))
     beat_s = 60.0 / bpm
     kicks = np.arange(0.0, duration_s, beat_s)
     for index, t in enumerate(kicks):
         _add(mix, kit["kick"], t, sr)
         _add(mix, kit["hat"], t + beat_s / 2, sr)
-        if index % 2 == 1:
+        if hats == "sixteenths":
+            for sixteenth in (0, 1, 3):
+                _add(mix, 0.5 * kit["hat"], t + sixteenth * beat_s / 4, sr)
+        if snare and index % 2 == 1:
             _add(mix, kit["snare"], t, sr)
-    roots = (45, 45, 48, 43)  # A A C G, a bar each
     note = _decay(beat_s / 2, 0.2, sr)
     t_note = np.arange(note.shape[0]) / sr
     for eighth, t in enumerate(np.arange(0.0, duration_s, beat_s / 2)):
+        if bass == "none" or (bass == "offbeat" and eighth % 2 == 0):
+            continue
         f0 = midi_to_hz(roots[int(eighth // 8) % len(roots)])
         _add(mix, 0.8 * np.tanh(3.0 * np.sin(2 * np.pi * f0 * t_note)) * note, t, sr)
-    return _limit(mix, 2.5), kicks
+    return _limit(mix, drive), kicks
 
 
 # Drum grooves: a bar of sixteenths per instrument. "X" a hit, "x" a soft one (0.6), "g" a
