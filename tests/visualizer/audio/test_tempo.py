@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bench.relock import TUNING_SONGS, bpm_right_time, relock_time, render
-from tests.signals import GROOVES, SR, chord, click_train, clicks_at, drum_groove, silence
+from tests.signals import (GROOVES, SR, chord, click_train, clicks_at, club_loop, drum_groove,
+                           silence)
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings, FeatureExtractor
 
@@ -221,6 +222,21 @@ def test_ghost_notes_do_not_pull_the_beats_off_the_beat(groove, bpm, swing):
     phase = ((estimated - beats[0]) / period + 0.5) % 1.0 - 0.5  # 0: on the beat
     assert abs(np.median(phase)) < 0.05
     assert mir_eval.beat.f_measure(beats[beats >= 6.0], estimated,
+                                   f_measure_threshold=0.07) >= 0.9
+
+
+@pytest.mark.parametrize("bpm", [96, 128])
+def test_a_club_loop_is_tracked_on_its_kicks(bpm):
+    # A hat lights about thirty of the accent's forty mel bands and the kick one, which the
+    # eighth-note bass line shares: the beats sat on the off-beat hats (beat F 0.00) until a
+    # kick on every beat, heard under a 60 Hz low-pass (KickCue), picked the phase.
+    audio, kicks = club_loop(bpm=bpm, duration_s=14.0, seed=0)
+    period = 60.0 / bpm
+    estimated = np.asarray(analyze_audio(audio, sr=SR).beats_s)
+    estimated = estimated[estimated >= 5.0]
+    phase = ((estimated - kicks[0]) / period + 0.5) % 1.0 - 0.5  # 0: on the kicks
+    assert abs(np.median(phase)) < 0.05
+    assert mir_eval.beat.f_measure(kicks[kicks >= 5.0], estimated,
                                    f_measure_threshold=0.07) >= 0.9
 
 
