@@ -15,7 +15,8 @@ function (ODF) and, ten times a second:
    accent ODF (`OnsetSpectrum.accent`, each attack scored by how loud it gets, so ghost notes
    and their tails do not outweigh the beats) picks the attack, unless a kick on every beat
    (`KickCue` folded too: four on the floor) says which half of the beat it is in, and the
-   percussion-weighted ODF times it; a beat oscillator is steered towards it (a phase-locked loop). A large
+   percussion-weighted ODF times it; a beat oscillator is steered towards it (a phase-locked
+   loop). A large
    phase error (half a beat, say) is only followed after it has persisted *and* the
    evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats.
 5. re-locks after a tempo step or at the end of a ramp: the 6 s window only lets a new tempo
@@ -175,10 +176,9 @@ class KickCue:
     through a low-pass first (a Butterworth of ``order`` at ``cutoff_hz``: one lfilter call,
     ~6 us a hop, where sosfilt takes ~40 and two biquads ~13, for the same output within
     1e-7; a second order at 70 Hz let a 96 BPM loop's off-beat bass notes through almost as
-    loud as its kicks). `step`
-    returns the rise of the hop's log energy over the loudest of the last ``reference_s``
-    (a period of the lowest note, so the ripple of a held one does not count), floored
-    ``range_db`` under the recent loudest like the accent's bands. A kick swept down from
+    loud as its kicks). `step` returns the rise of the hop's log energy over the loudest of
+    the last ``reference_s`` (a period of the lowest note, so the ripple of a held one does
+    not count), floored ``range_db`` under the recent loudest like the accent's bands. A kick swept down from
     160 Hz only reaches the pass band some 70 ms after its attack, so the cue says which
     half of the beat a kick is in, not when it starts.
     """
@@ -892,7 +892,8 @@ class PredictiveBeatTracker:
         the percussion ODF ``folded`` can score a ghost note after a rest higher. ``folded``
         says when it falls: its peak within 15 ms of the accents' (the accent ODF counts an
         attack's last decibels, which come a few ms late), and its height is the evidence, as
-        before.
+        before. ``kicks`` (the KickCue's fold) overrules the accents' pick where it holds a
+        kick on every beat (`_kick_on_every_beat`).
         """
         bins = folded.shape[0]
         spread = 0.015 * self.fr * bins / self.period  # 15 ms of timing spread, in bins
