@@ -120,13 +120,13 @@ class TempoSettings:
     beat_fit_errors: float = 2.0  # ...and this many of its standard errors...
     beat_fit_range: float = 0.1  # ...but no more than this (further is another metrical level)
     beat_hold: float = 0.04  # the newest beat this near the line (a fraction of a period...
-    kick_lead: float = 1.2  # a kick picks the phase where its fold peaks this much over the
-    # off-beat...
+    beat_hold_scatter: float = 2.5  # ...or this many times the beats' scatter about it) and
+    # the line's period within beat_fit_switch of the tracked one: the beats confirm it
+    kick_lead: float = 1.2  # a kick picks the phase where its fold peaks this much over
+    # the off-beat...
     kick_every: float = 0.85  # ...and this fraction of the recent beats have a kick there...
     kick_floor: float = 0.3  # ...at least this fraction of the loudest's (see _kick_on_every_beat)
     kick_lag_s: float = 0.08  # ...and the attack is looked for up to this long before its peak
-    beat_hold_scatter: float = 2.5  # ...or this many times the beats' scatter about it) and
-    # the line's period within beat_fit_switch of the tracked one: the beats confirm it
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,9 @@ class KickCue:
     1e-7; a second order at 70 Hz let a 96 BPM loop's off-beat bass notes through almost as
     loud as its kicks). `step` returns the rise of the hop's log energy over the loudest of
     the last ``reference_s`` (a period of the lowest note, so the ripple of a held one does
-    not count), floored ``range_db`` under the recent loudest like the accent's bands. A kick swept down from
-    160 Hz only reaches the pass band some 70 ms after its attack, so the cue says which
-    half of the beat a kick is in, not when it starts.
+    not count), floored ``range_db`` under the recent loudest like the accent's bands. A
+    kick swept down from 160 Hz only reaches the pass band some 70 ms after its attack, so
+    the cue says which half of the beat a kick is in, not when it starts.
     """
 
     def __init__(self, *, sr: int, hop: int, cutoff_hz: float = 60.0, order: int = 4,
