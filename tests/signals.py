@@ -165,6 +165,13 @@ GROOVES = {
     # boom-bap: ghost kicks leading into the beats, snare on 2 and 4, eighth hats
     "hiphop": {"kick": "X..g..gX..X...g.", "snare": "....X.......X...",
                "hat": "X.x.X.x.X.x.X.x."},
+    # UK garage two-step: kick on 1 and 3's "and", snare on 2 and 4, ghost snares,
+    # off-beat-accented hats
+    "garage": {"kick": "X.........X.....", "snare": "....X..g.g..X.g.",
+               "hat": "x.X.x.X.x.X.x.X."},
+    # rock with ghost snares on the "e" and "a" around the backbeat, eighth hats
+    "rock_ghosts": {"kick": "X......?X.X.....", "snare": "...gX.g....gX.g.",
+                    "hat": "X.x.X.x.X.x.X.x."},
 }
 
 
