@@ -8,7 +8,10 @@ function (ODF) and, ten times a second:
 2. resolves the metrical level (the classic octave error, 174 BPM read as 87): it splits the
    period down to the tatum (the fastest regular pulse) while the parts of the ODF folded at
    that period look alike, then climbs to the slowest power-of-two multiple in range and
-   halves it while its two halves look alike (kick and snare alternating are both beats);
+   halves it while its two halves look alike and sound alike: hats on every eighth make any
+   beat's halves look alike in log flux, so the accent ODF must agree, or the kick cue (a
+   kick in both halves, or a kick in one half only and a snare in the other: kick and snare
+   alternating are both beats);
 3. refines the period from the autocorrelation peaks at 1, 2, 3... periods (the first peak
    alone quantises the period to one ODF frame, 1-2 % of the tempo);
 4. finds the beat phase by folding two ODFs at that period, recent beats weighted most: the
@@ -86,6 +89,9 @@ class TempoSettings:
     window_s: float = 6.0  # ODF history the tempo is estimated from
     update_s: float = 0.1  # how often tempo and phase are re-estimated
     octave_similarity: float = 0.52  # halve the period while the folded halves are this alike
+    kick_halves: float = 0.6  # ...or the kick cue's halves this alike (a kick in both)...
+    alternate_similarity: float = 0.4  # ...or the accents' this alike with a kick in one half:
+    alternate_kick: float = 0.2  # the kick cue's halves less alike than this (see _metrical_level)
     refine_fraction: float = 0.03  # period refinement looks for peaks within +-this fraction
     phase_memory_s: float = 3.0  # recency time constant of the phase estimate
     phase_gain: float = 0.3  # fraction of a small phase error corrected per update
@@ -707,14 +713,25 @@ class PredictiveBeatTracker:
                 break
             tatum /= max(splits)[1]
         # Up to the beat: the slowest power-of-two multiple of the tatum in range, halved while
-        # its two halves look alike (kick and snare alternating are both beats).
+        # its two halves look alike in the ODF above and sound alike too. Log flux scores a
+        # hat's attack like a kick's, so hats on every eighth make any beat's halves look
+        # alike (boom-bap at 86 BPM was halved to 172): the accent ODF, which scores attacks
+        # by how loud they get, must agree. It hears a snare (all bands) far louder than a
+        # kick (the lowest one or two), so the kick cue may agree instead: a kick in both
+        # halves alike (four on the floor), or in one half only with a snare in the other
+        # (the accents' halves at least `alternate_similarity` alike: garage, rock).
+        s = self.settings
+        accents, kicks = self._history(self._accents), self._history(self._kicks)
         lag = tatum
         while lag * 2 <= self._lag_max:
             lag *= 2
         while lag / 2 >= self._lag_min:
-            alike = _parts_alike(self._fold(odf, lag), 2)
+            flux = _parts_alike(self._fold(odf, lag), 2)
+            alike = _parts_alike(self._fold(accents, lag), 2)
+            kicked = _parts_alike(self._fold(kicks, lag), 2)
             yield
-            if alike < similar:
+            if flux < similar or not (alike >= similar or kicked >= s.kick_halves
+                    or (alike >= s.alternate_similarity and kicked < s.alternate_kick)):
                 break
             lag /= 2
         self._lag = lag if lag >= self._lag_min else self._lag  # a tatum above max_bpm
