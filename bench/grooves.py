@@ -12,7 +12,7 @@ TUNING grooves are those earlier work read (its tuning and held-out sets, issue 
 80-100, breakbeats 88-165, swung funk 96-118, garage 132, rock with ghost snares 112/140, at
 seeds 1-4. A design may be fitted on them. HELD_OUT grooves were fixed before the tempo-octave
 work began and are read once, after its design is final: other tempi, swings and seeds
-(11-13), boom-bap 76/84/90, breakbeat 92/158/168, rock with ghost snares 132/148, funk 104,
+(11, 12): boom-bap 76/84/90, breakbeat 92/158/168, rock with ghost snares 132/148, funk 104,
 garage 138.
 """
 
