@@ -10,6 +10,7 @@ the song renderer, the click-train onset probe. Nothing in the product imports t
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -20,3 +21,20 @@ def parser(doc: str) -> argparse.ArgumentParser:
                                       formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add_argument("--json", type=Path, default=None, help="also write the results here")
     return options
+
+
+def rows_by_set(doc: str, sets: Mapping[str, Sequence], rows_of: Callable[[Sequence, str], list[dict]],
+                summary_of: Callable[[list[dict], str], dict]) -> tuple[list[dict], Path | None]:
+    """For a benchmark over named sets (a tuning and a held-out one): parse ``--set`` (one
+    name, or all) and ``--json``; return the chosen sets' rows, then one summary row per set,
+    and the JSON path."""
+    options = parser(doc)
+    options.add_argument("--set", choices=(*sets, "all"), default="tuning")
+    args = options.parse_args()
+    rows, summaries = [], []
+    for name, items in sets.items():
+        if args.set in (name, "all"):
+            part = rows_of(items, name)
+            rows += part
+            summaries.append(summary_of(part, name))
+    return rows + summaries, args.json

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import mir_eval
 import numpy as np
 
-from bench import parser
+from bench import rows_by_set
 from tests.signals import SR, club_loop
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings
@@ -100,18 +100,10 @@ def summary_row(rows: Sequence[dict], set_name: str) -> dict:
 
 
 def main() -> None:
-    options = parser(__doc__)
-    options.add_argument("--set", choices=(*SETS, "all"), default="tuning")
-    args = options.parse_args()
-    rows, summaries = [], []
-    for set_name, loops in SETS.items():
-        if args.set in (set_name, "all"):
-            part = loop_rows(loops, set_name)
-            rows += part
-            summaries.append(summary_row(part, set_name))
+    rows, json_path = rows_by_set(__doc__, SETS, loop_rows, summary_row)
     report(f"club loops: median beat phase vs the kicks (periods; on the beat within "
-           f"{ON_BEAT}) and beat F after {SKIP_S:g} s", COLUMNS, rows + summaries,
-           json_path=args.json)
+           f"{ON_BEAT}) and beat F after {SKIP_S:g} s", COLUMNS, rows,
+           json_path=json_path)
 
 
 if __name__ == "__main__":

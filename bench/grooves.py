@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import mir_eval
 import numpy as np
 
-from bench import parser
+from bench import rows_by_set
 from tests.signals import GROOVES, SR, drum_groove
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings
@@ -118,18 +118,10 @@ def summary_row(rows: Sequence[dict], set_name: str) -> dict:
 
 
 def main() -> None:
-    options = parser(__doc__)
-    options.add_argument("--set", choices=(*SETS, "all"), default="tuning")
-    args = options.parse_args()
-    rows, summaries = [], []
-    for set_name, grooves in SETS.items():
-        if args.set in (set_name, "all"):
-            part = groove_rows(grooves, set_name)
-            rows += part
-            summaries.append(summary_row(part, set_name))
+    rows, json_path = rows_by_set(__doc__, SETS, groove_rows, summary_row)
     report(f"synthesized grooves: tempo octave (median BPM after {SKIP_S:g} s, right within "
            f"{OCTAVE_TOLERANCE:.0%}), beat phase and beat F after {SKIP_S:g} s",
-           COLUMNS, rows + summaries, json_path=args.json)
+           COLUMNS, rows, json_path=json_path)
 
 
 if __name__ == "__main__":
