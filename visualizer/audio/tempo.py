@@ -91,7 +91,7 @@ class TempoSettings:
     octave_similarity: float = 0.52  # halve the period while the folded halves are this alike
     kick_halves: float = 0.6  # ...or the kick cue's halves this alike (a kick in both)...
     alternate_similarity: float = 0.4  # ...or the accents' this alike with a kick in one half:
-    alternate_kick: float = 0.2  # the kick cue's halves less alike than this (see _metrical_level)
+    alternate_kick: float = 0.2  # the kick cue's halves less alike than this (see _halves_sound_alike)
     refine_fraction: float = 0.03  # period refinement looks for peaks within +-this fraction
     phase_memory_s: float = 3.0  # recency time constant of the phase estimate
     phase_gain: float = 0.3  # fraction of a small phase error corrected per update
@@ -720,21 +720,31 @@ class PredictiveBeatTracker:
         # kick (the lowest one or two), so the kick cue may agree instead: a kick in both
         # halves alike (four on the floor), or in one half only with a snare in the other
         # (the accents' halves at least `alternate_similarity` alike: garage, rock).
-        s = self.settings
         accents, kicks = self._history(self._accents), self._history(self._kicks)
         lag = tatum
         while lag * 2 <= self._lag_max:
             lag *= 2
         while lag / 2 >= self._lag_min:
-            flux = _parts_alike(self._fold(odf, lag), 2)
-            alike = _parts_alike(self._fold(accents, lag), 2)
-            kicked = _parts_alike(self._fold(kicks, lag), 2)
+            halve = (_parts_alike(self._fold(odf, lag), 2) >= similar
+                     and self._halves_sound_alike(accents, kicks, lag))
             yield
-            if flux < similar or not (alike >= similar or kicked >= s.kick_halves
-                    or (alike >= s.alternate_similarity and kicked < s.alternate_kick)):
+            if not halve:
                 break
             lag /= 2
         self._lag = lag if lag >= self._lag_min else self._lag  # a tatum above max_bpm
+
+    def _halves_sound_alike(self, accents: np.ndarray, kicks: np.ndarray, lag: float) -> bool:
+        """Whether the two halves of period ``lag`` sound alike (see `_metrical_level`): the
+        accent ODF's halves alike, or the kick cue's (a kick in both), or a kick in one half
+        only while the accents' halves are `alternate_similarity` alike (a snare in the
+        other). Each fold is taken only when the answer still needs it."""
+        s = self.settings
+        alike = _parts_alike(self._fold(accents, lag), 2)
+        if alike >= s.octave_similarity:
+            return True
+        kicked = _parts_alike(self._fold(kicks, lag), 2)
+        return kicked >= s.kick_halves or (alike >= s.alternate_similarity
+                                           and kicked < s.alternate_kick)
 
     def _fold(self, odf: np.ndarray, lag: float, bins: int = 24) -> np.ndarray:
         """``odf`` summed into ``bins`` bins by position modulo ``lag`` frames (odf[0] at 0)."""
