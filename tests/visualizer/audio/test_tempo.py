@@ -208,21 +208,26 @@ def test_steady_humanised_music_is_not_taken_for_a_tempo_change(seed):
                                    f_measure_threshold=0.07) >= 0.95
 
 
+def assert_on_the_beat(estimated: np.ndarray, beats: np.ndarray, *, after_s: float) -> None:
+    """The beats ``estimated`` after ``after_s`` sit on the evenly spaced true ``beats``: their
+    median phase within 0.05 of a period, and beat F (70 ms) at least 0.9."""
+    period = beats[1] - beats[0]
+    estimated = estimated[estimated >= after_s]
+    phase = ((estimated - beats[0]) / period + 0.5) % 1.0 - 0.5  # 0: on the beat
+    assert abs(np.median(phase)) < 0.05
+    assert mir_eval.beat.f_measure(beats[beats >= after_s], estimated,
+                                   f_measure_threshold=0.07) >= 0.9
+
+
 @pytest.mark.parametrize("groove, bpm, swing", [("breakbeat", 126, 0.5), ("funk", 96, 0.58)])
 def test_ghost_notes_do_not_pull_the_beats_off_the_beat(groove, bpm, swing):
     # Plain log flux scores a ghost snare after a rest like a full hit, and the ghost's tail
     # takes most of the next beat's rise: the phase sat on the ghosts' sixteenth (breakbeat,
     # beat F 0.00) or wandered off the beat (funk, 0.23) at the right tempo.
-    period = 60.0 / bpm
-    beats = np.arange(0.5, 20.0, period)
+    beats = np.arange(0.5, 20.0, 60.0 / bpm)
     audio = drum_groove(GROOVES[groove], beats_s=beats, duration_s=21.0, swing=swing,
                         ghost_p=0.8, seed=2)
-    estimated = np.asarray(analyze_audio(audio, sr=SR).beats_s)
-    estimated = estimated[estimated >= 6.0]
-    phase = ((estimated - beats[0]) / period + 0.5) % 1.0 - 0.5  # 0: on the beat
-    assert abs(np.median(phase)) < 0.05
-    assert mir_eval.beat.f_measure(beats[beats >= 6.0], estimated,
-                                   f_measure_threshold=0.07) >= 0.9
+    assert_on_the_beat(np.asarray(analyze_audio(audio, sr=SR).beats_s), beats, after_s=6.0)
 
 
 @pytest.mark.parametrize("groove, bpm, swing, seed", [
@@ -249,13 +254,7 @@ def test_a_club_loop_is_tracked_on_its_kicks(bpm):
     # eighth-note bass line shares: the beats sat on the off-beat hats (beat F 0.00) until a
     # kick on every beat, heard under a 60 Hz low-pass (KickCue), picked the phase.
     audio, kicks = club_loop(bpm=bpm, duration_s=14.0, seed=0)
-    period = 60.0 / bpm
-    estimated = np.asarray(analyze_audio(audio, sr=SR).beats_s)
-    estimated = estimated[estimated >= 5.0]
-    phase = ((estimated - kicks[0]) / period + 0.5) % 1.0 - 0.5  # 0: on the kicks
-    assert abs(np.median(phase)) < 0.05
-    assert mir_eval.beat.f_measure(kicks[kicks >= 5.0], estimated,
-                                   f_measure_threshold=0.07) >= 0.9
+    assert_on_the_beat(np.asarray(analyze_audio(audio, sr=SR).beats_s), kicks, after_s=5.0)
 
 
 def _boombap(beats: np.ndarray, duration_s: float, seed: int) -> np.ndarray:
