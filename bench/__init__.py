@@ -13,6 +13,8 @@ import argparse
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 
 def parser(doc: str) -> argparse.ArgumentParser:
     """The options every benchmark takes (``--json``), with ``doc`` (the module's docstring)
@@ -21,6 +23,14 @@ def parser(doc: str) -> argparse.ArgumentParser:
                                       formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add_argument("--json", type=Path, default=None, help="also write the results here")
     return options
+
+
+def median_beat_phase(beats_s: np.ndarray, first_beat_s: float, bpm: float) -> float:
+    """Median phase of ``beats_s`` on a true beat grid at ``bpm`` from ``first_beat_s``, in
+    periods (-0.5..0.5; 0: on the beat); nan when there are none."""
+    if not len(beats_s):
+        return float("nan")
+    return float(np.median(((np.asarray(beats_s) - first_beat_s) * bpm / 60.0 + 0.5) % 1.0 - 0.5))
 
 
 def rows_by_set(doc: str, sets: Mapping[str, Sequence], rows_of: Callable[[Sequence, str], list[dict]],

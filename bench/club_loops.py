@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import mir_eval
 import numpy as np
 
-from bench import rows_by_set
+from bench import median_beat_phase, rows_by_set
 from tests.signals import SR, club_loop
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings
@@ -58,15 +58,6 @@ SETS = {"tuning": TUNING, "held_out": HELD_OUT}
 COLUMNS = ("set", "loop", "bpm", "seed", "phase", "beat_f", "aubio_phase", "aubio_beat_f")
 
 
-def beat_phase(beats_s: np.ndarray, kicks_s: np.ndarray, bpm: float) -> float:
-    """Median phase (periods, -0.5..0.5) of ``beats_s`` after SKIP_S against the kicks; nan
-    when there are none."""
-    late = beats_s[beats_s >= SKIP_S]
-    if not late.size:
-        return float("nan")
-    return float(np.median(((late - kicks_s[0]) * bpm / 60.0 + 0.5) % 1.0 - 0.5))
-
-
 def measure(loop: Loop, tracker: str) -> tuple[float, float]:
     """(median beat phase, beat F after SKIP_S) of ``tracker`` on ``loop``."""
     audio, kicks = club_loop(bpm=loop.bpm, duration_s=DURATION_S, seed=loop.seed,
@@ -75,7 +66,7 @@ def measure(loop: Loop, tracker: str) -> tuple[float, float]:
                                      settings=ExtractorSettings(beat_tracker=tracker)).beats_s)
     f = mir_eval.beat.f_measure(kicks[kicks >= SKIP_S], beats[beats >= SKIP_S],
                                 f_measure_threshold=0.07)
-    return beat_phase(beats, kicks, loop.bpm), float(f)
+    return median_beat_phase(beats[beats >= SKIP_S], kicks[0], loop.bpm), float(f)
 
 
 def loop_rows(loops: Sequence[Loop], set_name: str) -> list[dict]:

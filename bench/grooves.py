@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import mir_eval
 import numpy as np
 
-from bench import rows_by_set
+from bench import median_beat_phase, rows_by_set
 from tests.signals import GROOVES, SR, drum_groove
 from visualizer.audio.analyzer import analyze_audio
 from visualizer.audio.features import ExtractorSettings
@@ -87,11 +87,10 @@ def measure(groove: Groove, tracker: str) -> dict:
     track = np.asarray(result.bpm_track)
     late = track[track[:, 0] >= SKIP_S, 1] if track.size else np.zeros(0)
     bpm_read = float(np.median(late)) if late.size else float("nan")
-    period = 60.0 / groove.bpm
-    phase = ((estimated - START_S) / period + 0.5) % 1.0 - 0.5
+    phase = median_beat_phase(estimated, START_S, groove.bpm)
     f = mir_eval.beat.f_measure(beats[beats >= SKIP_S], estimated, f_measure_threshold=0.07)
     return {"octave": octave(bpm_read, groove.bpm), "bpm": round(bpm_read, 1),
-            "phase": round(float(np.median(phase)), 3) if phase.size else float("nan"),
+            "phase": round(phase, 3),
             "beat_f": round(float(f), 3)}
 
 
