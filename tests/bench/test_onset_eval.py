@@ -5,7 +5,8 @@ import collections
 import numpy as np
 import pytest
 
-from bench.onset_eval import CATEGORIES, ONSET_SONGS, score
+from bench.onset_eval import CATEGORIES, FRESH_SONGS, ONSET_SONGS, score
+from bench.rigs.musicgen import SLOW_ATTACK_PROGRAMS
 from bench.rigs.musicgen import SynthesizedSong, Song
 
 
@@ -33,6 +34,31 @@ def test_both_halves_of_slow_pads_hold_pads_with_no_bass_under_their_chord_chang
         bare = [e.song for e in ONSET_SONGS if e.category == "slow_pads" and e.half == half
                 and all(s.bass == "none" for s in e.song.sections)]
         assert len(bare) >= 2, half
+
+
+def test_the_fresh_set_covers_every_category_with_songs_the_seen_halves_do_not_hold():
+    counts = collections.Counter(e.category for e in FRESH_SONGS)
+    assert set(counts) == set(CATEGORIES) and all(n >= 2 for n in counts.values())
+    assert counts["tempo_changes"] == counts["slow_pads"] == 4
+    assert {e.half for e in FRESH_SONGS} == {"fresh"}
+    seen = [e.song for e in ONSET_SONGS]
+    fresh = [e.song for e in FRESH_SONGS]
+    # New names, seeds and definitions: nothing of it was ever scored under another name.
+    assert len({s.name for s in seen + fresh}) == len(seen) + len(fresh)
+    assert not {s.seed for s in seen} & {s.seed for s in fresh}
+    assert not {s.sections for s in seen} & {s.sections for s in fresh}
+    steps = [s for e in FRESH_SONGS if e.category == "tempo_changes"
+             for s in [e.song] if len({sec.bpm for sec in s.sections}) > 1]
+    assert len(steps) >= 2
+    assert all(e.song.speech and e.song.speech not in {s.speech for s in seen}
+               for e in FRESH_SONGS if e.category == "speech_over_music")
+
+
+def test_only_the_fresh_pads_are_slow_so_the_truth_counts_every_other_chord_as_an_attack():
+    for entry in FRESH_SONGS:
+        slow = entry.song.chord_program in SLOW_ATTACK_PROGRAMS
+        assert slow == (entry.category == "slow_pads"), entry.song.name
+        assert entry.song.bass_program not in SLOW_ATTACK_PROGRAMS, entry.song.name
 
 
 def track(targets, dont_care=()) -> SynthesizedSong:
