@@ -51,7 +51,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -389,6 +389,14 @@ def summary_rows(track_rows: Sequence[dict], detectors: Sequence[str]) -> list[d
     return rows
 
 
+def chosen(half: str, names: Collection[str] = ()) -> list[Entry]:
+    """The entries ``--half`` and ``--tracks`` pick: "both" is the two seen halves and never
+    the fresh set, which is scored only when named."""
+    wanted = ("tune", "held_out") if half == "both" else (half,)
+    return [e for e in ONSET_SONGS + FRESH_SONGS
+            if e.half in wanted and (not names or e.song.name in names)]
+
+
 def main() -> None:
     options = parser(__doc__)
     options.add_argument("--detectors", default="multiband,flux",
@@ -405,11 +413,10 @@ def main() -> None:
     if unknown:
         options.error(f"unknown track(s) {', '.join(sorted(unknown))}; allowed: "
                       f"{', '.join(e.song.name for e in every)}")
+    entries = chosen(args.half, names)
     ours_names = [name.strip() for name in args.detectors.split(",") if name.strip()]
     detectors = {name: ours(name) for name in ours_names}
     detectors |= {"aubio": plain_aubio, "librosa": librosa_offline}
-    wanted = ("tune", "held_out") if args.half == "both" else (args.half,)
-    entries = [e for e in every if e.half in wanted and (not names or e.song.name in names)]
     track_rows = evaluate(entries, detectors, cache=args.cache)
     rows = summary_rows(track_rows, list(detectors))
     columns = ["half", "category"]

@@ -5,7 +5,7 @@ import collections
 import numpy as np
 import pytest
 
-from bench.onset_eval import CATEGORIES, FRESH_SONGS, ONSET_SONGS, score
+from bench.onset_eval import CATEGORIES, FRESH_SONGS, ONSET_SONGS, chosen, score
 from bench.rigs.musicgen import SLOW_ATTACK_PROGRAMS
 from bench.rigs.musicgen import SynthesizedSong, Song
 
@@ -52,6 +52,14 @@ def test_the_fresh_set_covers_every_category_with_songs_the_seen_halves_do_not_h
     assert len(steps) >= 2
     assert all(e.song.speech and e.song.speech not in {s.speech for s in seen}
                for e in FRESH_SONGS if e.category == "speech_over_music")
+
+
+def test_the_default_run_scores_the_seen_halves_and_the_fresh_set_only_when_named():
+    assert {e.half for e in chosen("both")} == {"tune", "held_out"}
+    assert len(chosen("both")) == len(ONSET_SONGS)
+    assert chosen("fresh") == list(FRESH_SONGS)
+    assert [e.song.name for e in chosen("fresh", {"fresh_waltz_120", "waltz_100"})] == [
+        "fresh_waltz_120"]
 
 
 def test_only_the_fresh_pads_are_slow_so_the_truth_counts_every_other_chord_as_an_attack():
