@@ -40,9 +40,9 @@ Why a third set, "fresh" (`FRESH_SONGS`, ``--half fresh``): by issue 18 the held
 been scored after many design steps over several sessions, and each reading steered the next
 step (the pads and steps above were added after readings of it), so its figure was worn. The
 fresh set is 24 tracks in the same ten categories (four in "tempo_changes" and "slow_pads", two
-in each other), made with the same `musicgen` machinery at tempi, grooves, progressions,
-instruments, seeds and speech texts none of the 48 uses, chosen and committed before anything
-was scored on it. No parameter is fitted on it; ``--half both`` (the default) scores the two old
+in each other), made with the same `musicgen` machinery: new seeds and speech texts, sections
+(tempo, meter, patterns, swing) unlike any of the 48, new progressions but for one, and in 11
+tracks instruments the 48 never play; chosen and committed before anything was scored on it. No parameter is fitted on it; ``--half both`` (the default) scores the two old
 halves, which are now both "seen", and never the fresh set.
 """
 
@@ -209,10 +209,11 @@ ONSET_SONGS: tuple[Entry, ...] = tuple(
     for category, songs in _SONGS.items() for i, song in enumerate(songs))
 CATEGORIES = tuple(_SONGS)
 
-# The fresh held-out set (module docstring): seeds 201-224, tempi, progressions and instruments
-# (piano 0, electric piano 2 5, nylon and clean guitar 24 27, organ 16, synth bass 38, picked
-# bass 34) the old halves do not use, and the fast-attack ones only where the truth counts
-# their notes as attacks. Chosen before anything was scored on it.
+# The fresh held-out set (module docstring): seeds 201-224 and speech texts the old halves do
+# not use, sections (tempo, meter, patterns, swing) unlike any of theirs, new progressions, and
+# in 11 songs instruments they never play (piano 0, electric piano 2 5, nylon and clean guitar
+# 24 27, organ 16, synth bass 38, picked bass 34), all fast-attack, so the truth counts their
+# notes as attacks. Chosen before anything was scored on it.
 _FRESH: dict[str, tuple[Song, ...]] = {
     "dense_hats": (
         _s("fresh_hats_126", Section(8, 126, "sixteenths", "offbeat", "stabs"), humanize_ms=3,
