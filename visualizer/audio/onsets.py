@@ -66,16 +66,6 @@ class OnsetSettings:
     slow_threshold: float = 0.058  # aubio's peak-picking threshold for it
     slow_mask_db: float = 10.0  # its hit must come within this of the high band's loudest...
     slow_memory_s: float = 0.3  # ...level over this long before it (a sample's echo does not)
-    # ...or within this, inside a groove: a closed hat a sixteenth after an open hat or a clap
-    # at 140-146 BPM stands 10-16.5 dB under it (both seen halves of bench.onset_eval: 27 such
-    # hats the mask dropped), where a shaker's second shake sits 16 dB or more down. It counts
-    # only when the fast bands crossed `slow_groove_crossings` times or more in the memory
-    # before it and the high band peaks within `slow_attack_s` of it: a syllable's hiss or a
-    # pad's swell under the same mask keeps climbing (its peak a median 18 ms on, the hats' 5).
-    # Equal to slow_mask_db turns it off.
-    slow_groove_mask_db: float = 15.0
-    slow_groove_crossings: int = 3
-    slow_attack_s: float = 0.004
     # A high-band crossing is one lone impulse (a click, a crackle, a glitch in a synth), not
     # a hit, when its samples above 5 kHz (over the fast window's newest taper, 128 samples at
     # 44.1/48 kHz) fall, right after their peak, more than this under the peak: a hat, shaker
@@ -168,9 +158,6 @@ class MultiBandOnsetDetector:
         self.hit_n = np.zeros(3, dtype=np.int64)
         self._slow = (SlowOnsetPath(settings, sr=sr, sub_hop=sub_hop)
                       if settings.slow_threshold > 0 else None)
-        # Stream indices of the newest band crossings (any band), oldest first: the slow
-        # path's groove test counts those within its memory.
-        self._crossings = np.full(max(settings.slow_groove_crossings, 1), -np.inf)
         self._impulse = (ImpulseTest(drop_db=settings.impulse_drop_db, sr=sr)
                          if settings.impulse_drop_db > 0 else None)
         self.reset()
@@ -214,8 +201,7 @@ class MultiBandOnsetDetector:
                 self._armed[k] = not above
                 mean[k] = keep * mean[k] + (1.0 - keep) * value
         if self._slow is not None:
-            late = self._slow.step(block=block, high_levels=levels[:, 2], n_end=n_end,
-                                   crossings=self._crossings)
+            late = self._slow.step(block=block, high_levels=levels[:, 2], n_end=n_end)
             # The slow path fires 4-6 hops after an attack: one the fast path found by then
             # (or a later one it found since) is not a second onset.
             if (found is None and late is not None and gate
@@ -232,8 +218,6 @@ class MultiBandOnsetDetector:
     def _fire(self, k: int, n: float, found: int | None) -> int | None:
         """Band ``k`` hits at stream index ``n``; returns the step's onset (``found`` or this)."""
         self._last[k] = n
-        self._crossings[:-1] = self._crossings[1:]
-        self._crossings[-1] = n
         self.hits[k] = True
         self.hit_n[k] = int(round(n - self.delay_samples))
         attack = n - self._latency[k]
@@ -250,7 +234,6 @@ class MultiBandOnsetDetector:
         self._last.fill(-np.inf)
         self._last_any = -np.inf
         self._last_found = -np.inf
-        self._crossings.fill(-np.inf)
         self.hits.fill(False)
         self.hit_n.fill(-1)
         if self._slow is not None:
@@ -350,9 +333,7 @@ class SlowOnsetPath:
     second shake inside a shaker sample or a claves' echo, far below what the band had just
     before, so a candidate counts only when the high band's level around it comes within
     ``slow_mask_db`` of its loudest over the ``slow_memory_s`` before: forward masking; and
-    only when the high band holds anything above the spectrum's floor at all. Inside a groove
-    the mask is ``slow_groove_mask_db`` for a candidate whose high band peaks at once (see
-    `OnsetSettings`).
+    only when the high band holds anything above the spectrum's floor at all.
     """
 
     def __init__(self, settings: OnsetSettings, *, sr: int, sub_hop: int) -> None:
@@ -365,8 +346,6 @@ class SlowOnsetPath:
         span_s = settings.slow_memory_s + 0.1
         self._levels = np.full(max(2, round(span_s * sr / sub_hop)), -np.inf)
         self._mask = settings.slow_mask_db / (10.0 / math.log(10.0))  # dB -> ln(power)
-        self._groove_mask = settings.slow_groove_mask_db / (10.0 / math.log(10.0))
-        self._attack = settings.slow_attack_s * sr
         self._memory = settings.slow_memory_s * sr
         self._recent = 0.01 * sr  # the candidate's level: from 10 ms before it to now
         self.reset()
@@ -382,11 +361,9 @@ class SlowOnsetPath:
         self._origin: int | None = None  # stream index of the first sample aubio saw
         self._levels.fill(-np.inf)
 
-    def step(self, *, block: np.ndarray, high_levels: np.ndarray, n_end: int,
-             crossings: np.ndarray) -> int | None:
-        """Push one hop (``block``, and the high band's level per sub-hop, ``crossings`` the
-        stream indices of the fast bands' newest crossings); returns the sample index of a
-        soft hit that passed the mask, or None."""
+    def step(self, *, block: np.ndarray, high_levels: np.ndarray, n_end: int) -> int | None:
+        """Push one hop (``block``, and the high band's level per sub-hop); returns the
+        sample index of a soft hit that passed the mask, or None."""
         count = high_levels.shape[0]
         self._levels[:-count] = self._levels[count:]
         self._levels[-count:] = high_levels
@@ -400,22 +377,12 @@ class SlowOnsetPath:
             return None
         # Sub-hop j (0 = oldest) of the ring ends at this stream index.
         ends = n_end - (self._levels.shape[0] - 1 - np.arange(self._levels.shape[0])) * self._sub_hop
-        around = ends >= found - self._recent
-        recent = self._levels[around]
-        if recent.size == 0 or recent.max() <= _HIGH_BAND_EMPTY:
+        recent = self._levels[ends >= found - self._recent]
+        before = self._levels[ends >= found - self._memory]
+        if (recent.size == 0 or recent.max() <= _HIGH_BAND_EMPTY
+                or recent.max() < before.max() - self._mask):
             return None
-        under = self._levels[ends >= found - self._memory].max() - recent.max()
-        if under <= self._mask:
-            return found
-        if under > self._groove_mask:
-            return None
-        # A groove (enough crossings in the memory) and an attack (the peak at once): a soft
-        # hit under the previous hit's ring, not a swell or an echo.
-        in_groove = np.count_nonzero(crossings >= found - self._memory)
-        peak_at = ends[around][int(np.argmax(recent))]
-        if in_groove >= self.settings.slow_groove_crossings and peak_at - found <= self._attack:
-            return found
-        return None
+        return found
 
 
 class AubioOnsetDetector:
