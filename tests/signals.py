@@ -172,6 +172,10 @@ GROOVES = {
     # rock with ghost snares on the "e" and "a" around the backbeat, eighth hats
     "rock_ghosts": {"kick": "X......?X.X.....", "snare": "...gX.g....gX.g.",
                     "hat": "X.x.X.x.X.x.X.x."},
+    # house: a kick on every beat, a clap (the snare) on 2 and 4 with a ghost before 1,
+    # off-beat-accented hats
+    "house": {"kick": "X...X...X...X...", "snare": "....X.......X..g",
+              "hat": "x.X.x.X.x.X.x.X."},
 }
 
 
