@@ -8,10 +8,12 @@ function (ODF) and, ten times a second:
 2. resolves the metrical level (the classic octave error, 174 BPM read as 87): it splits the
    period down to the tatum (the fastest regular pulse) while the parts of the ODF folded at
    that period look alike, then climbs to the slowest power-of-two multiple in range and
-   halves it while its two halves look alike and sound alike: hats on every eighth make any
+   halves it while a backbeat says so or its halves look and sound alike. A backbeat: the
+   kick cue (`KickCue`) on one half and not under the snare (the accent ODF's loudest
+   attack) on the other makes each half a beat; a kick under the snare and none half a
+   period away makes the period itself the beat. Otherwise hats on every eighth make any
    beat's halves look alike in log flux, so the accent ODF must agree, or the kick cue (a
-   kick in both halves, or a kick in one half only and a snare in the other: kick and snare
-   alternating are both beats);
+   kick in both halves, or a kick in one half only and a snare in the other);
 3. refines the period from the autocorrelation peaks at 1, 2, 3... periods (the first peak
    alone quantises the period to one ODF frame, 1-2 % of the tempo);
 4. finds the beat phase by folding two ODFs at that period, recent beats weighted most: the
@@ -92,6 +94,12 @@ class TempoSettings:
     kick_halves: float = 0.6  # ...or the kick cue's halves this alike (a kick in both)...
     alternate_similarity: float = 0.4  # ...or the accents' this alike with a kick in one half:
     alternate_kick: float = 0.2  # the kick cue's halves less alike than this (see _halves_sound_alike)
+    backbeat_under: float = 0.3  # a backbeat halves the period: the kick cue under the loudest
+    # accent (the snare) below this fraction of its peak...
+    backbeat_across: float = 0.6  # ...and half a period away at least this fraction of it
+    same_beat_under: float = 0.75  # the period is the beat (kick and snare alternate between
+    # periods, not within one): the kick cue under the snare at least this of its peak...
+    same_beat_across: float = 0.5  # ...and half a period away below this (see _kick_and_snare)
     refine_fraction: float = 0.03  # period refinement looks for peaks within +-this fraction
     phase_memory_s: float = 3.0  # recency time constant of the phase estimate
     phase_gain: float = 0.3  # fraction of a small phase error corrected per update
@@ -713,36 +721,77 @@ class PredictiveBeatTracker:
                 break
             tatum /= max(splits)[1]
         # Up to the beat: the slowest power-of-two multiple of the tatum in range, halved while
-        # its two halves look alike in the ODF above and sound alike too. Log flux scores a
-        # hat's attack like a kick's, so hats on every eighth make any beat's halves look
-        # alike (boom-bap at 86 BPM was halved to 172): the accent ODF, which scores attacks
-        # by how loud they get, must agree. It hears a snare (all bands) far louder than a
-        # kick (the lowest one or two), so the kick cue may agree instead: a kick in both
-        # halves alike (four on the floor), or in one half only with a snare in the other
-        # (the accents' halves at least `alternate_similarity` alike: garage, rock).
+        # `_halves` says so.
         accents, kicks = self._history(self._accents), self._history(self._kicks)
         lag = tatum
         while lag * 2 <= self._lag_max:
             lag *= 2
         while lag / 2 >= self._lag_min:
-            halve = (_parts_alike(self._fold(odf, lag), 2) >= similar
-                     and self._halves_sound_alike(accents, kicks, lag))
+            halve = self._halves(odf, accents, kicks, lag)
             yield
             if not halve:
                 break
             lag /= 2
         self._lag = lag if lag >= self._lag_min else self._lag  # a tatum above max_bpm
 
-    def _halves_sound_alike(self, accents: np.ndarray, kicks: np.ndarray, lag: float) -> bool:
-        """Whether the two halves of period ``lag`` sound alike (see `_metrical_level`): the
-        accent ODF's halves alike, or the kick cue's (a kick in both), or a kick in one half
-        only while the accents' halves are `alternate_similarity` alike (a snare in the
-        other). Each fold is taken only when the answer still needs it."""
+    def _halves(self, odf: np.ndarray, accents: np.ndarray, kicks: np.ndarray,
+                lag: float) -> bool:
+        """Whether the beat is half of period ``lag`` (frames).
+
+        A drummer's backbeat says it first (`_kick_and_snare`): a kick on one half and a
+        snare on the other make each half a beat (rock, breakbeats, garage at 130-170 BPM,
+        whose halves look only 0.4-0.6 alike in log flux), and a kick under the snare with
+        none half a period away makes the period itself the beat (kick and snare alternate
+        between periods: a breakbeat at 88 BPM; asked of a full window only). Otherwise the
+        halves must look alike in the ODF above and sound alike too
+        (`_halves_sound_alike`): log flux scores a hat's attack like a kick's, so hats on
+        every eighth make any beat's halves look alike (boom-bap at 86 BPM was halved to 172).
+        """
+        s = self.settings
+        kick_fold = self._fold(kicks, lag)
+        under, across = self._kick_and_snare(self._typical_fold(accents, lag), kick_fold, lag)
+        if under < s.backbeat_under and across >= s.backbeat_across:
+            return True
+        # Over less than a full window, a kick under the snare can be chance: a waltz's kick,
+        # once a bar, fell on the same half of four two-beat periods at a song's start.
+        if (under >= s.same_beat_under and across < s.same_beat_across
+                and self._valid_frames() >= self.n_frames):
+            return False
+        return (_parts_alike(self._fold(odf, lag), 2) >= s.octave_similarity
+                and self._halves_sound_alike(accents, kick_fold, lag))
+
+    def _kick_and_snare(self, accent_fold: np.ndarray, kick_fold: np.ndarray,
+                        lag: float) -> tuple[float, float]:
+        """The kick cue under the accent fold's loudest attack (the snare, which the accents
+        hear in all bands and a kick in one or two; `_typical_fold`, so a crash on a kick
+        opening a section is not taken for it) and half a period away from it, each a
+        fraction of the kick cue's peak; (1, 1) without a kick. The kick cue peaks up to
+        `kick_lag_s` after its attack (a kick swept down from 160 Hz reaches the pass band
+        late), so each is the kick cue's most from a bin before to that long after."""
+        bins = accent_fold.shape[0]
+        kick = _smoothed(kick_fold)
+        top = float(kick.max())
+        if top <= 0:
+            return 1.0, 1.0
+        snare = int(np.argmax(_smoothed(accent_fold)))
+        reach = math.ceil(self.settings.kick_lag_s * self.fr * bins / lag)
+        near = np.arange(-1, reach + 1)
+        under = kick[(snare + near) % bins].max()
+        across = kick[(snare + bins // 2 + near) % bins].max()
+        return float(under / top), float(across / top)
+
+    def _halves_sound_alike(self, accents: np.ndarray, kick_fold: np.ndarray,
+                            lag: float) -> bool:
+        """Whether the two halves of period ``lag`` sound alike, given the accent ODF and
+        the kick cue's fold: the accents' halves alike, or the kick cue's (a kick in both:
+        four on the floor), or a kick in one half only while the accents' halves are
+        `alternate_similarity` alike (a snare in the other: garage). The accents hear a
+        snare far louder than a kick, hence the kick cue."""
         s = self.settings
         alike = _parts_alike(self._fold(accents, lag), 2)
         if alike >= s.octave_similarity:
             return True
-        kicked = _parts_alike(self._fold(kicks, lag), 2)
+        kicked = _parts_alike(kick_fold, 2)
         return kicked >= s.kick_halves or (alike >= s.alternate_similarity
                                            and kicked < s.alternate_kick)
 
@@ -754,6 +803,20 @@ class PredictiveBeatTracker:
         np.mod(phase, bins, out=phase)
         np.copyto(index, phase, casting="unsafe")  # floor, as the values are positive
         return np.bincount(index, weights=odf, minlength=bins)[:bins]
+
+    def _typical_fold(self, odf: np.ndarray, lag: float, bins: int = 24) -> np.ndarray:
+        """``odf`` folded like `_fold`, but each bin the median over the whole periods the
+        history holds rather than their sum, so one loud moment does not stand for every
+        period; `_fold` on less than two whole periods."""
+        periods = int(odf.shape[0] // lag)
+        if periods < 2:
+            return self._fold(odf, lag, bins)
+        m = math.ceil(periods * lag)  # the frames of whole periods
+        index = self._fold_index[:m]
+        # floor(n * bins / lag) counts the bins since odf[0]: period * bins + the bin.
+        np.copyto(index, self._frame_numbers[:m] * (bins / lag), casting="unsafe")
+        per_period = np.bincount(index, weights=odf[:m], minlength=periods * bins)
+        return np.median(per_period[:periods * bins].reshape(periods, bins), axis=0)
 
     def _update_period(self, lag: float) -> None:
         if math.isnan(self.period):
@@ -1082,10 +1145,14 @@ def _harmonic_lag(acf: np.ndarray, lag: float, tolerance: float) -> float:
     return positions / multiples if multiples else lag
 
 
+def _smoothed(folded: np.ndarray) -> np.ndarray:
+    """A folded ODF lightly smoothed (circularly, over three bins)."""
+    return 0.25 * np.roll(folded, 1) + 0.5 * folded + 0.25 * np.roll(folded, -1)
+
+
 def _parts_alike(folded: np.ndarray, parts: int) -> float:
     """How alike (0-1) the ``parts`` equal parts of a folded ODF (lightly smoothed) are."""
-    smooth = 0.25 * np.roll(folded, 1) + 0.5 * folded + 0.25 * np.roll(folded, -1)
-    split = smooth.reshape(parts, -1)
+    split = _smoothed(folded).reshape(parts, -1)
     larger = split.max(axis=0).sum()
     return float(split.min(axis=0).sum() / larger) if larger > 0 else 0.0
 
