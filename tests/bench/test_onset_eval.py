@@ -5,7 +5,7 @@ import collections
 import numpy as np
 import pytest
 
-from bench.onset_eval import CATEGORIES, FRESH_SONGS, ONSET_SONGS, chosen, score
+from bench.onset_eval import CATEGORIES, FRESH_SONGS, ONSET_SONGS, TUNE_2_SONGS, chosen, score
 from bench.rigs.musicgen import SLOW_ATTACK_PROGRAMS
 from bench.rigs.musicgen import SynthesizedSong, Song
 
@@ -60,6 +60,18 @@ def test_the_default_run_scores_the_seen_halves_and_the_fresh_set_only_when_name
     assert chosen("fresh") == list(FRESH_SONGS)
     assert [e.song.name for e in chosen("fresh", {"fresh_waltz_120", "waltz_100"})] == [
         "fresh_waltz_120"]
+
+
+def test_the_extra_mastered_tuning_set_is_new_and_stays_out_of_the_default_run():
+    assert {(e.category, e.half) for e in TUNE_2_SONGS} == {("mastered", "tune_2")}
+    assert {e.song.master for e in TUNE_2_SONGS} == {"compressed", "distorted"}
+    others = [e.song for e in ONSET_SONGS + FRESH_SONGS]
+    extra = [e.song for e in TUNE_2_SONGS]
+    assert len({s.name for s in others + extra}) == len(others) + len(extra)
+    assert not {s.seed for s in others} & {s.seed for s in extra}
+    assert not {s.sections for s in others} & {s.sections for s in extra}
+    assert chosen("tune_2") == list(TUNE_2_SONGS)
+    assert not {e.half for e in chosen("both")} & {"tune_2"}
 
 
 def test_only_the_fresh_pads_are_slow_so_the_truth_counts_every_other_chord_as_an_attack():
