@@ -416,7 +416,8 @@ def summary_rows(track_rows: Sequence[dict], detectors: Sequence[str]) -> list[d
                     continue
                 for key in ("f", "p", "r", "offset_ms"):
                     row[f"{name}_{key}"] = float(np.nanmean([r[key] for r in picked]))
-            rows.append(row)
+            if len(row) > 2:  # a set that lacks the category (tune_2: only mastered) has no row
+                rows.append(row)
     return rows
 
 

@@ -5,7 +5,8 @@ import collections
 import numpy as np
 import pytest
 
-from bench.onset_eval import CATEGORIES, FRESH_SONGS, ONSET_SONGS, TUNE_2_SONGS, chosen, score
+from bench.onset_eval import (CATEGORIES, FRESH_SONGS, ONSET_SONGS, TUNE_2_SONGS, chosen, score,
+                              summary_rows)
 from bench.rigs.musicgen import SLOW_ATTACK_PROGRAMS
 from bench.rigs.musicgen import SynthesizedSong, Song
 
@@ -99,3 +100,12 @@ def test_an_estimate_only_a_masked_note_explains_is_not_a_false_alarm():
     assert with_masked["p"] == 1.0 and with_masked["n_found"] == 2
     without = score(track([1.0, 2.0]), np.array([1.0, 1.51, 2.0]))
     assert without["p"] == pytest.approx(2 / 3)
+
+
+def test_the_summary_has_a_row_only_for_the_categories_a_set_holds():
+    tracks = [{"track": "a", "category": "mastered", "half": "tune_2", "detector": "ours",
+               "f": 0.9, "p": 1.0, "r": 0.8, "offset_ms": 5.0}]
+    rows = summary_rows(tracks, ["ours"])
+    assert [(r["half"], r["category"]) for r in rows] == [("tune_2", "mastered"),
+                                                          ("tune_2", "ALL")]
+    assert rows[0]["ours_f"] == rows[1]["ours_f"] == 0.9
