@@ -23,7 +23,8 @@ function (ODF) and, ten times a second:
    percussion-weighted ODF times it; a beat oscillator is steered towards it (a phase-locked
    loop). A large
    phase error (half a beat, say) is only followed after it has persisted *and* the
-   evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats.
+   evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats;
+   a new metrical level is phased at once, its evidence judged against its own folds only.
 5. re-locks after a tempo step or at the end of a ramp: the 6 s window only lets a new tempo
    win after about 3 s of it, so the last 2 s are also searched for a period near the tracked
    one (within 1.3x: a step keeps the metrical level). One that explains them clearly better
@@ -841,6 +842,11 @@ class PredictiveBeatTracker:
                 self.period = lag
                 self._candidate, self._candidate_count = math.nan, 0
                 self._disagree_s = self.settings.phase_jump_s  # re-phase at once
+                # ...on evidence judged at the new period: a fold at half the period sums
+                # twice as many periods into each bin, and the strongest evidence of the old
+                # level (a breakbeat at 88 read at 176 for its first second) kept the new
+                # level's phase from counting as strong, on the off-beat for 8 s.
+                self._evidence_ref = 0.0
                 self._anchor = math.nan
         else:
             self.period += 0.25 * (lag - self.period)
