@@ -6,15 +6,14 @@ function (ODF) and, ten times a second:
 1. estimates the beat period from the ODF's autocorrelation, summed over multiples of each
    candidate period (which rules out periods 1.5 beats long);
 2. resolves the metrical level (the classic octave error, 174 BPM read as 87): it splits the
-   period down to the tatum (the fastest regular pulse) while two, three or five parts of
-   the ODF folded at that period look alike, then climbs to the slowest power-of-two
-   multiple in range and halves it while a backbeat says so or its halves look and sound
-   alike. A backbeat: the kick cue (`KickCue`) on one half and not under the snare (the
-   accent ODF's loudest attack) on the other makes each half a beat; a kick under the
-   snare and none half a period away makes the period itself the beat. Otherwise hats on
-   every eighth make any beat's halves look alike in log flux, so the accent ODF must
-   agree, or the kick cue (a kick in both halves, or a kick in one half only and a snare
-   in the other);
+   period down to the tatum (the fastest regular pulse) while the parts of the ODF folded at
+   that period look alike, then climbs to the slowest power-of-two multiple in range and
+   halves it while a backbeat says so or its halves look and sound alike. A backbeat: the
+   kick cue (`KickCue`) on one half and not under the snare (the accent ODF's loudest
+   attack) on the other makes each half a beat; a kick under the snare and none half a
+   period away makes the period itself the beat. Otherwise hats on every eighth make any
+   beat's halves look alike in log flux, so the accent ODF must agree, or the kick cue (a
+   kick in both halves, or a kick in one half only and a snare in the other);
 3. refines the period from the autocorrelation peaks at 1, 2, 3... periods (the first peak
    alone quantises the period to one ODF frame, 1-2 % of the tempo);
 4. finds the beat phase by folding two ODFs at that period, recent beats weighted most: the
@@ -24,8 +23,7 @@ function (ODF) and, ten times a second:
    percussion-weighted ODF times it; a beat oscillator is steered towards it (a phase-locked
    loop). A large
    phase error (half a beat, say) is only followed after it has persisted *and* the
-   evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats;
-   a new metrical level is phased at once, its evidence judged against its own folds only.
+   evidence is strong, so a drum-less breakdown does not drag the beat onto the off-beats.
 5. re-locks after a tempo step or at the end of a ramp: the 6 s window only lets a new tempo
    win after about 3 s of it, so the last 2 s are also searched for a period near the tracked
    one (within 1.3x: a step keeps the metrical level). One that explains them clearly better
@@ -711,19 +709,14 @@ class PredictiveBeatTracker:
     def _metrical_level(self, odf: np.ndarray) -> Iterator[None]:
         """Sets ``_lag`` to the beat period; yields after every fold (the costly part)."""
         similar = self.settings.octave_similarity
-        # Down to the tatum, the fastest regular pulse: split the period in two, three or
-        # five while its parts look alike (a period 1.5 beats long splits into three eighths,
-        # one 1.25 beats long into five sixteenths: a breakbeat at 88 BPM, its sixteenth hats
-        # and ghost snares, was read at 70.4 for seconds at a time). Five parts need a fold
-        # of 30 bins (24 do not split in five).
+        # Down to the tatum, the fastest regular pulse: split the period in two or three
+        # while its parts look alike (a period 1.5 beats long splits into three eighths).
         tatum = self._lag
         while True:
             folded = self._fold(odf, tatum)
             yield
             splits = [(_parts_alike(folded, parts), parts) for parts in (2, 3)
                       if tatum / parts >= self._lag_min / 4]
-            if tatum / 5 >= self._lag_min / 4:
-                splits.append((_parts_alike(self._fold(odf, tatum, 30), 5), 5))
             if not splits or max(splits)[0] < similar:
                 break
             tatum /= max(splits)[1]
@@ -848,11 +841,6 @@ class PredictiveBeatTracker:
                 self.period = lag
                 self._candidate, self._candidate_count = math.nan, 0
                 self._disagree_s = self.settings.phase_jump_s  # re-phase at once
-                # ...on evidence judged at the new period: a fold at half the period sums
-                # twice as many periods into each bin, and the strongest evidence of the old
-                # level (a breakbeat at 88 read at 176 for its first second) kept the new
-                # level's phase from counting as strong, on the off-beat for 8 s.
-                self._evidence_ref = 0.0
                 self._anchor = math.nan
         else:
             self.period += 0.25 * (lag - self.period)
