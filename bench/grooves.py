@@ -25,10 +25,11 @@ HELD_OUT_3 is the fresh held-out set for the beat-phase work after the metrical-
 (cedb5a9), which read HELD_OUT_2 once: all three sets above have been seen, and the phase and
 5:4 re-lock problems it left (a breakbeat at 88-92 a sixteenth early, a swung garage at 132
 re-locked at 164) were found on them, so a fix fitted there needs grooves it was not fitted on.
-Written down before any tuning and not scored: seeds 31 and 32, tempi and swings no earlier set
-used, weighted to where those problems live: breakbeats slow (84/94/98) and fast
-(152/162/175), swung garage 126/134/140, and boom-bap 82, funk 110, rock with ghost snares 128
-and house 124.
+Written down before any tuning (72457c1) and read once, after the design was committed
+(d89dcfd, 3d0e691), which it did not confirm (reverted in 3c516f6): seeds 31 and 32, tempi
+and swings no earlier set used, weighted to where those problems live: breakbeats slow
+(84/94/98) and fast (152/162/175), swung garage 126/134/140, and boom-bap 82, funk 110, rock
+with ghost snares 128 and house 124.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ HELD_OUT_2 = _grid((("hiphop", (78, 87, 93), 0.58), ("breakbeat", (90, 96, 154, 
                     ("rock_ghosts", (122, 136, 144), 0.5), ("funk", (100, 114), 0.59),
                     ("garage", (130, 136), 0.63), ("house", (120, 126), 0.5)), (21, 22))
 # The third held-out set: every set above has been seen by the metrical-level work, and the
-# beat-phase problems after it were found on them. Fixed before the phase work, not scored.
+# beat-phase problems after it were found on them. Fixed before the phase work; read once.
 HELD_OUT_3 = _grid((("breakbeat", (84, 94, 98, 152, 162, 175), 0.53),
                     ("garage", (126, 134, 140), 0.62), ("hiphop", (82,), 0.56),
                     ("funk", (110,), 0.61), ("rock_ghosts", (128,), 0.5),
