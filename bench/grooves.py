@@ -25,8 +25,8 @@ HELD_OUT_3 is the fresh held-out set for the beat-phase work after the metrical-
 (cedb5a9), which read HELD_OUT_2 once: all three sets above have been seen, and the phase and
 5:4 re-lock problems it left (a breakbeat at 88-92 a sixteenth early, a swung garage at 132
 re-locked at 164) were found on them, so a fix fitted there needs grooves it was not fitted on.
-Written down before any tuning (72457c1) and read once, after the design was committed
-(d89dcfd, 3d0e691), which it did not confirm (reverted in 3c516f6): seeds 31 and 32, tempi
+Written down before any tuning (f99d359) and read once, after the design was committed
+(7824cc4, 11a9baa), which it did not confirm (reverted in 5c5b9a0): seeds 31 and 32, tempi
 and swings no earlier set used, weighted to where those problems live: breakbeats slow
 (84/94/98) and fast (152/162/175), swung garage 126/134/140, and boom-bap 82, funk 110, rock
 with ghost snares 128 and house 124.
