@@ -315,6 +315,7 @@ _MASTERED_TUNE_2: tuple[Song, ...] = (
        seed=308, master="distorted", chord_program=5, progression=("Am", "Dm", "E", "Am")))
 TUNE_2_SONGS: tuple[Entry, ...] = tuple(Entry("mastered", "tune_2", s) for s in _MASTERED_TUNE_2)
 HALVES = ("tune", "held_out", "fresh", "tune_2")
+ALL_ENTRIES = ONSET_SONGS + FRESH_SONGS + TUNE_2_SONGS  # what --tracks may name
 
 
 def rendered(song: Song, *, sr: int = SR, cache: Path = CACHE) -> SynthesizedSong:
@@ -425,7 +426,7 @@ def chosen(half: str, names: Collection[str] = ()) -> list[Entry]:
     """The entries ``--half`` and ``--tracks`` pick: "both" is the two seen halves and never
     the fresh set, which is scored only when named."""
     wanted = ("tune", "held_out") if half == "both" else (half,)
-    return [e for e in ONSET_SONGS + FRESH_SONGS + TUNE_2_SONGS
+    return [e for e in ALL_ENTRIES
             if e.half in wanted and (not names or e.song.name in names)]
 
 
@@ -441,11 +442,10 @@ def main() -> None:
     options.add_argument("--cache", type=Path, default=CACHE)
     args = options.parse_args()
     names = {name.strip() for name in args.tracks.split(",") if name.strip()}
-    every = ONSET_SONGS + FRESH_SONGS + TUNE_2_SONGS
-    unknown = names - {e.song.name for e in every}
+    unknown = names - {e.song.name for e in ALL_ENTRIES}
     if unknown:
         options.error(f"unknown track(s) {', '.join(sorted(unknown))}; allowed: "
-                      f"{', '.join(e.song.name for e in every)}")
+                      f"{', '.join(e.song.name for e in ALL_ENTRIES)}")
     entries = chosen(args.half, names)
     ours_names = [name.strip() for name in args.detectors.split(",") if name.strip()]
     detectors = {name: ours(name) for name in ours_names}
