@@ -237,7 +237,8 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
     if loaded is not None:
         config = _config_of_state(config, loaded)
     elif config.transfer is not None:
-        transfer = load_transfer(config.transfer, resolution=config.transfer_resolution)
+        transfer = load_transfer(config.transfer, resolution=config.transfer_resolution,
+                                 top=config.transfer_top)
         config = with_generator(config, transfer.config)
     if config.ema.rampup is not None and (transfer is not None or (run_dir / LINEAGE).is_file()):
         config = _without_ema_rampup(config)

@@ -86,6 +86,8 @@ class Transfer:
     generator_state: dict[str, torch.Tensor]
     discriminator_state: dict[str, torch.Tensor] | None
     resized: bool = False  # networks of another output size: load what both sizes have
+    top_path: Path | None = None  # where the blocks a grown G lacks come from (else: fresh)
+    top_state: dict[str, torch.Tensor] | None = None
     lineage: list[dict[str, Any]] = field(default_factory=list)  # see _lineage
 
     def apply(self, g: nn.Module, d: nn.Module) -> None:
@@ -117,11 +119,29 @@ class Transfer:
                 log.info("%s has no discriminator: D starts from scratch", self.path)
                 continue
             fresh = load_matching(module, state)
+            if name == "G" and self.top_state is not None:
+                self._load_top(module, fresh)
+                continue
             if name == "G":
                 _start_new_torgb_at_zero(module, fresh)
             log.info("%s from %s at %d px: %d tensors loaded, %d fresh%s", name, self.path,
                      self.config.img_resolution, len(module.state_dict()) - len(fresh), len(fresh),
                      f" ({_blocks(fresh)})" if fresh else "")
+
+    def _load_top(self, g: nn.Module, fresh: list[str]) -> None:
+        # Layer swapping (Pinkney & Adler 2020, "Resolution Dependent GAN Interpolation"): the
+        # top blocks keep the weights they had above the same low blocks before those were
+        # retrained, so the grown G draws at full detail from its first step.
+        own = g.state_dict()
+        missing = next((f"{n} {tuple(own[n].shape)}" for n in fresh
+                        if n not in self.top_state or self.top_state[n].shape != own[n].shape), None)
+        if missing is not None:
+            raise ConfigError(f"transfer_top = {self.top_path}: its generator has no {missing}; "
+                              f"allowed: a generator of the transferred architecture at "
+                              f"{self.config.img_resolution} px")
+        g.load_state_dict({n: self.top_state[n] for n in fresh}, strict=False)
+        log.info("G from %s at %d px, its %s from %s", self.path, self.config.img_resolution,
+                 _blocks(fresh), self.top_path)
 
 
 def _start_new_torgb_at_zero(g: nn.Module, fresh: list[str]) -> None:
@@ -148,13 +168,20 @@ def _blocks(names: list[str]) -> str:
     return ", ".join(dict.fromkeys(".".join(n.split(".")[:2]) for n in names))
 
 
-def load_transfer(path: Path, *, resolution: int | None = None) -> Transfer:
-    """G_ema (a training state's G if present, as it is what was being trained) and D of ``path``;
-    ``resolution``: the networks grown (or shrunk) to that output size."""
+def _trained_generator(checkpoint) -> str:
+    """A training state's G (what was being trained), else G_ema."""
+    groups = checkpoint.groups
+    return "G" if "G" in groups and groups["G"].kind == "generator" else "G_ema"
+
+
+def load_transfer(path: Path, *, resolution: int | None = None, top: Path | None = None) -> Transfer:
+    """G and D of ``path`` (G as :func:`_trained_generator` picks it); ``resolution``: the
+    networks grown (or shrunk) to that output size; ``top``: when growing, a checkpoint at that
+    size whose generator gives the blocks ``path`` lacks."""
     from training.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(path)
-    group = "G" if "G" in checkpoint.groups and checkpoint.groups["G"].kind == "generator" else "G_ema"
+    group = _trained_generator(checkpoint)
     config = source = checkpoint.generator_config(group)
     resized = resolution is not None and resolution != source.img_resolution
     if resized:
@@ -163,11 +190,19 @@ def load_transfer(path: Path, *, resolution: int | None = None) -> Transfer:
                               f"{config.architecture}; allowed: StyleGAN2 checkpoints (an "
                               "alias-free model's filters are designed for its own size)")
         config = config.replace(img_resolution=resolution)
+    top_state = None
+    if top is not None:
+        if not resized or resolution < source.img_resolution:
+            raise ConfigError(f"transfer_top = {top}: {path} is {source.img_resolution} px already; "
+                              "allowed: --transfer-resolution above the transfer's own size")
+        top_checkpoint = load_checkpoint(top)
+        top_state = dict(top_checkpoint.group(_trained_generator(top_checkpoint)).tensors)
     d = checkpoint.groups.get("D")
     return Transfer(path=Path(path), config=config,
                     generator_state=dict(checkpoint.group(group).tensors),
                     discriminator_state=dict(d.tensors) if d is not None else None,
-                    resized=resized,
+                    resized=resized, top_path=Path(top) if top is not None else None,
+                    top_state=top_state,
                     lineage=_lineage(Path(path), checkpoint, resolution=source.img_resolution))
 
 

@@ -76,6 +76,9 @@ def synth_dataset(out: Path, count: int, resolution: int, seed: int, workers: in
 @click.option("--transfer-resolution", type=int,
               help="With --transfer: grow (or shrink) its networks to this output size; the "
                    "blocks both sizes have are loaded, the rest start fresh.")
+@click.option("--transfer-top", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --transfer-resolution: the blocks the grown model lacks come from this "
+                   "checkpoint at the new size (e.g. the model the transfer was shrunk from).")
 @click.option("--snap", type=int, help="Ticks between snapshots.")
 @click.option("--tick", "tick_kimg", type=float, help="Thousand images per tick.")
 @click.option("--seed", type=int, help="Random seed.")
@@ -88,7 +91,7 @@ def synth_dataset(out: Path, count: int, resolution: int, seed: int, workers: in
               help="Override any config key, e.g. --set loss.pl_weight=0 (repeatable).")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, mirror, cond, resume,
-          transfer, transfer_resolution, snap, tick_kimg, seed, metrics_weights, device, threads, use_compile,
+          transfer, transfer_resolution, transfer_top, snap, tick_kimg, seed, metrics_weights, device, threads, use_compile,
           assignments: tuple[str, ...], print_config: bool) -> None:
     """Train a StyleGAN2-ADA generator on a folder or zip of images.
 
@@ -114,7 +117,8 @@ def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, m
         "loss.r1_gamma": gamma, "augment.mode": aug, "augment.target": target,
         "data.mirror": mirror, "data.labels": cond, "resume": resume,
         "transfer": str(transfer) if transfer else None,
-        "transfer_resolution": transfer_resolution, "schedule.snap": snap,
+        "transfer_resolution": transfer_resolution,
+        "transfer_top": str(transfer_top) if transfer_top else None, "schedule.snap": snap,
         "schedule.tick_kimg": tick_kimg, "schedule.seed": seed,
         "metrics.weights": str(metrics_weights) if metrics_weights else None,
         "runtime.device": device, "runtime.threads": threads, "runtime.compile": use_compile,

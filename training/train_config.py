@@ -106,6 +106,11 @@ class TrainConfig:
         None, doc="train the transferred StyleGAN2 networks at this output size instead of "
                   "theirs: blocks both sizes have are loaded, the others start fresh (grow a "
                   "model trained cheaply at a low resolution)", choices=RESOLUTIONS)
+    transfer_top: Path | None = setting(
+        None, doc="when growing (transfer_resolution above the transfer's own size): take the "
+                  "generator blocks the transfer lacks from this checkpoint, a model of the same "
+                  "architecture at the new size, instead of starting them fresh (layer swapping: "
+                  "low blocks retrained cheaply, put back under the model they were shrunk from)")
     data: DataSettings = section(DataSettings, doc="training images")
     generator: GeneratorConfig = section(GeneratorConfig, doc="generator architecture")
     discriminator: DiscriminatorConfig = section(DiscriminatorConfig, doc="discriminator architecture")
@@ -168,6 +173,11 @@ def check(config: TrainConfig, *, world: int = 1) -> None:
     if config.transfer_resolution is not None and config.transfer is None:
         raise ConfigError(f"transfer_resolution = {config.transfer_resolution} needs a transfer "
                           "checkpoint (--transfer) to grow")
+    if config.transfer_top is not None and config.transfer_resolution is None:
+        raise ConfigError(f"transfer_top = {config.transfer_top} needs --transfer and "
+                          "--transfer-resolution (it fills the blocks a grown model lacks)")
+    if config.transfer_top is not None and not Path(config.transfer_top).is_file():
+        raise ConfigError(f"transfer_top = {config.transfer_top}: file not found")
     if config.metrics.weights is not None and config.metrics.art:
         raise ConfigError("metrics.weights and metrics.art are both set; allowed: one extractor")
     if config.metrics.weights is not None and not Path(config.metrics.weights).is_file():

@@ -28,6 +28,14 @@ def run(args: list[str]) -> None:
     assert exit_info.value.code == 0
 
 
+def tiny_discriminator(resolution: int):
+    """A D of the tiny runs' widths (train_args), at ``resolution``."""
+    from training.discriminator import Discriminator
+
+    return Discriminator(dataclasses.replace(DiscriminatorConfig(), channel_base=256, channel_max=32),
+                         img_resolution=resolution)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return procedural_data(tmp_path_factory.mktemp("data"))
@@ -136,7 +144,6 @@ def test_transfer_keeps_the_discriminator_widths_the_run_sets(data, tmp_path):
 
 
 def test_transfer_grows_a_model_to_a_larger_output_keeping_the_blocks_both_sizes_have(data, tmp_path):
-    from training.discriminator import Discriminator
     from training.snapshots import load_transfer
 
     source = tmp_path / "source"
@@ -144,8 +151,7 @@ def test_transfer_grows_a_model_to_a_larger_output_keeping_the_blocks_both_sizes
     state = source / "training-state-000000-000001.safetensors"
     transfer = load_transfer(state, resolution=32)
     g = build_generator(transfer.config)
-    d = Discriminator(dataclasses.replace(DiscriminatorConfig(), channel_base=256, channel_max=32),
-                      img_resolution=32)
+    d = tiny_discriminator(32)
     transfer.apply(g, d)
     for module, old in ((g, transfer.generator_state), (d, transfer.discriminator_state)):
         new = module.state_dict()
@@ -169,13 +175,62 @@ def test_transfer_grows_a_model_to_a_larger_output_keeping_the_blocks_both_sizes
     assert load_generator(out / "network-snapshot-000000-000001.safetensors").config.img_resolution == 32
 
 
+def test_transfer_top_puts_retrained_low_blocks_back_under_the_top_blocks_of_a_full_size_model(
+        data, tmp_path):
+    from training.snapshots import load_transfer
+
+    big_source = tmp_path / "big"
+    run(train_args(data, big_source, ticks=1, sets=("generator.img_resolution=32",)))
+    big = big_source / "training-state-000000-000001.safetensors"
+    small = tmp_path / "small"  # the big model shrunk to 16 px and trained there a tick
+    run(train_args(data, small, ticks=1, extra=["--transfer", str(big), "--transfer-resolution", "16"]))
+    small_state = small / "training-state-000000-000001.safetensors"
+    transfer = load_transfer(small_state, resolution=32, top=big)
+    g = build_generator(transfer.config)
+    d = tiny_discriminator(32)
+    transfer.apply(g, d)
+    low, top = transfer.generator_state, load_checkpoint(big).group("G").tensors
+    grown = g.state_dict()
+    assert {k for k in grown if k not in low} == {k for k in grown if k.startswith("synthesis.b32.")}
+    assert all(torch.equal(grown[k], low[k]) for k in grown if k in low)
+    assert all(torch.equal(grown[k], top[k]) for k in grown if k.startswith("synthesis.b32."))
+    assert grown["synthesis.b32.torgb.weight"].abs().sum() > 0  # kept, not zeroed as a new block's
+    assert not torch.equal(low["synthesis.b16.conv0.weight"], top["synthesis.b16.conv0.weight"])
+    # The whole command.
+    out = tmp_path / "swapped"
+    run(train_args(data, out, ticks=1, extra=["--transfer", str(small_state), "--transfer-resolution",
+                                              "32", "--transfer-top", str(big)]))
+    assert load_generator(out / "network-snapshot-000000-000001.safetensors").config.img_resolution == 32
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--transfer-resolution", "64"], "transfer_resolution = 64 needs a transfer checkpoint"),
+    (["--transfer-top", "big.safetensors"], "transfer_top = big.safetensors needs --transfer and "
+                                            "--transfer-resolution"),
     (["--transfer-resolution", "48"], "'transfer_resolution' = 48 is not allowed; allowed one of 4, 8"),
 ])
 def test_transfer_resolution_errors_name_the_value_and_what_is_allowed(data, tmp_path, extra, message):
     result = gansmania(*train_args(data, tmp_path / "run", ticks=1, extra=extra))
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_transfer_top_names_a_top_that_does_not_fit(data, tmp_path):
+    from training.snapshots import load_transfer
+    from visualizer.core.errors import ConfigError
+
+    source = tmp_path / "source"
+    run(train_args(data, source, ticks=1))
+    state = source / "training-state-000000-000001.safetensors"
+    narrow = tmp_path / "narrow.safetensors"
+    config = load_generator(state).config
+    save_generator(narrow, build_generator(config.replace(img_resolution=32, channel_base=128)))
+    transfer = load_transfer(state, resolution=32, top=narrow)
+    with pytest.raises(ConfigError, match=f"transfer_top = {narrow}: its generator has no "
+                                          r"synthesis\.b32\.\S+ \([\d, ]+\); allowed: a "
+                                          "generator of the transferred architecture at 32 px"):
+        transfer.apply(build_generator(transfer.config), tiny_discriminator(32))
+    with pytest.raises(ConfigError, match="is 16 px already; allowed: --transfer-resolution above"):
+        load_transfer(state, resolution=8, top=narrow)
 
 
 def test_transfer_resolution_names_the_alias_free_checkpoints_it_cannot_resize(tmp_path):
