@@ -95,7 +95,7 @@ class Transfer:
         if self.resized:
             self._apply_resized(g, d)
             return
-        g.load_state_dict(self.generator_state)
+        g.load_state_dict(_without_dropped_noise(self.generator_state, g, self.path))
         if self.discriminator_state is None:
             log.info("%s has no discriminator: D starts from scratch", self.path)
             return
@@ -142,6 +142,19 @@ class Transfer:
         g.load_state_dict({n: self.top_state[n] for n in fresh}, strict=False)
         log.info("G from %s at %d px, its %s from %s", self.path, self.config.img_resolution,
                  _blocks(fresh), self.top_path)
+
+
+NOISE_TENSORS = ("noise_const", "noise_strength")
+
+
+def _without_dropped_noise(state: dict[str, torch.Tensor], g: nn.Module,
+                           path: Path) -> dict[str, torch.Tensor]:
+    """``state`` less its noise tensors when ``g`` was built with its noise inputs off."""
+    own = g.state_dict()
+    dropped = [k for k in state if k not in own and k.rsplit(".", 1)[-1] in NOISE_TENSORS]
+    if dropped:
+        log.info("G from %s with its noise inputs off: %d noise tensors left out", path, len(dropped))
+    return {k: v for k, v in state.items() if k not in dropped}
 
 
 def _start_new_torgb_at_zero(g: nn.Module, fresh: list[str]) -> None:

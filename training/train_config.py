@@ -187,7 +187,11 @@ def check(config: TrainConfig, *, world: int = 1) -> None:
 def with_generator(config: TrainConfig, generator: GeneratorConfig) -> TrainConfig:
     """``config`` training a different generator (a transfer source's). D follows its widths,
     unless the run set D's own (``--set discriminator.channel_base=...``): a wider D for a
-    transferred G is an experiment in its own right, and its widths must not be dropped."""
+    transferred G is an experiment in its own right, and its widths must not be dropped. So is
+    a G with its noise inputs off (``--set generator.use_noise=false``): it has to draw its
+    detail from w, where the bundled model drew its shapes with noise (README)."""
+    if not config.generator.use_noise and getattr(generator, "use_noise", False):
+        generator = generator.replace(use_noise=False)
     d = config.discriminator
     preset = RECIPES[config.preset].discriminator
     if (d.channel_base, d.channel_max) == (preset.channel_base, preset.channel_max):

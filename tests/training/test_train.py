@@ -203,6 +203,23 @@ def test_transfer_top_puts_retrained_low_blocks_back_under_the_top_blocks_of_a_f
     assert load_generator(out / "network-snapshot-000000-000001.safetensors").config.img_resolution == 32
 
 
+@pytest.mark.parametrize("grow", [[], ["--transfer-resolution", "32"]])
+def test_transfer_into_a_generator_with_its_noise_inputs_off(data, tmp_path, grow):
+    source = tmp_path / "source"
+    run(train_args(data, source, ticks=1))
+    state = source / "training-state-000000-000001.safetensors"
+    out = tmp_path / "quiet"
+    run(train_args(data, out, ticks=1, sets=("generator.use_noise=false", "optim.g_lr=1e-7"),
+                   extra=["--transfer", str(state), *grow]))
+    quiet = load_generator(out / "network-snapshot-000000-000001.safetensors")
+    assert quiet.config.use_noise is False and quiet.config.channel_base == 256
+    loud = load_checkpoint(state).group("G").tensors
+    kept = quiet.state_dict()
+    assert not [k for k in kept if "noise" in k]
+    assert all(torch.allclose(kept[k], loud[k], atol=1e-5) for k in kept  # g_lr 1e-7: G held
+               if k.startswith("synthesis.b16.") or k.startswith("mapping.fc"))
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--transfer-resolution", "64"], "transfer_resolution = 64 needs a transfer checkpoint"),
     (["--transfer-top", "big.safetensors"], "transfer_top = big.safetensors needs --transfer and "
