@@ -132,14 +132,13 @@ class Transfer:
         # Layer swapping (Pinkney & Adler 2020, "Resolution Dependent GAN Interpolation"): the
         # top blocks keep the weights they had above the same low blocks before those were
         # retrained, so the grown G draws at full detail from its first step.
-        own = g.state_dict()
-        missing = next((f"{n} {tuple(own[n].shape)}" for n in fresh
-                        if n not in self.top_state or self.top_state[n].shape != own[n].shape), None)
-        if missing is not None:
-            raise ConfigError(f"transfer_top = {self.top_path}: its generator has no {missing}; "
-                              f"allowed: a generator of the transferred architecture at "
+        offered = {n: self.top_state[n] for n in fresh if n in self.top_state}
+        missing = sorted(set(fresh) & set(load_matching(g, offered)))
+        if missing:
+            shape = tuple(g.state_dict()[missing[0]].shape)
+            raise ConfigError(f"transfer_top = {self.top_path}: its generator has no {missing[0]} "
+                              f"{shape}; allowed: a generator of the transferred architecture at "
                               f"{self.config.img_resolution} px")
-        g.load_state_dict({n: self.top_state[n] for n in fresh}, strict=False)
         log.info("G from %s at %d px, its %s from %s", self.path, self.config.img_resolution,
                  _blocks(fresh), self.top_path)
 
