@@ -406,9 +406,12 @@ def evaluate(entries: Sequence[Entry], detectors: dict[str, Callable], *, sr: in
 def summary_rows(track_rows: Sequence[dict], detectors: Sequence[str]) -> list[dict]:
     """Per half and category (then per half over all): mean F, P, R and offset per detector."""
     rows = []
-    halves = [h for h in HALVES if any(r["half"] == h for r in track_rows)]
+    scored = [r for r in track_rows if r["detector"] in detectors]
+    halves = [h for h in HALVES if any(r["half"] == h for r in scored)]
     for half in halves:
-        for category in (*CATEGORIES, "ALL"):
+        # A set that lacks a category (tune_2: only mastered) has no row for it.
+        held = {r["category"] for r in scored if r["half"] == half}
+        for category in (*(c for c in CATEGORIES if c in held), "ALL"):
             row: dict = {"half": half, "category": category}
             for name in detectors:
                 picked = [r for r in track_rows if r["half"] == half and r["detector"] == name
@@ -417,8 +420,7 @@ def summary_rows(track_rows: Sequence[dict], detectors: Sequence[str]) -> list[d
                     continue
                 for key in ("f", "p", "r", "offset_ms"):
                     row[f"{name}_{key}"] = float(np.nanmean([r[key] for r in picked]))
-            if len(row) > 2:  # a set that lacks the category (tune_2: only mastered) has no row
-                rows.append(row)
+            rows.append(row)
     return rows
 
 
