@@ -27,7 +27,8 @@ def build_engine(model: Path | None, fmt: str, fp16: bool, max_batch: int,
     `live` and `render` build what they need on first use and cache it (keyed by the
     model's hash, precision, GPU and TensorRT version); run this beforehand so the first
     show does not wait minutes for an engine build. The ONNX graph takes ws [B, num_ws,
-    w_dim] and noise_gain [B] (truncation is applied to ws before the generator runs).
+    w_dim] and noise_gain [B] (truncation is applied to ws before the generator runs; a
+    model trained with generator.use_noise=false has no noise_gain input).
 
     \b
     Example:

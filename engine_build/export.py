@@ -3,8 +3,11 @@
 The graph takes ``ws`` float32 [B, num_ws, w_dim] and ``noise_gain`` float32 [B] and returns
 ``image`` float32 [B, img_channels, R, R] (about [-1, 1]). A StyleGAN3 graph takes
 ``transform`` float32 [B, 3] (translate_x, translate_y, rotate_deg: the live input transform)
-instead of ``noise_gain`` (it has no noise); ``GraphInfo.transform_input`` says which. Only the
-batch is dynamic; every spatial shape is static. Choices, and why:
+instead of ``noise_gain`` (it has no noise); ``GraphInfo.transform_input`` says which. A
+StyleGAN2 generator trained with its noise inputs off (``generator.use_noise=false``) gives a
+graph with ``ws`` only: the exporter drops an input nothing reads, and the backends feed
+``noise_gain`` only to a graph that takes it. Only the batch is dynamic; every spatial shape is
+static. Choices, and why:
 
 - Non-fused modulated convolution: conv weights stay graph constants (no per-sample weights,
   no grouped convolution), which ONNX Runtime and TensorRT both compile well.

@@ -95,7 +95,8 @@ def build_engine(onnx_path: Path | str, plan_path: Path | str, *, fp16: bool, ma
     profile.set_shape(INPUT_WS, (1, *rows), (opt_batch, *rows), (max_batch, *rows))
     if info.transform_input:  # StyleGAN3: translate/rotate per frame instead of noise
         profile.set_shape(INPUT_TRANSFORM, (1, 3), (opt_batch, 3), (max_batch, 3))
-    else:
+    elif INPUT_NOISE_GAIN in {network.get_input(i).name for i in range(network.num_inputs)}:
+        # (a generator trained with its noise inputs off has no noise_gain input)
         profile.set_shape(INPUT_NOISE_GAIN, (1,), (opt_batch,), (max_batch,))
     config.add_optimization_profile(profile)
     cache = _load_timing_cache(config, timing_cache)

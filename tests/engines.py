@@ -14,11 +14,15 @@ from training.configs import named_config
 from training.networks import Generator
 
 
-def exported(config_name: str, directory: Path, *, seed: int = 0) -> tuple[Generator, Path]:
-    """A randomised generator of named config ``config_name`` and its ONNX export."""
-    generator = randomised(named_config(config_name), seed=seed).requires_grad_(False)
-    return generator, export_onnx(generator, directory / f"{config_name}-{seed}.onnx",
-                                  model_hash=f"test-{config_name}-{seed}")
+def exported(config_name: str, directory: Path, *, seed: int = 0,
+             use_noise: bool = True) -> tuple[Generator, Path]:
+    """A randomised generator of named config ``config_name`` and its ONNX export;
+    ``use_noise=False``: one trained with its noise inputs off (a graph without noise_gain)."""
+    config = named_config(config_name).replace(use_noise=use_noise)
+    generator = randomised(config, seed=seed).requires_grad_(False)
+    name = f"{config_name}-{seed}" + ("" if use_noise else "-noise-free")
+    return generator, export_onnx(generator, directory / f"{name}.onnx",
+                                  model_hash=f"test-{name}")
 
 
 def random_ws(generator: Generator, count: int, *, seed: int) -> np.ndarray:

@@ -55,6 +55,22 @@ def test_fp32_engine_matches_onnxruntime(trt_env):
                  timing_cache=timing)
 
 
+def test_an_engine_without_noise_inputs_matches_onnxruntime(trt_env):
+    """A generator trained with its noise inputs off: an engine with ws as its only input."""
+    from engine_build.tensorrt_build import build_engine
+    from visualizer.backends.tensorrt_backend import TensorRTGenerator
+
+    folder = trt_env[2]
+    generator, onnx_path = exported("cpu", folder, seed=9, use_noise=False)
+    engine = TensorRTGenerator(build_engine(onnx_path, folder / "noise-free.plan", fp16=False,
+                                            max_batch=2), precision="fp32")
+    ws = random_ws(generator, 2, seed=4)
+    gains = np.array([0.0, 2.0], dtype=np.float32)
+    got = engine.run_batch(ws, gains).cpu().numpy()
+    assert np.abs(got - _reference(onnx_path, ws, gains)).max() < 1e-3
+    engine.close()
+
+
 def test_fp16_engine_is_close_to_fp32(trt_env):
     from engine_build.tensorrt_build import build_engine
     from visualizer.backends.tensorrt_backend import TensorRTGenerator

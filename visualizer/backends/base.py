@@ -90,3 +90,11 @@ class MotionNotice:
             self.said = True
             log.info("%s: translate/rotate (motion.*) are ignored: they move the input of "
                      "StyleGAN3 models, and this is a StyleGAN2 model", self.backend_name)
+
+
+def note_noise_free(backend_name: str) -> None:
+    """Says in the log that this StyleGAN2 model has no noise inputs (trained with
+    ``generator.use_noise=false``): its graph takes no ``noise_gain``, and the noise routes and
+    the audio's noise gain change nothing in its picture."""
+    log.info("%s: this model has no noise inputs (generator.use_noise=false): noise gain "
+             "changes nothing", backend_name)

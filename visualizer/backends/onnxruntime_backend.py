@@ -28,7 +28,7 @@ import numpy as np
 
 from engine_build.export import (INPUT_NOISE_GAIN, INPUT_TRANSFORM, INPUT_WS, OUTPUT_IMAGE,
                                  read_graph_info)
-from visualizer.backends.base import Availability, MotionNotice
+from visualizer.backends.base import Availability, MotionNotice, note_noise_free
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 from visualizer.render.frames import float_chw_to_rgb8
@@ -103,6 +103,10 @@ class OnnxRuntimeGenerator:
         if device == "cuda" and self._session.get_providers()[0] != CUDA_PROVIDER:
             raise GansmaniaError(f"{self.onnx_path}: ONNX Runtime fell back to the CPU "
                                  "(CUDA provider failed to start; see its log)")
+        # A generator trained with its noise inputs off exports a graph without `noise_gain`.
+        self._feeds_noise = INPUT_NOISE_GAIN in {i.name for i in self._session.get_inputs()}
+        if not self.moves and not self._feeds_noise:
+            note_noise_free(self.name)
         self._noise_gain = np.zeros([1], dtype=np.float32)
         self._transform = np.zeros([1, 3], dtype=np.float32)
         self._motion_notice = MotionNotice(self.name)
@@ -151,8 +155,10 @@ class OnnxRuntimeGenerator:
         """ws float32 [B, num_ws, w_dim], noise_gain float32 [B] (StyleGAN2 graphs), transform
         float32 [B, 3] (StyleGAN3 graphs; None = no motion) -> float32 [B, 3, R, R]."""
         if not self.moves:
-            return self._session.run([OUTPUT_IMAGE], {INPUT_WS: ws,
-                                                      INPUT_NOISE_GAIN: noise_gain})[0]
+            feeds = {INPUT_WS: ws}
+            if self._feeds_noise:
+                feeds[INPUT_NOISE_GAIN] = noise_gain
+            return self._session.run([OUTPUT_IMAGE], feeds)[0]
         if transform is None:
             transform = np.zeros([ws.shape[0], 3], dtype=np.float32)
         return self._session.run([OUTPUT_IMAGE], {INPUT_WS: ws, INPUT_TRANSFORM: transform})[0]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine_build.export import INPUT_NOISE_GAIN, INPUT_TRANSFORM, INPUT_WS, OUTPUT_IMAGE
-from visualizer.backends.base import Availability, MotionNotice
+from visualizer.backends.base import Availability, MotionNotice, note_noise_free
 from visualizer.core.errors import GansmaniaError
 from visualizer.mapping.frames import LatentFrame
 
@@ -79,7 +79,11 @@ class TensorRTGenerator:
         # A StyleGAN3 engine takes translate/rotate (`transform`) where StyleGAN2 takes noise.
         names = {self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)}
         self.moves = INPUT_TRANSFORM in names
-        self._second_input = INPUT_TRANSFORM if self.moves else INPUT_NOISE_GAIN
+        # None: a StyleGAN2 engine of a generator trained with its noise inputs off.
+        self._second_input = (INPUT_TRANSFORM if self.moves
+                              else INPUT_NOISE_GAIN if INPUT_NOISE_GAIN in names else None)
+        if self._second_input is None:
+            note_noise_free(self.name)
         self._motion_notice = MotionNotice(self.name)
         self._host_noise_gain = torch.empty((1,), dtype=torch.float32, pin_memory=True)
         self._host_transform = torch.zeros((1, 3), dtype=torch.float32, pin_memory=True)
@@ -106,12 +110,13 @@ class TensorRTGenerator:
             raise GansmaniaError(f"batch {batch}: this engine was built for 1-{self.max_batch} "
                                  "(gansmania build-engine --max-batch N)")
         torch = self._torch
-        second = (batch, 3) if self.moves else (batch,)
-        shapes = {INPUT_WS: (batch, self.num_ws, self.w_dim), self._second_input: second,
+        shapes = {INPUT_WS: (batch, self.num_ws, self.w_dim),
                   OUTPUT_IMAGE: (batch, self._channels, self.resolution, self.resolution)}
+        if self._second_input is not None:
+            shapes[self._second_input] = (batch, 3) if self.moves else (batch,)
         self._buffers = {name: torch.empty(shape, dtype=torch.float32, device=self._device)
                          for name, shape in shapes.items()}
-        for name in (INPUT_WS, self._second_input):
+        for name in shapes.keys() - {OUTPUT_IMAGE}:
             if not self._context.set_input_shape(name, shapes[name]):
                 raise GansmaniaError(f"TensorRT refused input shape {shapes[name]} for {name}")
         for name, buffer in self._buffers.items():
@@ -142,12 +147,14 @@ class TensorRTGenerator:
                          torch.from_numpy(np.ascontiguousarray(second, dtype=np.float32)))
 
     def _run(self, ws, second):
-        """``second``: the noise gains [B] or, for a StyleGAN3 engine, the transforms [B, 3]."""
+        """``second``: the noise gains [B] or, for a StyleGAN3 engine, the transforms [B, 3]
+        (unused by an engine without noise inputs)."""
         torch = self._torch
         self._bind(ws.shape[0])
         with torch.cuda.stream(self._stream):
             self._buffers[INPUT_WS].copy_(ws, non_blocking=True)
-            self._buffers[self._second_input].copy_(second, non_blocking=True)
+            if self._second_input is not None:
+                self._buffers[self._second_input].copy_(second, non_blocking=True)
             if not self._context.execute_async_v3(self._stream.cuda_stream):
                 raise GansmaniaError("TensorRT execution failed (see the TensorRT log)")
             # A copy, so the next frame cannot overwrite an image the renderer still holds.

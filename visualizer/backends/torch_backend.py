@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from visualizer.backends.base import MotionNotice
+from visualizer.backends.base import MotionNotice, note_noise_free
 from visualizer.mapping.frames import LatentFrame
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ class TorchGenerator:
         self.w_dim = int(generator.w_dim)
         fp16 = self.device == "cuda" and not self.force_fp32 and generator.config.num_fp16_res
         self.name = f"torch-{self.device}" + ("-fp16" if fp16 else "")
+        if not self.moves and not getattr(generator.config, "use_noise", True):
+            note_noise_free(self.name)
         # Frames' ws are read-only numpy; they are copied into this host buffer (shared with a
         # tensor) and from there, on CUDA, to the device: no allocation per frame.
         self._host = torch.zeros((1, self.num_ws, self.w_dim), dtype=torch.float32)

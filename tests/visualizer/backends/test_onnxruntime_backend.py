@@ -3,7 +3,10 @@ cached export, session options and one-line errors."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -56,6 +59,23 @@ def test_noise_gain_is_a_graph_input(cpu_model):
     images = backend.run_batch(ws, gains)
     assert np.abs(images[0] - images[2]).max() > 0.1  # same w, different noise: different
     assert np.abs(images - torch_images(generator, ws, gains)).max() < 1e-3
+
+
+def test_a_generator_without_noise_inputs_runs_and_says_so(tmp_path, caplog):
+    """A model trained with generator.use_noise=false exports a graph that takes ws only: the
+    backend feeds it no noise_gain, paints torch's image at any gain and says why once."""
+    generator, path = exported("cpu", tmp_path, seed=6, use_noise=False)
+    assert [node.name for node in onnx.load(str(path)).graph.input] == ["ws"]
+    with caplog.at_level(logging.INFO, logger="visualizer.backends.base"):
+        backend = OnnxRuntimeGenerator(path, threads=1)
+    assert "no noise inputs" in caplog.text
+    ws = random_ws(generator, 2, seed=3)
+    gains = np.array([0.0, 2.0], dtype=np.float32)
+    images = backend.run_batch(ws, gains)
+    assert np.abs(images - torch_images(generator, ws, gains)).max() < 1e-3
+    frame = backend.synthesize(LatentFrame(seq=1, t_audio=0.0, ws=ws[1], noise_gain=1.5))
+    assert np.abs(frame.astype(int) - to_uint8(torch.from_numpy(images))[1].astype(int)).max() <= 1
+    backend.close()
 
 
 def test_batch_size_is_dynamic_and_rows_are_independent(cpu_model):

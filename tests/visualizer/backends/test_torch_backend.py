@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
 
 from tests.visualizer.backends.models import SMALL, small_generator
 from training.latents import z_from_seeds
+from training.networks import Generator
 from visualizer.backends.base import ImageBackend
 from visualizer.backends.base import BackendRequest
 from visualizer.backends.registry import BACKENDS, create_backend, resolve_backend
@@ -49,6 +52,16 @@ def test_noise_gain_scales_the_learned_noise():
     noisy = backend.synthesize(frame_for(generator, noise_gain=3.0))
     torch.testing.assert_close(calm, same)  # const noise: deterministic
     assert (noisy - calm).abs().mean() > 1e-3
+
+
+def test_a_generator_without_noise_inputs_says_the_gain_changes_nothing(caplog):
+    torch.manual_seed(0)
+    generator = Generator(SMALL.replace(use_noise=False)).eval().requires_grad_(False)
+    with caplog.at_level(logging.INFO, logger="visualizer.backends.base"):
+        backend = TorchGenerator(generator, device="cpu")
+    assert "no noise inputs" in caplog.text
+    torch.testing.assert_close(backend.synthesize(frame_for(generator, noise_gain=0.0)),
+                               backend.synthesize(frame_for(generator, noise_gain=3.0)))
 
 
 def test_latent_space_maps_seeds_and_z_like_the_network():
