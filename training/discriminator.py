@@ -1,8 +1,15 @@
-"""The StyleGAN2 residual discriminator, built from the generator's layer primitives.
+"""The StyleGAN2 discriminator, built from the generator's layer primitives.
 
 Image [N, C, R, R] (+ label c [N, c_dim]) -> logit [N, 1]. Blocks ``b{R} .. b8`` halve the
-resolution (fromrgb at the top, two 3x3 convs with a 1x1 residual skip), then the 4x4 epilogue
-(minibatch standard deviation, conv, dense, output; a label projection when conditional).
+resolution (two 3x3 convs), then the 4x4 epilogue (minibatch standard deviation, conv, dense,
+output; a label projection when conditional). Two of NVlabs' architectures:
+
+- ``resnet`` (their default): fromrgb at the top block only, a 1x1 residual skip in every block.
+- ``skip``: no residual; every block and the epilogue add fromrgb of the image downsampled to
+  their own size, so the small blocks see the picture directly instead of through the top
+  blocks' features. Where the top blocks are narrow (the ``cpu`` config's 8 channels at 256 px)
+  a fresh resnet D learns slowly: what the 32-64 px blocks could judge has to pass through them.
+
 Module and parameter names are NVlabs', so their discriminators load by name.
 """
 
@@ -15,8 +22,12 @@ import torch
 from torch import nn
 
 from training.networks.layers import DEFAULT_FILTER, Conv2dLayer, FullyConnectedLayer
+from training.networks.ops import downsample2d, normalize_taps
 from training.networks.mapping import MappingNetwork
 from visualizer.core.config import setting
+
+ARCHITECTURES = ("resnet", "skip")
+IMAGE_TAPS = normalize_taps(DEFAULT_FILTER)  # skip: the image's low-pass before each halving
 
 
 @dataclass(frozen=True)
@@ -30,35 +41,45 @@ class DiscriminatorConfig:
     mbstd_group_size: int = setting(4, doc="minibatch-stddev group size (batch per GPU must divide by it)",
                                     min=1, max=256)
     mbstd_channels: int = setting(1, doc="minibatch-stddev feature channels", min=0, max=64)
+    architecture: str = setting("resnet", doc="resnet: residual blocks, the image enters at the "
+                                "top; skip: the image, downsampled, enters every block",
+                                choices=ARCHITECTURES)
 
 
 class DiscriminatorBlock(nn.Module):
-    """[N, tmp, R, R] (+ image at the top block) -> [N, out, R/2, R/2], residual ('resnet')."""
+    """[N, tmp, R, R] + image [N, C, R, R] -> [N, out, R/2, R/2] + the image at R/2 (``skip``;
+    None once no block below reads it)."""
 
     def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, *, img_channels: int,
-                 use_fp16: bool, conv_clamp: float | None):
+                 architecture: str, use_fp16: bool, conv_clamp: float | None):
         super().__init__()
         self.in_channels = in_channels
+        self.architecture = architecture
         self.use_fp16 = use_fp16
-        if in_channels == 0:
+        if in_channels == 0 or architecture == "skip":
             self.fromrgb = Conv2dLayer(img_channels, tmp_channels, 1, activation="lrelu",
                                        conv_clamp=conv_clamp)
         self.conv0 = Conv2dLayer(tmp_channels, tmp_channels, 3, activation="lrelu", conv_clamp=conv_clamp)
         self.conv1 = Conv2dLayer(tmp_channels, out_channels, 3, activation="lrelu", down=2,
                                  conv_clamp=conv_clamp, resample_filter=DEFAULT_FILTER)
-        self.skip = Conv2dLayer(tmp_channels, out_channels, 1, bias=False, down=2,
-                                resample_filter=DEFAULT_FILTER)
+        if architecture == "resnet":
+            self.skip = Conv2dLayer(tmp_channels, out_channels, 1, bias=False, down=2,
+                                    resample_filter=DEFAULT_FILTER)
 
-    def forward(self, x: torch.Tensor | None, img: torch.Tensor, *, force_fp32: bool = False) -> torch.Tensor:
-        fp16 = self.use_fp16 and not force_fp32 and img.device.type == "cuda"
+    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, *,
+                force_fp32: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        fp16 = self.use_fp16 and not force_fp32 and (x if x is not None else img).device.type == "cuda"
         dtype = torch.float16 if fp16 else torch.float32
-        if self.in_channels == 0:
-            x = self.fromrgb(img.to(dtype))
-        else:
+        if x is not None:
             x = x.to(dtype)
-        y = self.skip(x, gain=math.sqrt(0.5))
-        x = self.conv1(self.conv0(x), gain=math.sqrt(0.5))
-        return y + x
+        if self.in_channels == 0 or self.architecture == "skip":
+            y = self.fromrgb(img.to(dtype))
+            x = x + y if x is not None else y
+            img = downsample2d(img, IMAGE_TAPS) if self.architecture == "skip" else None
+        if self.architecture == "resnet":
+            y = self.skip(x, gain=math.sqrt(0.5))
+            return y + self.conv1(self.conv0(x), gain=math.sqrt(0.5)), img
+        return self.conv1(self.conv0(x)), img
 
 
 class MinibatchStdLayer(nn.Module):
@@ -83,17 +104,24 @@ class DiscriminatorEpilogue(nn.Module):
     """[N, C, 4, 4] -> logit [N, 1]; with ``cmap_dim`` > 0 the output is projected on a label map."""
 
     def __init__(self, in_channels: int, *, cmap_dim: int, mbstd_group_size: int,
-                 mbstd_channels: int, conv_clamp: float | None):
+                 mbstd_channels: int, conv_clamp: float | None, img_channels: int = 3,
+                 architecture: str = "resnet"):
         super().__init__()
         self.cmap_dim = cmap_dim
+        if architecture == "skip":
+            self.fromrgb = Conv2dLayer(img_channels, in_channels, 1, activation="lrelu",
+                                       conv_clamp=conv_clamp)
         self.mbstd = MinibatchStdLayer(mbstd_group_size, mbstd_channels) if mbstd_channels else None
         self.conv = Conv2dLayer(in_channels + mbstd_channels, in_channels, 3, activation="lrelu",
                                 conv_clamp=conv_clamp)
         self.fc = FullyConnectedLayer(in_channels * 16, in_channels, activation="lrelu")
         self.out = FullyConnectedLayer(in_channels, cmap_dim if cmap_dim > 0 else 1)
 
-    def forward(self, x: torch.Tensor, cmap: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, img: torch.Tensor | None,
+                cmap: torch.Tensor | None) -> torch.Tensor:
         x = x.to(torch.float32)
+        if img is not None:  # skip: the image at 4x4
+            x = x + self.fromrgb(img.to(torch.float32))
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = self.out(self.fc(self.conv(x).flatten(1)))
@@ -122,6 +150,7 @@ class Discriminator(nn.Module):
         for res in self.block_resolutions:
             block = DiscriminatorBlock(channels[res] if res < img_resolution else 0, channels[res],
                                        channels[res // 2], img_channels=img_channels,
+                                       architecture=config.architecture,
                                        use_fp16=res >= fp16_resolution, conv_clamp=config.conv_clamp)
             setattr(self, f"b{res}", block)
         if c_dim > 0:
@@ -130,13 +159,14 @@ class Discriminator(nn.Module):
         self.b4 = DiscriminatorEpilogue(channels[4], cmap_dim=cmap_dim,
                                         mbstd_group_size=config.mbstd_group_size,
                                         mbstd_channels=config.mbstd_channels,
-                                        conv_clamp=config.conv_clamp)
+                                        conv_clamp=config.conv_clamp, img_channels=img_channels,
+                                        architecture=config.architecture)
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None, *,
                 force_fp32: bool | None = None) -> torch.Tensor:
         force_fp32 = self.force_fp32 if force_fp32 is None else force_fp32
         x = None
         for res in self.block_resolutions:
-            x = getattr(self, f"b{res}")(x, img, force_fp32=force_fp32)
+            x, img = getattr(self, f"b{res}")(x, img, force_fp32=force_fp32)
         cmap = self.mapping(None, c) if self.c_dim > 0 else None
-        return self.b4(x, cmap)
+        return self.b4(x, img, cmap)

@@ -53,10 +53,10 @@ def gradients(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def discriminator_features(discriminator: torch.nn.Module, image: torch.Tensor) -> list[torch.Tensor]:
     """The output of each of D's blocks (b{R} .. b8) for ``image`` [N, C, R, R] in [-1, 1]."""
-    x = None
+    x, img = None, image
     features = []
     for res in discriminator.block_resolutions:
-        x = getattr(discriminator, f"b{res}")(x, image, force_fp32=True)
+        x, img = getattr(discriminator, f"b{res}")(x, img, force_fp32=True)
         features.append(x)
     return features
 
