@@ -66,7 +66,7 @@ class TorchGenerator:
         self.w_dim = int(generator.w_dim)
         fp16 = self.device == "cuda" and not self.force_fp32 and generator.config.num_fp16_res
         self.name = f"torch-{self.device}" + ("-fp16" if fp16 else "")
-        if not self.moves and not getattr(generator.config, "use_noise", True):
+        if not self.moves and not generator.config.use_noise:
             note_noise_free(self.name)
         # Frames' ws are read-only numpy; they are copied into this host buffer (shared with a
         # tensor) and from there, on CUDA, to the device: no allocation per frame.
