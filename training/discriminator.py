@@ -6,9 +6,8 @@ output; a label projection when conditional). Two of NVlabs' architectures:
 
 - ``resnet`` (their default): fromrgb at the top block only, a 1x1 residual skip in every block.
 - ``skip``: no residual; every block and the epilogue add fromrgb of the image downsampled to
-  their own size, so the small blocks see the picture directly instead of through the top
-  blocks' features. Where the top blocks are narrow (the ``cpu`` config's 8 channels at 256 px)
-  a fresh resnet D learns slowly: what the 32-64 px blocks could judge has to pass through them.
+  their own size, so the small blocks see the picture directly, not only through the top
+  blocks' features (8 channels wide at 256 px in the ``cpu`` config).
 
 Module and parameter names are NVlabs', so their discriminators load by name.
 """
@@ -22,8 +21,8 @@ import torch
 from torch import nn
 
 from training.networks.layers import DEFAULT_FILTER, Conv2dLayer, FullyConnectedLayer
-from training.networks.ops import downsample2d, normalize_taps
 from training.networks.mapping import MappingNetwork
+from training.networks.ops import downsample2d, normalize_taps
 from visualizer.core.config import setting
 
 ARCHITECTURES = ("resnet", "skip")
