@@ -20,13 +20,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from training.networks.layers import DEFAULT_FILTER, Conv2dLayer, FullyConnectedLayer
+from training.networks.layers import DEFAULT_FILTER, DEFAULT_TAPS, Conv2dLayer, FullyConnectedLayer
 from training.networks.mapping import MappingNetwork
-from training.networks.ops import downsample2d, normalize_taps
+from training.networks.ops import downsample2d
 from visualizer.core.config import setting
 
 ARCHITECTURES = ("resnet", "skip")
-IMAGE_TAPS = normalize_taps(DEFAULT_FILTER)  # skip: the image's low-pass before each halving
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class DiscriminatorBlock(nn.Module):
         if self.in_channels == 0 or self.architecture == "skip":
             y = self.fromrgb(img.to(dtype))
             x = x + y if x is not None else y
-            img = downsample2d(img, IMAGE_TAPS) if self.architecture == "skip" else None
+            img = downsample2d(img, DEFAULT_TAPS) if self.architecture == "skip" else None
         if self.architecture == "resnet":
             y = self.skip(x, gain=math.sqrt(0.5))
             return y + self.conv1(self.conv0(x), gain=math.sqrt(0.5)), img

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.networks.layers import DEFAULT_FILTER
-from training.networks.ops import downsample2d, normalize_taps, upsample2d
+from training.networks.layers import DEFAULT_TAPS
+from training.networks.ops import downsample2d, upsample2d
 
 PHASES = ("Gmain", "Greg", "Dmain", "Dreg")
 BLURRED_SCORES = "Loss/scores/blurred_real"  # D's logits on blurred reals (when they are shown)
@@ -84,19 +84,17 @@ class LossSettings:
     blurred_reals: float = 0.0
 
 
-# The generator's own resampling filter: a real image through it is the picture a G would draw
-# whose last block adds nothing to the block below it, upsampled along its skip path.
-BLUR_TAPS = normalize_taps(DEFAULT_FILTER)
-
-
 def blur_reals(real: torch.Tensor) -> torch.Tensor:
     """[N, C, R, R] -> the same images at half the resolution, FIR-upsampled back to R.
 
     Mirrored padding first: the filters' zero padding would darken a blurred image's border,
     and D would learn to spot that border instead of the missing edges.
     """
-    pad = len(BLUR_TAPS)
-    soft = upsample2d(downsample2d(F.pad(real, [pad] * 4, mode="reflect"), BLUR_TAPS), BLUR_TAPS)
+    # The generator's own resampling filter: a real image through it is the picture a G would
+    # draw whose last block adds nothing to the block below it, upsampled along its skip path.
+    pad = len(DEFAULT_TAPS)
+    soft = upsample2d(downsample2d(F.pad(real, [pad] * 4, mode="reflect"), DEFAULT_TAPS),
+                      DEFAULT_TAPS)
     return soft[..., pad:-pad, pad:-pad]
 
 

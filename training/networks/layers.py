@@ -18,6 +18,7 @@ from training.networks.ops import (activation_gain, bias_act, conv2d_resample, m
                                    normalize_taps, setup_filter)
 
 DEFAULT_FILTER = (1, 3, 3, 1)
+DEFAULT_TAPS = normalize_taps(DEFAULT_FILTER)  # for resampling an image: keeps its level
 NOISE_MODES = ("random", "const", "none")
 
 
