@@ -189,7 +189,7 @@ def with_generator(config: TrainConfig, generator: GeneratorConfig) -> TrainConf
     unless the run set D's own (``--set discriminator.channel_base=...``): a wider D for a
     transferred G is an experiment in its own right, and its widths must not be dropped. So is
     a G with its noise inputs off (``--set generator.use_noise=false``): it has to draw its
-    detail from w, where the bundled model drew its shapes with noise (README)."""
+    edges from w, where the bundled model draws them with one noise input (README)."""
     if not config.generator.use_noise and getattr(generator, "use_noise", False):
         generator = generator.replace(use_noise=False)
     d = config.discriminator
