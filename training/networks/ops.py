@@ -114,12 +114,44 @@ def _pad4(padding: Padding) -> tuple[int, int, int, int]:
 def _fir_axis(x: torch.Tensor, taps: Taps, dim: int, ref: float) -> torch.Tensor:
     """'Valid' convolution of ``x`` with 1D ``taps`` along ``dim`` (output shorter by k-1),
     divided by ``ref``: the caller applies the overall scale once (or folds it into a weight).
+    """
+    if torch.onnx.is_in_onnx_export():
+        return _fir_axis_depthwise(x, taps, dim, ref)
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _FirAxis.apply(x, tuple(taps), dim, ref)
+    return _fir_axis_shifts(x, taps, dim, ref)
+
+
+class _FirAxis(torch.autograd.Function):
+    """`_fir_axis_shifts` with its gradient computed as one more FIR pass.
+
+    Autograd through the shifted views would give each view its own full-size zero tensor to
+    scatter into (four fills and copies for [1,3,3,1]); the gradient of a 'valid' convolution
+    is the 'full' convolution of the output gradient with the reversed taps, i.e. the same
+    shifted-add pass over the gradient padded by k-1. Backward is built from this Function, so
+    second derivatives (R1 regularisation) work too. A cpu-config training step at 256 px
+    takes about 10% less time this way (README "Training a model").
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, taps: Taps, dim: int, ref: float) -> torch.Tensor:
+        ctx.taps, ctx.dim, ctx.ref = taps, dim, ref
+        return _fir_axis_shifts(x, taps, dim, ref)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        k = len(ctx.taps)
+        pad = [k - 1, k - 1, 0, 0] if ctx.dim == 3 else [0, 0, k - 1, k - 1]
+        grad_x = _fir_axis(F.pad(grad, pad), ctx.taps[::-1], ctx.dim, ctx.ref)
+        return grad_x, None, None, None
+
+
+def _fir_axis_shifts(x: torch.Tensor, taps: Taps, dim: int, ref: float) -> torch.Tensor:
+    """`_fir_axis` as a sum of shifted views of ``x``, dim 2 or 3.
 
     Symmetric pairs are summed first and accumulated in place with their coefficient:
     [1,3,3,1] costs t = x0 + x3; t += 3 * (x1 + x2).
     """
-    if torch.onnx.is_in_onnx_export():
-        return _fir_axis_depthwise(x, taps, dim, ref)
     k = len(taps)
     length = x.shape[dim] - k + 1
     flipped = taps[::-1]  # conv, not correlation: output[o] = sum_j taps[j] * x[o + k-1-j]
