@@ -364,6 +364,17 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
     return run_dir
 
 
+def training_layout(module: nn.Module, device: torch.device) -> nn.Module:
+    """``module`` in the memory layout training runs it in on ``device``.
+
+    On the CPU, channels-last: oneDNN then convolves NHWC tensors without reordering them on
+    every call, and a cpu-config step at 256 px (batch 16, 2 threads) takes about 30% less
+    (README "Training a model"). The activations follow the weights' layout; checkpoints store
+    contiguous copies. GPUs keep the contiguous layout, which is what has been measured there.
+    """
+    return module.to(memory_format=torch.channels_last) if device.type == "cpu" else module
+
+
 def _build(config: TrainConfig, dataset: ImageDataset, device: torch.device, transfer) -> Nets:
     """Fresh networks (G then D: the order fixes which random numbers each gets), optimisers."""
     g = Generator(config.generator).train().requires_grad_(False).to(device)
@@ -372,6 +383,7 @@ def _build(config: TrainConfig, dataset: ImageDataset, device: torch.device, tra
                       ).train().requires_grad_(False).to(device)
     if transfer is not None:
         transfer.apply(g, d)
+    g, d = training_layout(g, device), training_layout(d, device)
     augment = ada = None
     if config.augment.mode != "none":
         augment = AugmentPipe(PIPELINES[config.augment.pipeline]).train().to(device)

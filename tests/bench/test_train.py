@@ -18,6 +18,7 @@ def test_a_tiny_config_gives_a_consistent_row():
         discriminator=dataclasses.replace(config.discriminator, channel_base=128, channel_max=16))
     row = measure_config(config, batch=4, repeats=1)
     assert set(row) <= set(COLUMNS) and row["resolution"] == 16 and row["batch"] == 4
+    assert row["ada_p"] == 0.5
     phases = row["Gmain_s"] + row["Dmain_s"] + row["Greg_s"] / 4 + row["Dreg_s"] / 16
     assert row["s_per_kimg"] == pytest.approx(phases / 4 * 1000)
 
