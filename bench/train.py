@@ -31,8 +31,8 @@ from visualizer.benchmarks.report import report
 # --cfg=auto (batch 16, channel_base 16384 = our `256` networks) runs at 21.6-24.2 s/kimg.
 # Quoted for comparison (midpoint in the table), not measured here.
 NVLABS_V100_256_SEC_PER_KIMG = (21.6, 24.2)
-COLUMNS = ("config", "device", "resolution", "batch", "ada_p", "Gmain_s", "Greg_s", "Dmain_s", "Dreg_s",
-           "s_per_kimg", "reference")
+COLUMNS = ("config", "device", "resolution", "batch", "ada_p", "Gmain_s", "Greg_s", "Dmain_s",
+           "Dreg_s", "s_per_kimg", "reference")
 
 
 def measure(preset: str, *, batch: int | None = None, repeats: int = 2,

@@ -131,7 +131,8 @@ def test_gradients_flow_through_resampling_and_modulation():
         assert torch.autograd.gradcheck(fn, (x, w, s))
 
 
-@pytest.mark.parametrize("taps", [TAPS, normalize_taps((1, 2, 3, 4))], ids=["symmetric", "asymmetric"])
+@pytest.mark.parametrize("taps", [TAPS, normalize_taps((1, 2, 3, 4))],
+                         ids=["symmetric", "asymmetric"])
 def test_fir_gradients_and_second_derivatives(taps):
     # The FIR computes its gradient as one more FIR pass with the reversed taps (asymmetric taps
     # catch a missing reversal); R1 differentiates that gradient again.
