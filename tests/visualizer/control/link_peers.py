@@ -45,7 +45,9 @@ def main() -> int:
     from visualizer.audio.frames import silent_frame
 
     leader, follower = LinkClock(bpm=120.0), LinkClock(bpm=120.0)
-    deadline = time.monotonic() + 10.0
+    # Discovery is a few multicast messages on Link's own threads; on a loaded 2-core machine
+    # 10 s was once not enough (stop 34: peers [0, 0]), so wait longer: it ends when both see one.
+    deadline = time.monotonic() + 30.0
     while (leader.peers == 0 or follower.peers == 0) and time.monotonic() < deadline:
         time.sleep(0.05)
     result = {"peers": [leader.peers, follower.peers]}

@@ -81,7 +81,7 @@ def test_two_link_peers_share_tempo_and_phase():
     """Two peers in one process, in a network namespace with only loopback (see link_peers)."""
     pytest.importorskip("link", reason="LinkPython-extern is not installed")
     result = subprocess.run([sys.executable, "-m", "tests.visualizer.control.link_peers"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+                            cwd=ROOT, capture_output=True, text=True, timeout=90)
     if result.returncode == 77:
         pytest.skip("Link test needs a private network namespace (root, unshare): "
                     + json.loads(result.stdout)["skip"])
