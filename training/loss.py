@@ -137,8 +137,10 @@ class StyleGAN2Loss:
             noise = torch.randn_like(img) / np.sqrt(img.shape[2] * img.shape[3])
             grads, = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
             lengths = grads.square().sum(2).mean(1).sqrt()
-            pl_mean = self.pl_mean.lerp(lengths.mean().detach(), s.pl_decay)
-            self.pl_mean.copy_(pl_mean)
+            # As NVlabs: the batch's share of the updated mean stays in the graph (pl_decay of
+            # its gradient flows through the mean); only the stored running value is detached.
+            pl_mean = self.pl_mean.lerp(lengths.mean(), s.pl_decay)
+            self.pl_mean.copy_(pl_mean.detach())
             penalty = (lengths - pl_mean).square() * s.pl_weight
             stats.add("Loss/pl_penalty", penalty)
             # img[:, 0, 0, 0] * 0 keeps every output in the graph (DDP expects all to be used).

@@ -1,4 +1,5 @@
-"""The edge-promoting term of D's loss: blurred reals shown to D as fakes (`loss.blurred_reals`)."""
+"""The loss: the edge-promoting term of D's loss (`loss.blurred_reals`) and G's path-length
+regulariser against NVlabs' formula."""
 
 from __future__ import annotations
 
@@ -79,3 +80,44 @@ def test_blurred_real_scores_are_logged_only_when_the_term_is_on():
             "Dmain", g=FlatGenerator(), d=d, real=real, real_c=torch.zeros(4, 0), gen_z=torch.randn(4, 4),
             gen_c=torch.zeros(4, 0), gain=1.0, stats=stats)
         assert ("Loss/scores/blurred_real" in stats.counts) == logged
+
+
+class LinearStep(nn.Module):
+    """Stands in for GeneratorStep in G's path-length phase: ws from z by a learned matrix, the
+    image a fixed non-linear function of ws, so the path lengths vary across the batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.randn(4, 2 * 6) * 0.5)
+        self.register_buffer("b", torch.randn(6, 3 * 8 * 8))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor):
+        ws = (z @ self.a).view(-1, 2, 6)
+        return torch.tanh(ws.sum(1) @ self.b).view(-1, 3, 8, 8), ws
+
+
+def test_path_length_gradient_flows_through_the_running_mean_as_nvlabs():
+    # NVlabs' loss keeps the batch's share of the updated mean in the graph:
+    # penalty = (L - lerp(m, mean(L), decay))^2; only the stored mean is detached.
+    settings = LossSettings(r1_gamma=0.0, pl_weight=2.0, pl_decay=0.3, pl_batch_shrink=1)
+    g, z = LinearStep(), torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    loss = StyleGAN2Loss(settings=settings, augment=None, pl_mean=torch.tensor(0.5))
+    torch.manual_seed(1)
+    loss.accumulate("Greg", g=g, d=None, real=None, real_c=None, gen_z=z, gen_c=torch.zeros(6, 0),
+                    gain=3.0, stats=LossStats())
+    ours = g.a.grad.clone()
+
+    def by_hand(detach_mean: bool) -> torch.Tensor:
+        g.a.grad = None
+        torch.manual_seed(1)
+        img, ws = g(z, None)
+        noise = torch.randn_like(img) / 8
+        grads, = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
+        lengths = grads.square().sum(2).mean(1).sqrt()
+        mean = lengths.mean().detach() if detach_mean else lengths.mean()
+        ((lengths - torch.tensor(0.5).lerp(mean, 0.3)).square() * 2.0).mean().mul(3.0).backward()
+        return g.a.grad.clone()
+
+    torch.testing.assert_close(ours, by_hand(detach_mean=False))
+    assert not torch.allclose(ours, by_hand(detach_mean=True), rtol=1e-3)  # the check can fail
+    assert loss.pl_mean.requires_grad is False
