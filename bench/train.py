@@ -6,7 +6,7 @@ A full iteration's cost is amortised from timed phases: Gmain + Dmain every step
 (Greg) every ``g_reg_interval`` and R1 (Dreg) every ``d_reg_interval`` steps, exactly as the
 training loop schedules them, with ADA augmentation at p = 0.5, and for the ``cpu`` config also
 at p = 0 (where ADA sits while D does not overfit: the bundled model's runs; on a CPU the
-augmentation costs more than the networks). Each phase runs once to warm up, then ``repeats``
+augmentation at p = 0.5 about doubles a step). Each phase runs once to warm up, then ``repeats``
 times timed (median). Data loading is not included (it overlaps compute).
 """
 
@@ -118,9 +118,12 @@ def main() -> None:
                          help="batch for the 256 config (64 in training; smaller keeps a CPU run "
                               "short)")
     options.add_argument("--repeats", type=int, default=2)
+    options.add_argument("--presets", nargs="+", default=["cpu", "256"], choices=("cpu", "256"),
+                         help="configs to time (the 256 config takes minutes on a CPU)")
     args = options.parse_args()
     batches = {"256": args.batch_256} if args.device == "cpu" else {}
-    result = rows(batches=batches, device=args.device, repeats=args.repeats)
+    result = rows(presets=tuple(args.presets), batches=batches, device=args.device,
+                  repeats=args.repeats)
     report("train: seconds per thousand images", COLUMNS, result, json_path=args.json,
            console=Console(width=160),
            extra={"note": "amortised over the lazy-regularisation schedule; ADA at ada_p; "

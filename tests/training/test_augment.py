@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
-from training.augment import AdaController, AugmentPipe, AugmentSpec
+from training.augment import SYM6, AdaController, AugmentPipe, AugmentSpec, _fir
 
 ALL_OFF = AugmentSpec(**{f.name: 0.0 for f in dataclasses.fields(AugmentSpec)
                          if not f.name.endswith(("_max", "_std"))})
@@ -140,6 +141,29 @@ def test_gradients_flow_twice_when_only_part_of_the_batch_is_transformed():
     grad, = torch.autograd.grad(out.square().sum(), images, create_graph=True)
     second, = torch.autograd.grad(grad.square().sum(), images)
     assert torch.isfinite(second).all() and second.abs().sum() > 0
+
+
+def _fir_by_hand(x: np.ndarray, taps: np.ndarray, *, up: int, down: int, pad: tuple[int, int],
+                 gain: float) -> np.ndarray:
+    """The resampling written out on one axis at a time: zeros in, pad or crop, correlate, drop."""
+    def one_axis(row: np.ndarray) -> np.ndarray:
+        stretched = np.zeros(len(row) * up)
+        stretched[::up] = row
+        padded = np.pad(stretched, (max(pad[0], 0), max(pad[1], 0)))
+        padded = padded[max(-pad[0], 0):len(padded) - max(-pad[1], 0)]
+        return np.correlate(padded, taps * gain, mode="valid")[::down]
+    return np.apply_along_axis(one_axis, 2, np.apply_along_axis(one_axis, 3, x))
+
+
+@pytest.mark.parametrize("up, down, pad, gain", [(2, 1, (6, 5), 2.0), (2, 1, (-3, 2), 1.0),
+                                                 (1, 2, (-1, -1), 1.0), (1, 2, (5, 6), 1.0)])
+def test_fir_resampling_is_upsample_pad_correlate_downsample(up, down, pad, gain):
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((2, 3, 15, 21))
+    taps = np.array(SYM6)
+    out = _fir(torch.from_numpy(images), torch.from_numpy(taps), up=up, down=down, pad=pad, gain=gain)
+    np.testing.assert_allclose(out.numpy(), _fir_by_hand(images, taps, up=up, down=down, pad=pad, gain=gain),
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize("sign_mean, direction", [(0.9, 1), (0.2, -1)])
