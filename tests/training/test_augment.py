@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.augment import SYM6, AdaController, AugmentPipe, AugmentSpec, _fir
+from training.augment import (SYM6, AdaController, AugmentPipe, AugmentSpec, _fir,
+                              _fir_by_convolution)
 
 ALL_OFF = AugmentSpec(**{f.name: 0.0 for f in dataclasses.fields(AugmentSpec)
                          if not f.name.endswith(("_max", "_std"))})
@@ -155,15 +156,17 @@ def _fir_by_hand(x: np.ndarray, taps: np.ndarray, *, up: int, down: int, pad: tu
     return np.apply_along_axis(one_axis, 2, np.apply_along_axis(one_axis, 3, x))
 
 
+@pytest.mark.parametrize("resample", [_fir, _fir_by_convolution], ids=["cpu", "gpu"])
 @pytest.mark.parametrize("up, down, pad, gain", [(2, 1, (6, 5), 2.0), (2, 1, (-3, 2), 1.0),
                                                  (1, 2, (-1, -1), 1.0), (1, 2, (5, 6), 1.0)])
-def test_fir_resampling_is_upsample_pad_correlate_downsample(up, down, pad, gain):
+def test_fir_resampling_is_upsample_pad_correlate_downsample(resample, up, down, pad, gain):
     rng = np.random.default_rng(0)
     images = rng.standard_normal((2, 3, 15, 21))
     taps = np.array(SYM6)
-    out = _fir(torch.from_numpy(images), torch.from_numpy(taps), up=up, down=down, pad=pad, gain=gain)
-    np.testing.assert_allclose(out.numpy(), _fir_by_hand(images, taps, up=up, down=down, pad=pad, gain=gain),
-                               atol=1e-12)
+    out = resample(torch.from_numpy(images), torch.from_numpy(taps), up=up, down=down, pad=pad,
+                   gain=gain)
+    expected = _fir_by_hand(images, taps, up=up, down=down, pad=pad, gain=gain)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("sign_mean, direction", [(0.9, 1), (0.2, -1)])
