@@ -156,7 +156,7 @@ def _fir_by_hand(x: np.ndarray, taps: np.ndarray, *, up: int, down: int, pad: tu
     return np.apply_along_axis(one_axis, 2, np.apply_along_axis(one_axis, 3, x))
 
 
-@pytest.mark.parametrize("resample", [_fir, _fir_by_convolution], ids=["cpu", "gpu"])
+@pytest.mark.parametrize("resample", [_fir, _fir_by_convolution], ids=["matrix", "convolution"])
 @pytest.mark.parametrize("up, down, pad, gain", [(2, 1, (6, 5), 2.0), (2, 1, (-3, 2), 1.0),
                                                  (1, 2, (-1, -1), 1.0), (1, 2, (5, 6), 1.0)])
 def test_fir_resampling_is_upsample_pad_correlate_downsample(resample, up, down, pad, gain):
