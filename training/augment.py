@@ -122,7 +122,8 @@ def _fir(x: torch.Tensor, taps: torch.Tensor, *, up: int = 1, down: int = 1,
         return _fir_by_convolution(x, taps, up=up, down=down, pad=pad, gain=gain)
     h, w = x.shape[-2:]
     along_w = _fir_matrix(w, taps, up=up, down=down, pad=pad, gain=gain).to(x.dtype)
-    along_h = _fir_matrix(h, taps, up=up, down=down, pad=pad, gain=gain).to(x.dtype)
+    along_h = along_w if h == w else _fir_matrix(h, taps, up=up, down=down, pad=pad,
+                                                 gain=gain).to(x.dtype)
     return along_h.t() @ (x @ along_w)
 
 
@@ -149,7 +150,7 @@ def _fir_matrix(length: int, taps: torch.Tensor, *, up: int, down: int, pad: tup
     p0, p1 = pad
     impulses = F.pad(impulses, [max(p0, 0), max(p1, 0)])
     impulses = impulses[:, :, max(-p0, 0):impulses.shape[2] - max(-p1, 0)]
-    kernel = (taps.detach().double().cpu() * gain).view(1, 1, -1)
+    kernel = (taps.detach().double() * gain).view(1, 1, -1)
     return F.conv1d(impulses, kernel)[:, 0, ::down]
 
 
