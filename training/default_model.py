@@ -1,5 +1,5 @@
-"""Export a training snapshot as the bundled default model: a G_ema-only checkpoint
-(``models/default.safetensors``, at most 20 MB), its model card (``default.md``) and a sample grid
+"""Export a training snapshot as the bundled default model: a checkpoint of G_ema and, for
+transfer learning, the D it trained with (``models/default.safetensors``, at most 20 MB), its model card (``default.md``) and a sample grid
 (``default.png``, 64 fixed seeds).
 
     .venv/bin/python -m training.default_model runs/default/network-snapshot-....safetensors \
@@ -14,16 +14,20 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import logging
 import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from training.checkpoint import load_checkpoint, load_generator, save_generator
+from training.checkpoint import (DEFAULT_GROUP, GENERATOR_KIND, Group, load_checkpoint,
+                                 load_generator, module_group, read_header, save_checkpoint)
 from training.model_card import CARD_SEEDS, WEIGHTS_LICENCE, evidence
 from training.snapshots import grid_image, read_commands, sample_seeds
 from visualizer.core.errors import GansmaniaError
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -31,7 +35,7 @@ MAX_BYTES = 20 * 1024 * 1024
 def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
                    data: Path | None = None, old_model: Path | None = None,
                    runs: Sequence[Path] = (), kid_images: int = 2000) -> Path:
-    """Write ``out`` (G_ema only), ``out.md`` (model card) and ``out.png`` (grid); return ``out``.
+    """Write ``out`` (G_ema, and D as :func:`_discriminator` keeps it), ``out.md`` (model card) and ``out.png`` (grid); return ``out``.
 
     ``notes``: lines for the card's Notes section (what the run folder cannot tell). With
     ``data`` (the training folder) the card also gets its composition, the weights' licence,
@@ -70,7 +74,13 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
         kept = out.with_name(f"{out.stem}-replaced{out.suffix}")
         shutil.copyfile(out, kept)
         old_model = kept
-    save_generator(out, generator, training=training, provenance=provenance)
+    groups = {DEFAULT_GROUP: module_group(generator, kind=GENERATOR_KIND,
+                                          config=generator.config.to_dict())}
+    save_checkpoint(out, {**groups, **_discriminator(snapshot)}, training=training,
+                    provenance=provenance)
+    if out.stat().st_size > MAX_BYTES and len(groups) < len(read_header(out)["groups"]):
+        log.warning("%s: over the 20 MB budget with its discriminator; written without it", out)
+        save_checkpoint(out, groups, training=training, provenance=provenance)
     size = out.stat().st_size
     if size > MAX_BYTES:
         out.unlink()
@@ -89,6 +99,22 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
     card = _card(out, generator, training, provenance, size, grid_path, notes, evidence_lines)
     out.with_suffix(".md").write_text(card, encoding="utf-8")
     return out
+
+
+def _discriminator(snapshot: Path) -> dict[str, Group]:
+    """The snapshot's D in half precision, as group ``D`` (none when it has no D).
+
+    Kept so that a fine-tune or the next stage (``gansmania train --transfer``) starts from the D
+    that trained with this G: a fresh D at 256 px stays at chance while G wanders (README), and
+    the bundled lineage's D was lost twice with the machine it trained on. Half precision keeps
+    G_ema and D of the cpu config under the budget; the transfer loads D into float32.
+    """
+    if "D" not in read_header(snapshot)["groups"]:
+        return {}
+    d = load_checkpoint(snapshot, groups=["D"]).group("D")
+    return {"D": Group(kind=d.kind, config=d.config,
+                       tensors={k: v.half() if v.is_floating_point() else v
+                                for k, v in d.tensors.items()})}
 
 
 def portable(text: str, *, data: str, run_dir: Path) -> str:

@@ -1,21 +1,26 @@
-"""The bundled default model: exported from a run as G_ema only with a card and a grid, and
+"""The bundled default model: exported from a run as G_ema and its D with a card and a grid, and
 diverse: no mode collapse across 64 fixed seeds."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tests.training.training_runs import procedural_data, train_args
 from training.checkpoint import load_checkpoint, load_generator
+from training import default_model
 from training.default_model import export_default
+from training.discriminator import Discriminator, DiscriminatorConfig
+from training.networks import build_generator
 from training.model_card import CARD_SEEDS
-from training.snapshots import sample_seeds
+from training.snapshots import load_transfer, sample_seeds
 from training.procedural import render
 from visualizer.cli import main
 from visualizer.core.paths import data_dir
@@ -32,7 +37,7 @@ def test_mean_pairwise_distance_known_values():
     assert mean_pairwise_distance(images) == pytest.approx((10 + 30 + 20) / 3)
 
 
-def test_export_writes_g_ema_only_with_card_and_grid(tmp_path):
+def test_export_writes_g_ema_and_d_with_card_and_grid(tmp_path):
     data = procedural_data(tmp_path / "data")
     run = tmp_path / "run"
     with pytest.raises(SystemExit) as exit_info:
@@ -41,7 +46,7 @@ def test_export_writes_g_ema_only_with_card_and_grid(tmp_path):
     out = export_default(run / "network-snapshot-000000-000001.safetensors",
                          tmp_path / "models" / "default.safetensors",
                          notes=["path-length regularisation off"])
-    assert set(load_checkpoint(out).groups) == {"G_ema"}
+    assert set(load_checkpoint(out).groups) == {"G_ema", "D"}
     card = out.with_suffix(".md").read_text()
     assert "gansmania train" in card and "kimg: 0.016" in card
     assert '"generator": "training.procedural"' in card  # the dataset recipe
@@ -49,6 +54,43 @@ def test_export_writes_g_ema_only_with_card_and_grid(tmp_path):
     assert out.with_suffix(".png").is_file()
     assert str(tmp_path) not in card  # no path of the machine it was trained on
     assert f"images from `data/{data.name}`" in card
+
+
+def test_the_exported_d_is_the_snapshot_s_in_half_precision_and_a_transfer_starts_from_it(tmp_path):
+    data = procedural_data(tmp_path / "data")
+    with pytest.raises(SystemExit) as exit_info:
+        main(train_args(data, tmp_path / "run", ticks=1))
+    assert exit_info.value.code == 0
+    snapshot = tmp_path / "run" / "network-snapshot-000000-000001.safetensors"
+    out = export_default(snapshot, tmp_path / "models" / "default.safetensors")
+    trained = load_checkpoint(snapshot, groups=["D"]).group("D").tensors
+    exported = load_checkpoint(out, groups=["D"]).group("D").tensors
+    assert set(exported) == set(trained)
+    assert all(t.dtype == torch.float16 for t in exported.values() if t.is_floating_point())
+    for name, tensor in trained.items():
+        assert torch.equal(exported[name], tensor.half()), name
+
+    stored = load_checkpoint(out, groups=["D"]).group("D").config
+    names = {f.name for f in dataclasses.fields(DiscriminatorConfig)}
+    d = Discriminator(DiscriminatorConfig(**{k: v for k, v in stored.items() if k in names}),
+                      img_resolution=stored["img_resolution"])
+    transfer = load_transfer(out)
+    transfer.apply(build_generator(transfer.config), d)
+    for name, tensor in d.state_dict().items():
+        assert tensor.dtype == torch.float32
+        assert torch.equal(tensor, exported[name].float()), name
+
+
+def test_an_export_over_the_budget_with_d_is_written_without_it(tmp_path, monkeypatch):
+    data = procedural_data(tmp_path / "data")
+    with pytest.raises(SystemExit) as exit_info:
+        main(train_args(data, tmp_path / "run", ticks=1))
+    assert exit_info.value.code == 0
+    snapshot = tmp_path / "run" / "network-snapshot-000000-000001.safetensors"
+    with_d = export_default(snapshot, tmp_path / "with-d" / "default.safetensors")
+    monkeypatch.setattr(default_model, "MAX_BYTES", with_d.stat().st_size - 1)
+    out = export_default(snapshot, tmp_path / "models" / "default.safetensors")
+    assert set(load_checkpoint(out).groups) == {"G_ema"}
 
 
 def test_a_grown_model_s_card_tells_every_stage_with_its_commands_and_cpu_time(tmp_path, monkeypatch):
