@@ -1,6 +1,6 @@
 """Export a training snapshot as the bundled default model: a checkpoint of G_ema and, for
-transfer learning, the D it trained with (``models/default.safetensors``, at most 20 MB), its model card (``default.md``) and a sample grid
-(``default.png``, 64 fixed seeds).
+transfer learning, the D it trained with (``models/default.safetensors``, at most 20 MB), its
+model card (``default.md``) and a sample grid (``default.png``, 64 fixed seeds).
 
     .venv/bin/python -m training.default_model runs/default/network-snapshot-....safetensors \
         --data data/mix --old models/default.safetensors --recipe-run runs/recipe-b ...
@@ -35,7 +35,8 @@ MAX_BYTES = 20 * 1024 * 1024
 def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
                    data: Path | None = None, old_model: Path | None = None,
                    runs: Sequence[Path] = (), kid_images: int = 2000) -> Path:
-    """Write ``out`` (G_ema, and D as :func:`_discriminator` keeps it), ``out.md`` (model card) and ``out.png`` (grid); return ``out``.
+    """Write ``out`` (G_ema, and D as :func:`_discriminator` keeps it), ``out.md`` (model card)
+    and ``out.png`` (grid); return ``out``.
 
     ``notes``: lines for the card's Notes section (what the run folder cannot tell). With
     ``data`` (the training folder) the card also gets its composition, the weights' licence,
@@ -76,9 +77,9 @@ def export_default(snapshot: Path, out: Path, *, notes: Sequence[str] = (),
         old_model = kept
     groups = {DEFAULT_GROUP: module_group(generator, kind=GENERATOR_KIND,
                                           config=generator.config.to_dict())}
-    save_checkpoint(out, {**groups, **_discriminator(snapshot)}, training=training,
-                    provenance=provenance)
-    if out.stat().st_size > MAX_BYTES and len(groups) < len(read_header(out)["groups"]):
+    discriminator = _discriminator(snapshot)
+    save_checkpoint(out, {**groups, **discriminator}, training=training, provenance=provenance)
+    if discriminator and out.stat().st_size > MAX_BYTES:
         log.warning("%s: over the 20 MB budget with its discriminator; written without it", out)
         save_checkpoint(out, groups, training=training, provenance=provenance)
     size = out.stat().st_size
