@@ -56,21 +56,27 @@ def test_export_writes_g_ema_and_d_with_card_and_grid(tmp_path):
     assert f"images from `data/{data.name}`" in card
 
 
-def test_the_exported_d_is_the_snapshot_s_in_half_precision_and_a_transfer_starts_from_it(tmp_path):
+def _one_tick_snapshot(tmp_path):
+    """The network snapshot of a one-tick run on procedural data (G_ema and D)."""
     data = procedural_data(tmp_path / "data")
     with pytest.raises(SystemExit) as exit_info:
         main(train_args(data, tmp_path / "run", ticks=1))
     assert exit_info.value.code == 0
-    snapshot = tmp_path / "run" / "network-snapshot-000000-000001.safetensors"
+    return tmp_path / "run" / "network-snapshot-000000-000001.safetensors"
+
+
+def test_the_exported_d_is_the_snapshot_s_in_half_precision_and_a_transfer_starts_from_it(tmp_path):
+    snapshot = _one_tick_snapshot(tmp_path)
     out = export_default(snapshot, tmp_path / "models" / "default.safetensors")
     trained = load_checkpoint(snapshot, groups=["D"]).group("D").tensors
-    exported = load_checkpoint(out, groups=["D"]).group("D").tensors
+    exported_d = load_checkpoint(out, groups=["D"]).group("D")
+    exported = exported_d.tensors
     assert set(exported) == set(trained)
     assert all(t.dtype == torch.float16 for t in exported.values() if t.is_floating_point())
     for name, tensor in trained.items():
         assert torch.equal(exported[name], tensor.half()), name
 
-    stored = load_checkpoint(out, groups=["D"]).group("D").config
+    stored = exported_d.config
     names = {f.name for f in dataclasses.fields(DiscriminatorConfig)}
     d = Discriminator(DiscriminatorConfig(**{k: v for k, v in stored.items() if k in names}),
                       img_resolution=stored["img_resolution"])
@@ -82,11 +88,7 @@ def test_the_exported_d_is_the_snapshot_s_in_half_precision_and_a_transfer_start
 
 
 def test_an_export_over_the_budget_with_d_is_written_without_it(tmp_path, monkeypatch):
-    data = procedural_data(tmp_path / "data")
-    with pytest.raises(SystemExit) as exit_info:
-        main(train_args(data, tmp_path / "run", ticks=1))
-    assert exit_info.value.code == 0
-    snapshot = tmp_path / "run" / "network-snapshot-000000-000001.safetensors"
+    snapshot = _one_tick_snapshot(tmp_path)
     with_d = export_default(snapshot, tmp_path / "with-d" / "default.safetensors")
     monkeypatch.setattr(default_model, "MAX_BYTES", with_d.stat().st_size - 1)
     out = export_default(snapshot, tmp_path / "models" / "default.safetensors")
