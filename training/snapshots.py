@@ -5,6 +5,9 @@ what a run starts from: the newest state (``--resume auto``) or a transfer check
 from __future__ import annotations
 
 import logging
+import os
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +229,16 @@ def _lineage(path: Path, checkpoint, *, resolution: int) -> list[dict[str, Any]]
         "checkpoint": path.name, "run_dir": str(path.parent.resolve()), "resolution": resolution,
         "kimg": training.get("kimg"), "cpu_s": training.get("cpu_s"), "wall_s": training.get("wall_s"),
         "commands": read_commands(path.parent) or list(provenance.get("commands", []))}]
+
+
+def record_command(run_dir: Path, command: Sequence[str]) -> None:
+    """Append a session's `gansmania train` command line to RUN/commands.txt (the model card
+    quotes every session's command); under torchrun only the first process writes it."""
+    if os.environ.get("RANK", "0") != "0":
+        return
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    with (Path(run_dir) / "commands.txt").open("a", encoding="utf-8") as log_file:
+        log_file.write(shlex.join(command) + "\n")
 
 
 def read_commands(run_dir: Path) -> list[str]:

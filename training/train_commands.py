@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -132,10 +131,46 @@ def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, m
     if print_config:
         click.echo(to_toml(config), nl=False)
         return
-    if os.environ.get("RANK", "0") == "0":  # the model card quotes every session's command
-        config.out.mkdir(parents=True, exist_ok=True)
-        with (config.out / "commands.txt").open("a", encoding="utf-8") as log_file:
-            log_file.write(" ".join(shlex.quote(a) for a in ["gansmania", *sys.argv[1:]]) + "\n")
+    from training.snapshots import record_command
+
+    record_command(config.out, ["gansmania", *sys.argv[1:]])
     run_dir = run_training(config)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process says it
         click.echo(f"run folder: {run_dir}")
+
+
+@click.command("train-lineage")
+@click.argument("recipe_name", metavar="RECIPE")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Lineage folder: one run folder per stage, named as the stages are.")
+@click.option("--until", help="Stop after this stage (e.g. to look at it before growing on).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
+@click.option("--threads", type=int, help="CPU threads for torch (0 = default).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override a train key in every stage, after the recipe (repeatable).")
+def train_lineage(recipe_name: str, data: Path, out: Path, until: str | None, device: str | None,
+                  threads: int | None, assignments: tuple[str, ...]) -> None:
+    """Grow a model through the stages of a lineage RECIPE (a .toml file, or a bundled name:
+    `default`), each a `gansmania train` run in OUT/STAGE that starts from the stage before it.
+
+    Run it again to go on: the newest stage that has begun resumes (--resume auto), and each
+    later stage grows from the checkpoint the recipe picks (the previous stage's newest state,
+    or its snapshot with the lowest in-training KID), carrying ADA's p over if it says so. Every
+    stage's equivalent `gansmania train` command is written to its commands.txt.
+
+    \b
+    Example:
+      gansmania train-lineage default data/mix-v2 --out ~/runs/lineage
+      gansmania train-lineage default data/mix-v2 --out ~/runs/lineage --until 64px
+      gansmania train-lineage my-lineage.toml data/art --out runs/art --device cuda --set schedule.batch=32
+    """
+    from training.lineage import find_recipe, load_recipe, run_lineage
+    from visualizer.core.config import parse_assignment
+
+    recipe_ = load_recipe(find_recipe(recipe_name))
+    extra = [parse_assignment(text) for text in assignments]
+    extra += [(key, value) for key, value in (("runtime.device", device), ("runtime.threads", threads))
+              if value is not None]
+    run_dir = run_lineage(recipe_, data=data, out=out, extra=extra, until=until)
+    click.echo(f"last stage: {run_dir}")
