@@ -220,5 +220,5 @@ def directions_command(model: Path, method: str, count: int, samples: int, layer
                f"({time.perf_counter() - started:.1f} s)")
 
 
-COMMANDS: tuple = (train, train_lineage, synth_dataset, generate, import_pkl, kid_command, curves_command,
-                   directions_command, project_command)
+COMMANDS: tuple = (train, train_lineage, synth_dataset, generate, import_pkl, kid_command,
+                   curves_command, directions_command, project_command)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,7 +40,7 @@ from typing import Any
 import tomli_w
 
 from training.configs import RESOLUTIONS
-from training.train_config import RECIPES, TrainConfig, recipe
+from training.train_config import RECIPES, TrainConfig
 from visualizer.core.config import Origin, from_dict, override, read_toml, setting
 from visualizer.core.errors import ConfigError, GansmaniaError
 
@@ -148,9 +149,9 @@ def load_recipe(path: Path) -> Recipe:
                               "stage has, of letters, digits, - and _")
         names.add(stage_header.name)
         stages.append(Stage(stage_header, (*common_settings, *own)))
-    recipe_ = Recipe(path=Path(path), header=header, stages=tuple(stages))
-    check_stages(recipe_)
-    return recipe_
+    recipe = Recipe(path=Path(path), header=header, stages=tuple(stages))
+    check_stages(recipe)
+    return recipe
 
 
 def _flat(table: Any, where: str, path: Path) -> list[tuple[str, Any]]:
@@ -174,13 +175,13 @@ def _check_free(key: str, where: str) -> None:
                           "allowed: any other train key")
 
 
-def check_stages(recipe_: Recipe, extra: Sequence[tuple[str, Any]] = ()) -> None:
+def check_stages(recipe: Recipe, extra: Sequence[tuple[str, Any]] = ()) -> None:
     """Apply every stage's keys (and ``extra``'s) to a config now, so that a mistake in the last
     stage stops the lineage before the first has trained."""
     for key, _ in extra:
         _check_free(key, "--set")
-    for stage in recipe_.stages:
-        stage_config(recipe_, stage, data=Path("data"), out=Path("runs"), source=None, extra=extra)
+    for stage in recipe.stages:
+        stage_config(recipe, stage, data=Path("data"), out=Path("runs"), source=None, extra=extra)
 
 
 def stage_settings(stage: Stage, *, source: Source | None,
@@ -198,22 +199,22 @@ def stage_settings(stage: Stage, *, source: Source | None,
     return pairs
 
 
-def stage_config(recipe_: Recipe, stage: Stage, *, data: Path, out: Path, source: Source | None,
+def stage_config(recipe: Recipe, stage: Stage, *, data: Path, out: Path, source: Source | None,
                  extra: Sequence[tuple[str, Any]] = ()) -> TrainConfig:
-    config = recipe(recipe_.header.config)
+    config = RECIPES[recipe.header.config]
     config = override(config, "data.path", str(data), origin="DATA")
     config = override(config, "out", str(out / stage.name), origin="--out")
     for key, value in stage_settings(stage, source=source, extra=extra):
-        config = override(config, key, value, origin=f"{recipe_.path}: stage '{stage.name}'")
+        config = override(config, key, value, origin=f"{recipe.path}: stage '{stage.name}'")
     return config
 
 
-def command_line(recipe_: Recipe, stage: Stage, *, data: Path, out: Path, source: Source | None,
+def command_line(recipe: Recipe, stage: Stage, *, data: Path, out: Path, source: Source | None,
                  extra: Sequence[tuple[str, Any]] = ()) -> list[str]:
     """The `gansmania train` command that is ``stage``'s run (for commands.txt and the model card):
     every key as ``--set``, which goes through the same override as :func:`stage_config`."""
     args = ["gansmania", "train", str(data), "--out", str(out / stage.name),
-            "--config", recipe_.header.config]
+            "--config", recipe.header.config]
     for key, value in stage_settings(stage, source=source, extra=extra):
         args += ["--set", f"{key}={_literal(value)}"]
     return args
@@ -256,16 +257,16 @@ def _best_snapshot(run_dir: Path, *, window_kimg: float, stage: str) -> tuple[Pa
         raise GansmaniaError(f"{run_dir}/metrics.jsonl: no KID to pick the snapshot stage '{stage}' "
                              "grows from; allowed: grow_from = \"last\", or metrics (train key "
                              "metrics.art = true) in the stage before it")
-    end = max(line["kimg"] for line in metrics)
-    candidates = [(line["kid"], line["kimg"], path) for line in metrics
-                  if line["kimg"] >= end - window_kimg or not window_kimg
-                  if (path := _snapshot_of_tick(run_dir, line["tick"])) is not None]
+    since = max(line["kimg"] for line in metrics) - window_kimg if window_kimg else -math.inf
+    candidates = [(line["kid"], line["kimg"], path) for line in metrics if line["kimg"] >= since
+                  and (path := _snapshot_of_tick(run_dir, line["tick"])) is not None]
     if not candidates:
         raise GansmaniaError(f"{run_dir}: no network snapshot beside its KID readings for stage "
                              f"'{stage}' to grow from")
     kid, kimg, path = min(candidates, key=lambda c: (c[0], -c[1]))
+    window = f" in its last {window_kimg:g} kimg" if window_kimg else ""
     return path, (f"its lowest in-training KID x1e3 {kid * 1e3:.3f} at {kimg:g} kimg, of "
-                  f"{len(candidates)} snapshots" + (f" in its last {window_kimg:g} kimg" if window_kimg else ""))
+                  f"{len(candidates)} snapshots{window}")
 
 
 def _metric_lines(run_dir: Path) -> list[dict[str, Any]]:
@@ -281,20 +282,20 @@ def _snapshot_of_tick(run_dir: Path, tick: int) -> Path | None:
     return found[-1] if found else None
 
 
-def plan(recipe_: Recipe, out: Path) -> Iterator[tuple[int, Stage]]:
+def plan(recipe: Recipe, out: Path) -> Iterator[tuple[int, Stage]]:
     """The stages still to train: from the newest one that has begun (every stage before it is
     final: a later stage grew from it, so training it on would change nothing downstream)."""
     from training.run_state import list_states
 
-    begun = [i for i, stage in enumerate(recipe_.stages) if list_states(out / stage.name)]
+    begun = [i for i, stage in enumerate(recipe.stages) if list_states(out / stage.name)]
     first = begun[-1] if begun else 0
     for index in range(first):
-        log.info("stage %s: done (stage %s has grown from it)", recipe_.stages[index].name,
-                 recipe_.stages[index + 1].name)
-    yield from ((i, recipe_.stages[i]) for i in range(first, len(recipe_.stages)))
+        log.info("stage %s: done (stage %s has grown from it)", recipe.stages[index].name,
+                 recipe.stages[index + 1].name)
+    yield from ((i, recipe.stages[i]) for i in range(first, len(recipe.stages)))
 
 
-def run_lineage(recipe_: Recipe, *, data: Path, out: Path, extra: Sequence[tuple[str, Any]] = (),
+def run_lineage(recipe: Recipe, *, data: Path, out: Path, extra: Sequence[tuple[str, Any]] = (),
                 until: str | None = None,
                 train: Callable[[TrainConfig, list[str]], Path] | None = None) -> Path:
     """Train the stages still to train (:func:`plan`), each resumed, or grown from the one before;
@@ -302,27 +303,27 @@ def run_lineage(recipe_: Recipe, *, data: Path, out: Path, extra: Sequence[tuple
     ``until``: stop after this stage; ``train(config, command)`` runs one stage."""
     from training.run_state import list_states
 
-    if until is not None and until not in {s.name for s in recipe_.stages}:
-        raise ConfigError(f"--until {until!r}: no such stage in {recipe_.path}; allowed: "
-                          f"{', '.join(s.name for s in recipe_.stages)}")
-    check_stages(recipe_, extra)
+    if until is not None and until not in {s.name for s in recipe.stages}:
+        raise ConfigError(f"--until {until!r}: no such stage in {recipe.path}; allowed: "
+                          f"{', '.join(s.name for s in recipe.stages)}")
+    check_stages(recipe, extra)
     train = train or _record_and_train
     run_dir = out
-    for index, stage in plan(recipe_, out):
+    for index, stage in plan(recipe, out):
         source = None
         if list_states(out / stage.name):
             log.info("stage %s: resuming", stage.name)
         elif index > 0:
-            source = pick_source(stage, out / recipe_.stages[index - 1].name)
-        elif recipe_.start is not None:
-            source = _source(recipe_.start, "the recipe's start")
+            source = pick_source(stage, out / recipe.stages[index - 1].name)
+        elif recipe.start is not None:
+            source = _source(recipe.start, "the recipe's start")
         if source is not None:
             carried = stage.header.carry_augment_p and source.augment_p is not None
             log.info("stage %s grows from %s: %s%s", stage.name, source.path, source.reason,
                      f"; ADA p {source.augment_p:.3f} carried over" if carried else "")
-        config = stage_config(recipe_, stage, data=data, out=out, source=source, extra=extra)
-        command = command_line(recipe_, stage, data=data, out=out, source=source, extra=extra)
-        log.info("stage %s (%d of %d): %s", stage.name, index + 1, len(recipe_.stages),
+        config = stage_config(recipe, stage, data=data, out=out, source=source, extra=extra)
+        command = command_line(recipe, stage, data=data, out=out, source=source, extra=extra)
+        log.info("stage %s (%d of %d): %s", stage.name, index + 1, len(recipe.stages),
                  shlex.join(command))
         run_dir = train(config, command)
         if stage.name == until:

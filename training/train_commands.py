@@ -168,9 +168,9 @@ def train_lineage(recipe_name: str, data: Path, out: Path, until: str | None, de
     from training.lineage import find_recipe, load_recipe, run_lineage
     from visualizer.core.config import parse_assignment
 
-    recipe_ = load_recipe(find_recipe(recipe_name))
+    recipe = load_recipe(find_recipe(recipe_name))
     extra = [parse_assignment(text) for text in assignments]
     extra += [(key, value) for key, value in (("runtime.device", device), ("runtime.threads", threads))
               if value is not None]
-    run_dir = run_lineage(recipe_, data=data, out=out, extra=extra, until=until)
+    run_dir = run_lineage(recipe, data=data, out=out, extra=extra, until=until)
     click.echo(f"last stage: {run_dir}")
