@@ -301,6 +301,7 @@ def run_lineage(recipe: Recipe, *, data: Path, out: Path, extra: Sequence[tuple[
     """Train the stages still to train (:func:`plan`), each resumed, or grown from the one before;
     return the last one's run folder. ``extra``: train keys for every stage, after the recipe's;
     ``until``: stop after this stage; ``train(config, command)`` runs one stage."""
+    from training.preemption import Interrupted
     from training.run_state import list_states
 
     if until is not None and until not in {s.name for s in recipe.stages}:
@@ -325,7 +326,11 @@ def run_lineage(recipe: Recipe, *, data: Path, out: Path, extra: Sequence[tuple[
         command = command_line(recipe, stage, data=data, out=out, source=source, extra=extra)
         log.info("stage %s (%d of %d): %s", stage.name, index + 1, len(recipe.stages),
                  shlex.join(command))
-        run_dir = train(config, command)
+        try:
+            run_dir = train(config, command)
+        except Interrupted as stop:  # a lineage goes on from its own command, not train's
+            raise Interrupted(f"stage '{stage.name}' {stop.stopped}",
+                              go_on="run this command again to go on from there") from None
         if stage.name == until:
             break
     return run_dir

@@ -307,7 +307,7 @@ def _train(config: TrainConfig, dist: Dist, on_tick: Callable[[TickReport], None
                                    dataset=dataset)
                 raise Interrupted(f"stopped by {stop.signal_name or 'a signal on another process'} "
                                   f"at {counters.cur_nimg / 1000:.3f} kimg; resumable state "
-                                  f"{path}; continue with --resume auto")
+                                  f"{path}")
             real, real_c = next(batches)
             real = real.to(device, non_blocking=True).to(torch.float32) / 127.5 - 1
             all_z = torch.randn([len(phases), batch_gpu, config.generator.z_dim], device=device)

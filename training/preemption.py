@@ -19,9 +19,14 @@ STOP_SIGNALS = (signal.SIGTERM,)
 
 
 class Interrupted(GansmaniaError):
-    """The run stopped on a signal after writing a resumable state."""
+    """The run stopped on a signal after writing a resumable state. ``stopped``: where and how
+    (kept apart, so that a caller that started the run, such as a lineage, can say how to go on)."""
 
     exit_code = 128 + signal.SIGTERM
+
+    def __init__(self, stopped: str, *, go_on: str = "continue with --resume auto") -> None:
+        super().__init__(f"{stopped}; {go_on}")
+        self.stopped = stopped
 
 
 class StopOnSignal:

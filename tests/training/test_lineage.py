@@ -17,8 +17,9 @@ from tests.training.training_runs import BATCH, TICK_KIMG, TINY_SETS, procedural
 from training.checkpoint import load_checkpoint
 from training.default_model import MAX_BYTES
 from training.discriminator import Discriminator
-from training.lineage import find_recipe, load_recipe, pick_source, stage_config
+from training.lineage import find_recipe, load_recipe, pick_source, run_lineage, stage_config
 from training.networks import build_generator
+from training.preemption import Interrupted
 from training.run_state import list_states, load_state
 from visualizer.cli import main
 from visualizer.core.errors import ConfigError, GansmaniaError
@@ -187,3 +188,18 @@ def test_the_bundled_recipe_makes_a_model_that_keeps_its_d_within_the_budget():
     weights = 4 * sum(p.numel() for p in g.state_dict().values()) \
         + 2 * sum(p.numel() for p in d.state_dict().values())
     assert weights < 0.97 * MAX_BYTES  # the rest: the header and the buffers the export adds
+
+
+def test_a_stage_stopped_by_a_signal_says_to_run_the_lineage_again(tmp_path):
+    """What the training loop raises on SIGTERM (tests/training/test_preemption.py) comes out of
+    the lineage naming the stage, with the lineage's own way to go on, and exit code 143."""
+    recipe = load_recipe(write(tmp_path, recipe_text()))
+
+    def stopped(config, command):
+        raise Interrupted("stopped by SIGTERM at 0.008 kimg; resumable state X")
+
+    with pytest.raises(Interrupted) as info:
+        run_lineage(recipe, data=tmp_path, out=tmp_path / "o", train=stopped)
+    assert str(info.value) == ("stage 'small' stopped by SIGTERM at 0.008 kimg; resumable state X; "
+                               "run this command again to go on from there")
+    assert info.value.exit_code == 143
