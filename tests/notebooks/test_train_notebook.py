@@ -1,7 +1,8 @@
 """notebooks/train.ipynb, executed top to bottom by a real Jupyter kernel (nbclient) on the CPU
 with tiny settings put after its `parameters` cell (as papermill does): it paints a dataset,
 trains, shows the fakes grid and exports a model that loads; run again with more kimg it
-resumes the run on its storage instead of starting over."""
+resumes the run on its storage instead of starting over; with a lineage recipe it grows the
+model through the recipe's stages and exports the last."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.training_runs import BATCH, TICK_KIMG, TINY_SETS
+from tests.training.training_runs import BATCH, TICK_KIMG, TINY_SETS, tiny_lineage_recipe
 from training import run_state
 from training.checkpoint import load_generator
 
@@ -91,3 +92,18 @@ def test_runs_top_to_bottom_on_a_cpu_and_resumes_when_run_again(notebook, tmp_pa
     assert "resumed from" in output_text(cell_running(second, '"train"'))
     newest = run_state.load_state(run_state.list_states(storage / "runs" / "abstract")[-1])
     assert newest.counters.cur_tick == 2
+
+
+@pytest.mark.slow
+def test_a_lineage_recipe_grows_the_model_and_the_last_stage_is_exported(notebook, tmp_path):
+    storage = tmp_path / "storage"
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(tiny_lineage_recipe(), encoding="utf-8")
+    parameters = {**tiny_parameters(storage, ticks=1), "LINEAGE": str(recipe)}
+    done = execute(with_parameters(notebook, parameters), tmp_path)
+
+    trained = output_text(cell_running(done, '"train-lineage"'))
+    assert "stage big grows from" in trained and "last stage:" in trained
+    assert run_state.list_states(storage / "runs" / "abstract" / "small")
+    model = load_generator(storage / "export" / "abstract.safetensors")
+    assert model.config.img_resolution == 32  # the big stage, grown from the small one

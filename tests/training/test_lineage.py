@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tests.training.test_train import run
-from tests.training.training_runs import BATCH, TICK_KIMG, TINY_SETS, procedural_data
+from tests.training.training_runs import TICK_KIMG, procedural_data, tiny_lineage_recipe
 from training.checkpoint import load_checkpoint
 from training.default_model import MAX_BYTES
 from training.discriminator import Discriminator
@@ -23,36 +23,6 @@ from training.preemption import Interrupted
 from training.run_state import list_states, load_state
 from visualizer.cli import main
 from visualizer.core.errors import ConfigError, GansmaniaError
-
-# The tiny networks of training_runs, less the size: a lineage sets that per stage.
-TINY = "\n".join(f"{key} = {value}" for key, value in
-                 (s.split("=", 1) for s in TINY_SETS) if key != "generator.img_resolution")
-
-
-def recipe_text(*, first: str = "", second: str = "grow_from = \"last\"", first_kimg: float = 2,
-                second_kimg: float = 1, common: str = "") -> str:
-    """Two stages of the tiny networks: 'small' (16 px, ``first_kimg`` ticks), then 'big' (32 px,
-    ``second_kimg`` ticks); ``first``/``second``/``common``: more TOML lines for each."""
-    return f"""description = "tiny"
-config = "cpu"
-[train]
-{TINY}
-schedule.batch = {BATCH}
-schedule.tick_kimg = {TICK_KIMG}
-schedule.snap = 1
-{common}
-[[stages]]
-name = "small"
-resolution = 16
-kimg = {TICK_KIMG * first_kimg}
-{first}
-[[stages]]
-name = "big"
-resolution = 32
-kimg = {TICK_KIMG * second_kimg}
-{second}
-"""
-
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
@@ -71,7 +41,7 @@ def lineage(recipe, data, out, *extra: str) -> None:
 
 def test_each_stage_grows_from_the_newest_state_of_the_one_before(data, tmp_path):
     out = tmp_path / "runs"
-    lineage(write(tmp_path, recipe_text()), data, out)
+    lineage(write(tmp_path, tiny_lineage_recipe()), data, out)
     small_state = list_states(out / "small")[-1]
     assert load_state(small_state).counters.cur_nimg == 2 * TICK_KIMG * 1000
     big = load_checkpoint(list_states(out / "big")[-1], groups=["G"])
@@ -93,7 +63,7 @@ def test_each_stage_grows_from_the_newest_state_of_the_one_before(data, tmp_path
 
 def test_a_second_run_goes_on_from_where_the_lineage_stands(data, tmp_path):
     out = tmp_path / "runs"
-    recipe = write(tmp_path, recipe_text())
+    recipe = write(tmp_path, tiny_lineage_recipe())
     lineage(recipe, data, out, "--until", "small")
     assert not (out / "big").exists()
     states = list_states(out / "small")
@@ -101,10 +71,10 @@ def test_a_second_run_goes_on_from_where_the_lineage_stands(data, tmp_path):
     assert list_states(out / "small") == states and list_states(out / "big")
     big_states = list_states(out / "big")
     # A longer first stage in the recipe now changes nothing: the big stage has grown from it.
-    lineage(write(tmp_path, recipe_text(first_kimg=4)), data, out)
+    lineage(write(tmp_path, tiny_lineage_recipe(first_kimg=4)), data, out)
     assert list_states(out / "small") == states and list_states(out / "big") == big_states
     # A longer last stage trains on from its own state.
-    lineage(write(tmp_path, recipe_text(second_kimg=2)), data, out)
+    lineage(write(tmp_path, tiny_lineage_recipe(second_kimg=2)), data, out)
     newest = load_state(list_states(out / "big")[-1])
     assert newest.counters.cur_nimg == 2 * TICK_KIMG * 1000
     assert len((out / "big" / "commands.txt").read_text().splitlines()) == 3
@@ -112,7 +82,7 @@ def test_a_second_run_goes_on_from_where_the_lineage_stands(data, tmp_path):
 
 def test_grow_from_best_takes_the_lowest_kid_of_the_window(data, tmp_path):
     out = tmp_path / "runs"
-    recipe = write(tmp_path, recipe_text(first_kimg=3))
+    recipe = write(tmp_path, tiny_lineage_recipe(first_kimg=3))
     lineage(recipe, data, out, "--until", "small")
     # KID readings written here, so the answer is known: tick 2 is lowest, tick 3 the last.
     lines = [{"kimg": tick * TICK_KIMG, "tick": tick, "kid": kid}
@@ -120,7 +90,7 @@ def test_grow_from_best_takes_the_lowest_kid_of_the_window(data, tmp_path):
     (out / "small" / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     stages = {}
     for window in (0, TICK_KIMG * 0.5):
-        text = recipe_text(second=f"grow_from = \"best\"\nbest_window_kimg = {window}")
+        text = tiny_lineage_recipe(second=f"grow_from = \"best\"\nbest_window_kimg = {window}")
         stages[window] = load_recipe(write(tmp_path, text, f"best-{window}.toml")).stages[1]
     assert pick_source(stages[0], out / "small").path.name.endswith("-000002.safetensors")
     assert pick_source(stages[TICK_KIMG * 0.5], out / "small").path.name.endswith("-000003.safetensors")
@@ -132,7 +102,7 @@ def test_grow_from_best_takes_the_lowest_kid_of_the_window(data, tmp_path):
 @pytest.mark.parametrize("carry", [True, False])
 def test_ada_p_carries_over_to_the_next_stage_when_the_recipe_says_so(data, tmp_path, carry):
     out = tmp_path / "runs"
-    text = recipe_text(first="train.augment = { mode = \"fixed\", p = 0.3 }",
+    text = tiny_lineage_recipe(first="train.augment = { mode = \"fixed\", p = 0.3 }",
                        second=f"carry_augment_p = {str(carry).lower()}\n"
                               "train.augment = { mode = \"fixed\" }")
     lineage(write(tmp_path, text), data, out)
@@ -150,7 +120,7 @@ def test_ada_p_carries_over_to_the_next_stage_when_the_recipe_says_so(data, tmp_
     ('config = "cpu"', 'start = "none.safetensors"', r"key 'start' = 'none.safetensors': file not found"),
 ])
 def test_a_recipe_with_a_mistake_is_refused_before_anything_trains(tmp_path, old, new, message):
-    text = recipe_text()
+    text = tiny_lineage_recipe()
     assert old in text
     with pytest.raises(ConfigError, match=message):
         load_recipe(write(tmp_path, text.replace(old, new)))
@@ -163,7 +133,7 @@ def test_a_recipe_with_a_mistake_is_refused_before_anything_trains(tmp_path, old
 ])
 def test_command_line_keys_and_stages_are_checked_before_anything_trains(data, tmp_path, capsys,
                                                                          extra, message):
-    recipe = write(tmp_path, recipe_text())
+    recipe = write(tmp_path, tiny_lineage_recipe())
     with pytest.raises(SystemExit) as exit_info:
         main(["train-lineage", str(recipe), str(data), "--out", str(tmp_path / "o"), *extra])
     assert exit_info.value.code != 0
@@ -193,7 +163,7 @@ def test_the_bundled_recipe_makes_a_model_that_keeps_its_d_within_the_budget():
 def test_a_stage_stopped_by_a_signal_says_to_run_the_lineage_again(tmp_path):
     """What the training loop raises on SIGTERM (tests/training/test_preemption.py) comes out of
     the lineage naming the stage, with the lineage's own way to go on, and exit code 143."""
-    recipe = load_recipe(write(tmp_path, recipe_text()))
+    recipe = load_recipe(write(tmp_path, tiny_lineage_recipe()))
 
     def stopped(config, command):
         raise Interrupted("stopped by SIGTERM at 0.008 kimg; resumable state X")

@@ -1,5 +1,5 @@
 """Tiny training runs for the tests: a 16 px generator/discriminator that trains a tick in about
-a second on a CPU, and the command lines that make them."""
+a second on a CPU, the command lines that make them, and a two-stage lineage recipe of them."""
 
 from __future__ import annotations
 
@@ -37,3 +37,33 @@ def train_args(data: Path, out: Path, *, ticks: int, extra: Sequence[str] = (),
 def gansmania(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "visualizer.cli", *args], capture_output=True,
                           text=True, timeout=timeout)
+
+
+# The tiny networks as a recipe's [train] keys, less the size: a lineage sets that per stage.
+TINY_TRAIN_KEYS = "\n".join(f"{key} = {value}" for key, value in
+                 (s.split("=", 1) for s in TINY_SETS) if key != "generator.img_resolution")
+
+
+def tiny_lineage_recipe(*, first: str = "", second: str = "grow_from = \"last\"", first_kimg: float = 2,
+                second_kimg: float = 1, common: str = "") -> str:
+    """Two stages of the tiny networks: 'small' (16 px, ``first_kimg`` ticks), then 'big' (32 px,
+    ``second_kimg`` ticks); ``first``/``second``/``common``: more TOML lines for each."""
+    return f"""description = "tiny"
+config = "cpu"
+[train]
+{TINY_TRAIN_KEYS}
+schedule.batch = {BATCH}
+schedule.tick_kimg = {TICK_KIMG}
+schedule.snap = 1
+{common}
+[[stages]]
+name = "small"
+resolution = 16
+kimg = {TICK_KIMG * first_kimg}
+{first}
+[[stages]]
+name = "big"
+resolution = 32
+kimg = {TICK_KIMG * second_kimg}
+{second}
+"""
