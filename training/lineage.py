@@ -301,14 +301,24 @@ def run_lineage(recipe: Recipe, *, data: Path, out: Path, extra: Sequence[tuple[
     """Train the stages still to train (:func:`plan`), each resumed, or grown from the one before;
     return the last one's run folder. ``extra``: train keys for every stage, after the recipe's;
     ``until``: stop after this stage; ``train(config, command)`` runs one stage."""
-    from training.preemption import Interrupted
-    from training.run_state import list_states
+    from training.loop import distributed
 
     if until is not None and until not in {s.name for s in recipe.stages}:
         raise ConfigError(f"--until {until!r}: no such stage in {recipe.path}; allowed: "
                           f"{', '.join(s.name for s in recipe.stages)}")
     check_stages(recipe, extra)
     train = train or _record_and_train
+    # Under torchrun the stages share one process group (training.loop.distributed).
+    with distributed(stage_config(recipe, recipe.stages[0], data=data, out=out, source=None,
+                                  extra=extra)):
+        return _run_stages(recipe, data=data, out=out, extra=extra, until=until, train=train)
+
+
+def _run_stages(recipe: Recipe, *, data: Path, out: Path, extra: Sequence[tuple[str, Any]],
+                until: str | None, train: Callable[[TrainConfig, list[str]], Path]) -> Path:
+    from training.preemption import Interrupted
+    from training.run_state import list_states
+
     run_dir = out
     for index, stage in plan(recipe, out):
         source = None

@@ -21,7 +21,8 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,10 +178,7 @@ class TickReport:
 
 def train(config: TrainConfig, *, on_tick: Callable[[TickReport], None] | None = None) -> Path:
     """Run (or resume) training as ``config`` says; return the run folder."""
-    probe = "cuda" if config.runtime.device == "cuda" or (
-        config.runtime.device == "auto" and torch.cuda.is_available()) else "cpu"
-    dist = setup_distributed(probe)
-    try:
+    with distributed(config) as dist:
         try:
             run_dir = _train(config, dist, on_tick)
         except Interrupted:
@@ -188,8 +186,21 @@ def train(config: TrainConfig, *, on_tick: Callable[[TickReport], None] | None =
             raise
         _wait_for_main(dist)
         return run_dir
+
+
+@contextmanager
+def distributed(config: TrainConfig) -> Iterator[Dist]:
+    """This process's place in the torchrun job, if any, for the duration. A group joined here
+    is left at the end; one joined before stays: a lineage keeps one over all its stages (its
+    processes once hung at the start of a second stage when each stage left and joined again)."""
+    probe = "cuda" if config.runtime.device == "cuda" or (
+        config.runtime.device == "auto" and torch.cuda.is_available()) else "cpu"
+    joined_before = torch.distributed.is_available() and torch.distributed.is_initialized()
+    dist = setup_distributed(probe)
+    try:
+        yield dist
     finally:
-        if dist.world > 1 and torch.distributed.is_initialized():
+        if not joined_before and dist.world > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
 

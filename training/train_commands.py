@@ -173,4 +173,5 @@ def train_lineage(recipe_name: str, data: Path, out: Path, until: str | None, de
     extra += [(key, value) for key, value in (("runtime.device", device), ("runtime.threads", threads))
               if value is not None]
     run_dir = run_lineage(recipe, data=data, out=out, extra=extra, until=until)
-    click.echo(f"last stage: {run_dir}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process says it
+        click.echo(f"last stage: {run_dir}")

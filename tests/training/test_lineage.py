@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,18 @@ def test_a_stage_stopped_by_a_signal_says_to_run_the_lineage_again(tmp_path):
     assert str(info.value) == ("stage 'small' stopped by SIGTERM at 0.008 kimg; resumable state X; "
                                "run this command again to go on from there")
     assert info.value.exit_code == 143
+
+
+@pytest.mark.slow
+def test_under_torchrun_the_stages_share_one_process_group(data, tmp_path):
+    """Two CPU processes grow both stages, in one process group for all of them (when each stage
+    left the group and joined again, one try in six hung at the second stage's start)."""
+    out = tmp_path / "runs"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "visualizer.cli", "train-lineage", str(write(tmp_path, tiny_lineage_recipe())),
+               str(data), "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("last stage:") == 1  # only rank 0 reports
+    state = load_checkpoint(list_states(out / "big")[-1], groups=["state"])
+    assert state.groups["state"].tensors["rng"].shape[0] == 2  # both ranks trained the big stage
