@@ -190,3 +190,15 @@ def test_under_torchrun_the_stages_share_one_process_group(data, tmp_path):
     assert result.stdout.count("last stage:") == 1  # only rank 0 reports
     state = load_checkpoint(list_states(out / "big")[-1], groups=["state"])
     assert state.groups["state"].tensors["rng"].shape[0] == 2  # both ranks trained the big stage
+
+
+def test_a_recipe_start_is_where_the_first_stage_begins(data, tmp_path):
+    first = tmp_path / "first"
+    lineage(write(tmp_path, tiny_lineage_recipe()), data, first, "--until", "small")
+    start = sorted((first / "small").glob("network-snapshot-*.safetensors"))[-1]
+    text = tiny_lineage_recipe().replace('config = "cpu"',
+                                         f'config = "cpu"\nstart = "{start.relative_to(tmp_path)}"')
+    out = tmp_path / "second"
+    lineage(write(tmp_path, text, "started.toml"), data, out, "--until", "small")
+    grown_from = json.loads((out / "small" / "lineage.json").read_text())
+    assert [stage["checkpoint"] for stage in grown_from] == [start.name]
