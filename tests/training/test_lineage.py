@@ -26,6 +26,7 @@ from training.run_state import list_states, load_state
 from visualizer.cli import main
 from visualizer.core.errors import ConfigError, GansmaniaError
 
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return procedural_data(tmp_path_factory.mktemp("lineage-data"), resolution=40)
@@ -105,8 +106,8 @@ def test_grow_from_best_takes_the_lowest_kid_of_the_window(data, tmp_path):
 def test_ada_p_carries_over_to_the_next_stage_when_the_recipe_says_so(data, tmp_path, carry):
     out = tmp_path / "runs"
     text = tiny_lineage_recipe(first="train.augment = { mode = \"fixed\", p = 0.3 }",
-                       second=f"carry_augment_p = {str(carry).lower()}\n"
-                              "train.augment = { mode = \"fixed\" }")
+                               second=f"carry_augment_p = {str(carry).lower()}\n"
+                                      "train.augment = { mode = \"fixed\" }")
     lineage(write(tmp_path, text), data, out)
     p = float(load_state(list_states(out / "big")[-1]).extra("augment_p"))
     assert p == pytest.approx(0.3 if carry else 0.0)
