@@ -295,6 +295,46 @@ def plan(recipe: Recipe, out: Path) -> Iterator[tuple[int, Stage]]:
     yield from ((i, recipe.stages[i]) for i in range(first, len(recipe.stages)))
 
 
+@dataclass(frozen=True)
+class StageStatus:
+    """Where one stage of a lineage stands (:func:`status`)."""
+
+    name: str
+    resolution: int
+    kimg: float  # the recipe's
+    kimg_done: float | None  # the newest state's; None: not begun
+    cpu_hours: float | None
+    kid_latest: float | None  # in-training KID (metrics.jsonl), the newest and the lowest
+    kid_best: float | None
+    grown_from: str  # the checkpoint it grew from (lineage.json), "" when none
+    done: bool
+
+
+def status(recipe: Recipe, out: Path) -> list[StageStatus]:
+    """Each stage's progress in ``out``, read from its files (nothing is trained or loaded but
+    checkpoint headers)."""
+    from training.checkpoint import load_checkpoint
+    from training.run_state import list_states
+
+    rows = []
+    for index, stage in enumerate(recipe.stages):
+        run_dir = out / stage.name
+        states = list_states(run_dir)
+        training = load_checkpoint(states[-1], groups=()).training if states else {}
+        kids = [line["kid"] for line in _metric_lines(run_dir)]
+        grown = run_dir / "lineage.json"
+        later_begun = any(list_states(out / s.name) for s in recipe.stages[index + 1:])
+        kimg_done = training.get("kimg")
+        rows.append(StageStatus(
+            name=stage.name, resolution=stage.header.resolution, kimg=stage.header.kimg,
+            kimg_done=kimg_done, cpu_hours=training["cpu_s"] / 3600 if "cpu_s" in training else None,
+            kid_latest=kids[-1] if kids else None, kid_best=min(kids) if kids else None,
+            grown_from=json.loads(grown.read_text(encoding="utf-8"))[-1]["checkpoint"]
+            if grown.is_file() else "",
+            done=later_begun or (kimg_done is not None and kimg_done >= stage.header.kimg)))
+    return rows
+
+
 def run_lineage(recipe: Recipe, *, data: Path, out: Path, extra: Sequence[tuple[str, Any]] = (),
                 until: str | None = None,
                 train: Callable[[TrainConfig, list[str]], Path] | None = None) -> Path:

@@ -145,12 +145,14 @@ def train(data: Path, out: Path, preset: str, kimg, batch, gamma, aug, target, m
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Lineage folder: one run folder per stage, named as the stages are.")
 @click.option("--until", help="Stop after this stage (e.g. to look at it before growing on).")
+@click.option("--status", "show_status", is_flag=True,
+              help="Print where each stage stands in OUT (kimg, CPU-hours, KID) and exit.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
 @click.option("--threads", type=int, help="CPU threads for torch (0 = default).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Override a train key in every stage, after the recipe (repeatable).")
-def train_lineage(recipe_name: str, data: Path, out: Path, until: str | None, device: str | None,
-                  threads: int | None, assignments: tuple[str, ...]) -> None:
+def train_lineage(recipe_name: str, data: Path, out: Path, until: str | None, show_status: bool,
+                  device: str | None, threads: int | None, assignments: tuple[str, ...]) -> None:
     """Grow a model through the stages of a lineage RECIPE (a .toml file, or a bundled name:
     `default`), each a `gansmania train` run in OUT/STAGE that starts from the stage before it.
 
@@ -163,15 +165,34 @@ def train_lineage(recipe_name: str, data: Path, out: Path, until: str | None, de
     Example:
       gansmania train-lineage default data/mix-v2 --out ~/runs/lineage
       gansmania train-lineage default data/mix-v2 --out ~/runs/lineage --until 64px
+      gansmania train-lineage default data/mix-v2 --out ~/runs/lineage --status
       gansmania train-lineage my-lineage.toml data/art --out runs/art --device cuda --set schedule.batch=32
     """
-    from training.lineage import find_recipe, load_recipe, run_lineage
+    from training.lineage import find_recipe, load_recipe, run_lineage, status
     from visualizer.core.config import parse_assignment
 
     recipe = load_recipe(find_recipe(recipe_name))
+    if show_status:
+        _echo_status(status(recipe, out))
+        return
     extra = [parse_assignment(text) for text in assignments]
     extra += [(key, value) for key, value in (("runtime.device", device), ("runtime.threads", threads))
               if value is not None]
     run_dir = run_lineage(recipe, data=data, out=out, extra=extra, until=until)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process says it
         click.echo(f"last stage: {run_dir}")
+
+
+def _echo_status(rows) -> None:
+    def number(value, digits: int) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    click.echo(f"{'stage':<12} {'px':>4} {'kimg':>15} {'CPU-h':>6} {'KID x1e3 now':>12} "
+               f"{'best':>6}  grew from")
+    for row in rows:
+        kimg = f"{'-' if row.kimg_done is None else f'{row.kimg_done:g}'}/{row.kimg:g}" \
+            + (" done" if row.done else "")
+        kid_now = number(row.kid_latest * 1e3 if row.kid_latest is not None else None, 2)
+        kid_best = number(row.kid_best * 1e3 if row.kid_best is not None else None, 2)
+        click.echo(f"{row.name:<12} {row.resolution:>4} {kimg:>15} {number(row.cpu_hours, 2):>6} "
+                   f"{kid_now:>12} {kid_best:>6}  {row.grown_from or '-'}")

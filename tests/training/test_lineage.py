@@ -19,7 +19,8 @@ from tests.training.training_runs import TICK_KIMG, procedural_data, tiny_lineag
 from training.checkpoint import load_checkpoint
 from training.default_model import MAX_BYTES
 from training.discriminator import Discriminator
-from training.lineage import find_recipe, load_recipe, pick_source, run_lineage, stage_config
+from training.lineage import (find_recipe, load_recipe, pick_source, run_lineage, stage_config,
+                              status)
 from training.networks import build_generator
 from training.preemption import Interrupted
 from training.run_state import list_states, load_state
@@ -203,3 +204,24 @@ def test_a_recipe_start_is_where_the_first_stage_begins(data, tmp_path):
     lineage(write(tmp_path, text, "started.toml"), data, out, "--until", "small")
     grown_from = json.loads((out / "small" / "lineage.json").read_text())
     assert [stage["checkpoint"] for stage in grown_from] == [start.name]
+
+
+def test_status_tells_where_each_stage_stands(data, tmp_path, capsys):
+    out = tmp_path / "runs"
+    recipe = write(tmp_path, tiny_lineage_recipe())
+    lineage(recipe, data, out, "--until", "small")
+    (out / "small" / "metrics.jsonl").write_text(
+        "".join(json.dumps({"kimg": t * TICK_KIMG, "tick": t, "kid": kid}) + "\n"
+                for t, kid in ((1, 0.002), (2, 0.003))))
+    small, big = status(load_recipe(recipe), out)
+    assert (small.kimg_done, small.done, small.kid_latest, small.kid_best) == \
+        (2 * TICK_KIMG, True, 0.003, 0.002)
+    assert (big.kimg_done, big.done, big.grown_from) == (None, False, "")
+    lineage(recipe, data, out)
+    _, big = status(load_recipe(recipe), out)
+    assert big.done and big.grown_from == list_states(out / "small")[-1].name
+    capsys.readouterr()
+    lineage(recipe, data, out, "--status")
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split()[:4] == ["small", "16", f"{2 * TICK_KIMG:g}/{2 * TICK_KIMG:g}", "done"]
+    assert table[1].split()[5:7] == ["3.00", "2.00"]  # KID x1e3: the newest, the lowest
