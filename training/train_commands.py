@@ -184,15 +184,15 @@ def train_lineage(recipe_name: str, data: Path, out: Path, until: str | None, sh
 
 
 def _echo_status(rows) -> None:
-    def number(value, digits: int) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
+    """training.lineage.status's rows as a table."""
+    def cell(value: float | None, digits: int, scale: float = 1.0) -> str:
+        return "-" if value is None else f"{value * scale:.{digits}f}"
 
     click.echo(f"{'stage':<12} {'px':>4} {'kimg':>15} {'CPU-h':>6} {'KID x1e3 now':>12} "
                f"{'best':>6}  grew from")
     for row in rows:
         kimg = f"{'-' if row.kimg_done is None else f'{row.kimg_done:g}'}/{row.kimg:g}" \
             + (" done" if row.done else "")
-        kid_now = number(row.kid_latest * 1e3 if row.kid_latest is not None else None, 2)
-        kid_best = number(row.kid_best * 1e3 if row.kid_best is not None else None, 2)
-        click.echo(f"{row.name:<12} {row.resolution:>4} {kimg:>15} {number(row.cpu_hours, 2):>6} "
-                   f"{kid_now:>12} {kid_best:>6}  {row.grown_from or '-'}")
+        click.echo(f"{row.name:<12} {row.resolution:>4} {kimg:>15} {cell(row.cpu_hours, 2):>6} "
+                   f"{cell(row.kid_latest, 2, 1e3):>12} {cell(row.kid_best, 2, 1e3):>6}  "
+                   f"{row.grown_from or '-'}")
