@@ -41,11 +41,11 @@ def gansmania(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 # The tiny networks as a recipe's [train] keys, less the size: a lineage sets that per stage.
 TINY_TRAIN_KEYS = "\n".join(f"{key} = {value}" for key, value in
-                 (s.split("=", 1) for s in TINY_SETS) if key != "generator.img_resolution")
+                            (s.split("=", 1) for s in TINY_SETS) if key != "generator.img_resolution")
 
 
-def tiny_lineage_recipe(*, first: str = "", second: str = "grow_from = \"last\"", first_kimg: float = 2,
-                second_kimg: float = 1, common: str = "") -> str:
+def tiny_lineage_recipe(*, first: str = "", second: str = "grow_from = \"last\"",
+                        first_kimg: float = 2, second_kimg: float = 1, common: str = "") -> str:
     """Two stages of the tiny networks: 'small' (16 px, ``first_kimg`` ticks), then 'big' (32 px,
     ``second_kimg`` ticks); ``first``/``second``/``common``: more TOML lines for each."""
     return f"""description = "tiny"
