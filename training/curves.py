@@ -28,18 +28,28 @@ class Curve:
     kid: np.ndarray
 
 
-def read_curve(run_dir: Path) -> Curve:
-    """The KID curve of the run in ``run_dir``; a run without metrics is a one-line error."""
+def metric_lines(run_dir: Path) -> list[dict]:
+    """The lines of RUN/metrics.jsonl in the order written ([] when there is none); a line that
+    is not JSON is a one-line error naming it."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
-        raise GansmaniaError(f"{path}: no metrics here; train with --set metrics.art=true (or "
-                             "--metrics-weights)")
+        return []
     lines = []
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         try:
             lines.append(json.loads(text))
         except ValueError:
             raise GansmaniaError(f"{path}:{number}: not a JSON line") from None
+    return lines
+
+
+def read_curve(run_dir: Path) -> Curve:
+    """The KID curve of the run in ``run_dir``; a run without metrics is a one-line error."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise GansmaniaError(f"{path}: no metrics here; train with --set metrics.art=true (or "
+                             "--metrics-weights)")
+    lines = metric_lines(run_dir)
     if not lines:
         raise GansmaniaError(f"{path}: empty; the run has not reached a snapshot yet")
     lines.sort(key=lambda line: line["cpu_s"])

@@ -270,11 +270,10 @@ def _best_snapshot(run_dir: Path, *, window_kimg: float, stage: str) -> tuple[Pa
 
 
 def _metric_lines(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    lines = [json.loads(text) for text in path.read_text(encoding="utf-8").splitlines() if text.strip()]
-    return [line for line in lines if line.get("kid") is not None]
+    """The run's metrics lines that hold a KID."""
+    from training.curves import metric_lines
+
+    return [line for line in metric_lines(run_dir) if line.get("kid") is not None]
 
 
 def _snapshot_of_tick(run_dir: Path, tick: int) -> Path | None:
