@@ -281,12 +281,17 @@ def _snapshot_of_tick(run_dir: Path, tick: int) -> Path | None:
     return found[-1] if found else None
 
 
+def _begun(recipe: Recipe, out: Path) -> list[bool]:
+    """Per stage: whether it has begun (has a training state in ``out``)."""
+    from training.run_state import list_states
+
+    return [bool(list_states(out / stage.name)) for stage in recipe.stages]
+
+
 def plan(recipe: Recipe, out: Path) -> Iterator[tuple[int, Stage]]:
     """The stages still to train: from the newest one that has begun (every stage before it is
     final: a later stage grew from it, so training it on would change nothing downstream)."""
-    from training.run_state import list_states
-
-    begun = [i for i, stage in enumerate(recipe.stages) if list_states(out / stage.name)]
+    begun = [i for i, started in enumerate(_begun(recipe, out)) if started]
     first = begun[-1] if begun else 0
     for index in range(first):
         log.info("stage %s: done (stage %s has grown from it)", recipe.stages[index].name,
@@ -315,6 +320,7 @@ def status(recipe: Recipe, out: Path) -> list[StageStatus]:
     from training.checkpoint import load_checkpoint
     from training.run_state import list_states
 
+    begun = _begun(recipe, out)
     rows = []
     for index, stage in enumerate(recipe.stages):
         run_dir = out / stage.name
@@ -322,7 +328,7 @@ def status(recipe: Recipe, out: Path) -> list[StageStatus]:
         training = load_checkpoint(states[-1], groups=()).training if states else {}
         kids = [line["kid"] for line in _metric_lines(run_dir)]
         grown = run_dir / "lineage.json"
-        later_begun = any(list_states(out / s.name) for s in recipe.stages[index + 1:])
+        later_begun = any(begun[index + 1:])
         kimg_done = training.get("kimg")
         rows.append(StageStatus(
             name=stage.name, resolution=stage.header.resolution, kimg=stage.header.kimg,
